@@ -99,5 +99,6 @@ export const swf = {
     new Fault("WorkflowExecutionAlreadyStartedFault", message, { namespace: Namespace.swf, code: "AlreadyExists" }),
   defaultUndefined: (message: string) => new Fault("DefaultUndefinedFault", message, { namespace: Namespace.swf, code: "InvalidArgument" }),
   operationNotPermitted: (message: string) => new Fault("OperationNotPermittedFault", message, { namespace: Namespace.swf, code: "PermissionDenied" }),
+  tooManyTags: (message: string) => new Fault("TooManyTagsFault", message, { namespace: Namespace.swf, code: "InvalidArgument" }),
   limitExceeded: (message: string) => new Fault("LimitExceededFault", message, { namespace: Namespace.swf, code: "ResourceExhausted" }),
 } as const;

@@ -1,0 +1,58 @@
+// The composition root: opens the store, builds the dispatch core, the engines and their services.
+// main.ts runs it behind the server; tests run it in-process.
+import type { Logger } from "pino";
+import type { Config } from "./server/config.ts";
+import type { RegisteredService } from "./services/registry.ts";
+import { openSqlite } from "./store/sqlite.ts";
+import type { Database } from "./store/db.ts";
+import { Matcher, systemClock, type Clock } from "./dispatch/matcher.ts";
+import { Timers } from "./dispatch/timers.ts";
+import { SwfEngine } from "./swf/engine.ts";
+import { swfService } from "./services/swf.ts";
+
+/** A running taskgate without its network server. */
+export interface App {
+  /** The services to mount. */
+  readonly services: RegisteredService[];
+  /** Whether the app can serve (the store answers). */
+  ready(): boolean;
+  /** Answers every waiting long poll with the empty result, ends streams, stops timers. */
+  shutdown(): Promise<void>;
+  /** Closes the store; call after shutdown and after the server stopped. */
+  close(): Promise<void>;
+}
+
+/** Opens the configured database. */
+export async function openDatabase(config: Pick<Config, "database" | "sqliteSync">, log: Logger): Promise<Database> {
+  if (config.database.kind === "sqlite") return openSqlite({ path: config.database.path, sync: config.sqliteSync });
+  const { openPostgres } = await import("./store/postgres.ts");
+  return openPostgres({ url: config.database.url, log });
+}
+
+/** Builds the app. */
+export async function createApp(config: Config, logger: Logger, opts: { clock?: Clock; db?: Database } = {}): Promise<App> {
+  const clock = opts.clock ?? systemClock;
+  const db = opts.db ?? (await openDatabase(config, logger));
+  const matcher = new Matcher();
+  const timers = new Timers(db, clock, logger.child({ component: "timers" }));
+  const swf = new SwfEngine({ db, matcher, timers, clock, log: logger.child({ component: "swf" }) });
+  await swf.init();
+  // Another node committed a task: wake a local poller of that queue (a nudge; the store decides).
+  const unsubscribe = db.subscribe("taskgate_queue", (queue) => matcher.notify(queue));
+  timers.start();
+  const services = [swfService(swf, { longPollSeconds: config.longPollSeconds })];
+  let stopped = false;
+  return {
+    services,
+    ready: () => !stopped && db.healthy(),
+    async shutdown() {
+      stopped = true;
+      matcher.shutdown();
+      timers.stop();
+      unsubscribe();
+    },
+    async close() {
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,226 @@
+// Long-poll matching: pollers wait on a queue in memory and are woken the moment a task for that
+// queue commits (sync handoff, no polling loop). The task itself always lives in the store; a woken
+// poller claims it in a transaction, so a wakeup is a nudge, never the truth: if another poller won
+// the race, the loser goes back to waiting.
+//
+// Invariants:
+// - A wakeup is never lost: `notify` bumps the queue's version before waking anyone, and a poller
+//   re-checks the version after a claim that found nothing before it sleeps; a woken poller that
+//   can no longer use the wakeup (its request was aborted) passes it on to the next waiter.
+// - Waiters are woken in arrival order (FIFO), one per notification.
+// - `shutdown()` answers every waiting poll with "nothing" and refuses new waits.
+
+/** A clock, injectable for tests. */
+export interface Clock {
+  now(): number;
+}
+
+/** The wall clock. */
+export const systemClock: Clock = { now: () => Date.now() };
+
+interface Waiter {
+  wake(): void;
+}
+
+interface QueueState {
+  version: number;
+  waiters: Set<Waiter>;
+  /** Polls and streams currently using this state; it is dropped when none is. */
+  users: number;
+}
+
+/** Wakes the longest-waiting waiter of a queue, if any. */
+function wakeFirst(s: QueueState): void {
+  const first = s.waiters.values().next();
+  if (first.done) return;
+  s.waiters.delete(first.value);
+  first.value.wake();
+}
+
+/** Options of one long poll. */
+export interface PollOptions {
+  /** How long to hold the poll, in ms, before answering with nothing. */
+  holdMs: number;
+  /** Aborted when the client goes away. */
+  signal?: AbortSignal;
+}
+
+/** The in-memory half of the dispatch core. */
+export class Matcher {
+  #queues = new Map<string, QueueState>();
+  #closed = false;
+  #shutdown = new AbortController();
+
+  /** Aborted when the server shuts down. */
+  get shutdownSignal(): AbortSignal {
+    return this.#shutdown.signal;
+  }
+
+  #state(queue: string): QueueState {
+    let s = this.#queues.get(queue);
+    if (!s) {
+      s = { version: 0, waiters: new Set(), users: 0 };
+      this.#queues.set(queue, s);
+    }
+    return s;
+  }
+
+  /** Number of polls waiting on a queue (for tests and metrics). */
+  waiting(queue: string): number {
+    return this.#queues.get(queue)?.waiters.size ?? 0;
+  }
+
+  /** A task for `queue` committed: wake one waiting poller. */
+  notify(queue: string): void {
+    const s = this.#queues.get(queue);
+    if (!s) return; // nobody polls this queue: the next poll claims from the store first
+    s.version++;
+    wakeFirst(s);
+  }
+
+  #acquire(queue: string): QueueState {
+    const s = this.#state(queue);
+    s.users++;
+    return s;
+  }
+
+  #release(queue: string, s: QueueState): void {
+    if (--s.users === 0 && this.#queues.get(queue) === s) this.#queues.delete(queue);
+  }
+
+  /**
+   * Long-polls `queue`: runs `claim` now and again after every wakeup until it returns a task, the
+   * hold time ends, the signal aborts or the server shuts down (then undefined).
+   */
+  async poll<T>(queue: string, claim: () => Promise<T | undefined>, opts: PollOptions): Promise<T | undefined> {
+    const deadline = Date.now() + opts.holdMs;
+    const s = this.#acquire(queue);
+    try {
+      for (;;) {
+        if (this.#closed || opts.signal?.aborted) return undefined;
+        const version = s.version;
+        const task = await claim();
+        if (task !== undefined) return task;
+        if (s.version !== version) continue; // something committed while we claimed: look again
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) return undefined;
+        const woken = await this.#wait(s, remaining, opts.signal);
+        if (!woken) return undefined;
+      }
+    } finally {
+      this.#release(queue, s);
+    }
+  }
+
+  /**
+   * Server-streaming delivery: yields batches of tasks claimed from `queue` while fewer than
+   * `maxInFlight` of the tasks it yielded are unsettled. `claim(n)` claims up to n tasks; `tokenOf`
+   * names each task's token, which `settle(token)` later releases (the task completed, failed,
+   * was canceled or timed out). Ends when the signal aborts or the server shuts down.
+   */
+  async *stream<T>(
+    queue: string,
+    claim: (n: number) => Promise<T[]>,
+    opts: { maxInFlight: number; signal: AbortSignal; tokenOf: (t: T) => string },
+  ): AsyncGenerator<T[]> {
+    const s = this.#acquire(queue);
+    const mine = new Set<string>();
+    let creditWake: (() => void) | undefined;
+    const release = (token: string) => {
+      if (mine.delete(token)) {
+        this.#credits.delete(token);
+        const w = creditWake;
+        creditWake = undefined;
+        w?.();
+      }
+    };
+    try {
+      for (;;) {
+        if (this.#closed || opts.signal.aborted) return;
+        const free = opts.maxInFlight - mine.size;
+        if (free <= 0) {
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              opts.signal.removeEventListener("abort", done);
+              this.#shutdown.signal.removeEventListener("abort", done);
+              creditWake = undefined;
+              resolve();
+            };
+            creditWake = done;
+            opts.signal.addEventListener("abort", done, { once: true });
+            this.#shutdown.signal.addEventListener("abort", done, { once: true });
+          });
+          continue;
+        }
+        const version = s.version;
+        const tasks = await claim(free);
+        if (tasks.length > 0) {
+          for (const t of tasks) {
+            const token = opts.tokenOf(t);
+            mine.add(token);
+            this.#credits.set(token, release);
+          }
+          yield tasks;
+          continue;
+        }
+        if (s.version !== version) continue;
+        await this.#wait(s, 60_000, opts.signal);
+      }
+    } finally {
+      for (const token of mine) this.#credits.delete(token);
+      this.#release(queue, s);
+    }
+  }
+
+  #credits = new Map<string, (token: string) => void>();
+
+  /** A task delivered on a stream closed (completed, failed, canceled, timed out): return its credit. */
+  settle(token: string): void {
+    this.#credits.get(token)?.(token);
+  }
+
+  /** Sleeps until woken (true), or the time, the signal or the server ends (false). */
+  #wait(s: QueueState, ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      let done = false;
+      const finish = (woken: boolean) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        this.#shutdown.signal.removeEventListener("abort", onAbort);
+        if (!woken) {
+          s.waiters.delete(waiter);
+        }
+        resolve(woken);
+      };
+      const waiter: Waiter = {
+        wake: () => {
+          if (signal?.aborted || this.#closed) {
+            // This poll cannot take the task any more: hand the wakeup to the next waiter.
+            finish(false);
+            wakeFirst(s);
+            return;
+          }
+          finish(true);
+        },
+      };
+      const onAbort = () => finish(false);
+      const timer = setTimeout(() => finish(false), ms);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#shutdown.signal.addEventListener("abort", onAbort, { once: true });
+      s.waiters.add(waiter);
+    });
+  }
+
+  /** Answers every waiting poll with nothing and refuses new ones. */
+  shutdown(): void {
+    this.#closed = true;
+    this.#shutdown.abort();
+  }
+
+  /** Whether shutdown has begun. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+}

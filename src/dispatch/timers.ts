@@ -1,0 +1,120 @@
+// Durable timers: every timeout lives as a row in the store and fires through this loop. The loop
+// sleeps until the earliest row is due (a setTimeout, re-armed whenever an earlier timer is
+// added), then takes due rows one at a time: the handler deletes the row in the same transaction
+// as its effects, so a timer fires exactly once, also with several nodes (the delete of a row
+// another node took matches nothing) and after a restart (rows that fell due while the server was
+// down fire at start).
+import type { Database, Sql } from "../store/db.ts";
+import { dueTimers, nextTimerMs, takeTimer, type TimerRow } from "../store/tasks.ts";
+import type { Clock } from "./matcher.ts";
+import type { Logger } from "pino";
+
+/** Applies a timer's effects inside the transaction that took it; returns work to run after commit. */
+export type TimerHandler = (sql: Sql, timer: TimerRow) => Promise<(() => void) | void>;
+
+/** Longest sleep between looks at the table: a safety net for timers added by other nodes. */
+const maxSleepMs = 5_000;
+
+/** The timer loop of one node. */
+export class Timers {
+  #db: Database;
+  #clock: Clock;
+  #log: Logger;
+  #handlers = new Map<string, TimerHandler>();
+  #timeout: NodeJS.Timeout | undefined;
+  #armedFor = Number.POSITIVE_INFINITY;
+  #running = false;
+  #again = false;
+  #stopped = true;
+
+  constructor(db: Database, clock: Clock, log: Logger) {
+    this.#db = db;
+    this.#clock = clock;
+    this.#log = log;
+  }
+
+  /** Registers the handler of a timer kind. */
+  on(kind: string, handler: TimerHandler): void {
+    this.#handlers.set(kind, handler);
+  }
+
+  /** Starts the loop. */
+  start(): void {
+    this.#stopped = false;
+    this.kick();
+  }
+
+  /** Stops the loop; a pass under way finishes its current timer. */
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timeout) clearTimeout(this.#timeout);
+    this.#timeout = undefined;
+  }
+
+  /** A timer due at `fireMs` was committed: make sure the loop wakes by then. */
+  added(fireMs: number): void {
+    if (this.#stopped) return;
+    if (fireMs < this.#armedFor) this.#arm(fireMs);
+  }
+
+  /** Runs a pass now. */
+  kick(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    void this.#pass();
+  }
+
+  #arm(atMs: number): void {
+    if (this.#timeout) clearTimeout(this.#timeout);
+    this.#armedFor = atMs;
+    const delay = Math.max(0, Math.min(atMs - this.#clock.now(), maxSleepMs));
+    this.#timeout = setTimeout(() => {
+      this.#timeout = undefined;
+      this.#armedFor = Number.POSITIVE_INFINITY;
+      this.kick();
+    }, delay);
+    this.#timeout.unref();
+  }
+
+  async #pass(): Promise<void> {
+    this.#running = true;
+    try {
+      do {
+        this.#again = false;
+        for (;;) {
+          if (this.#stopped) return;
+          const due = await this.#db.tx((sql) => dueTimers(sql, this.#clock.now(), 64));
+          if (due.length === 0) break;
+          for (const t of due) {
+            if (this.#stopped) return;
+            await this.#fire(t.id);
+          }
+        }
+      } while (this.#again);
+      const next = await this.#db.tx((sql) => nextTimerMs(sql));
+      if (!this.#stopped) this.#arm(next ?? this.#clock.now() + maxSleepMs);
+    } catch (e) {
+      this.#log.error({ err: e }, "timer pass failed; retrying");
+      if (!this.#stopped) this.#arm(this.#clock.now() + 1_000);
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #fire(id: number): Promise<void> {
+    const after = await this.#db.tx(async (sql) => {
+      const t = await takeTimer(sql, id);
+      if (!t) return undefined;
+      const h = this.#handlers.get(t.kind);
+      if (!h) {
+        this.#log.warn({ kind: t.kind }, "timer of unknown kind dropped");
+        return undefined;
+      }
+      return h(sql, t);
+    });
+    if (after) after();
+  }
+}

@@ -1,0 +1,51 @@
+// The storage seam. Engines and the dispatch core talk to a `Database`: transactions of portable
+// SQL (`?` placeholders, INSERT … ON CONFLICT, RETURNING) over a backend. Every SQL statement of
+// taskgate lives under src/store/ and is written once for both backends; where the dialects
+// differ the difference is a named capability here, never a test of the backend's name.
+
+/** A value bound to or read from a statement. Integers are JS numbers (ids stay far below 2^53). */
+export type SqlValue = string | number | null | Uint8Array;
+/** A result row keyed by column name. */
+export type Row = Record<string, SqlValue>;
+
+/** Statements inside one transaction. */
+export interface Sql {
+  /** All rows of a query. */
+  all(sql: string, params?: readonly SqlValue[]): Promise<Row[]>;
+  /** The first row of a query, or undefined. */
+  get(sql: string, params?: readonly SqlValue[]): Promise<Row | undefined>;
+  /** Runs a statement; `changes` is the number of rows it inserted, updated or deleted. */
+  run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }>;
+}
+
+/** What a backend can do that the other cannot, named so callers never test the backend. */
+export interface Capabilities {
+  /**
+   * Appended to a SELECT that picks rows to claim or change. PostgreSQL: `FOR UPDATE SKIP
+   * LOCKED` (a row another node is claiming is passed over); SQLite: empty (one writer at a
+   * time, so there is nothing to skip).
+   */
+  readonly claimSuffix: string;
+  /** Appended to a SELECT of a row the transaction will update: `FOR UPDATE` or empty. */
+  readonly lockSuffix: string;
+  /** Whether other processes may change the database (several nodes): wakeups must cross nodes. */
+  readonly shared: boolean;
+}
+
+/** A database: transactions, capabilities, and the cross-node nudge. */
+export interface Database {
+  readonly caps: Capabilities;
+  /**
+   * Runs `fn` in one transaction and commits it, or rolls it back if `fn` throws. A failure to
+   * reach the database surfaces as the `serviceUnavailable` fault (retryable, nothing changed).
+   */
+  tx<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
+  /** Publishes a nudge to other nodes (PostgreSQL NOTIFY); a no-op for an unshared database. */
+  publish(channel: string, payload: string): Promise<void>;
+  /** Subscribes to nudges from other nodes; returns the unsubscribe function. */
+  subscribe(channel: string, fn: (payload: string) => void): () => void;
+  /** Whether the database answered its last use; drives readiness on /healthz. */
+  healthy(): boolean;
+  /** Closes the database after the last transaction finished. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,204 @@
+// SQL of the SWF engine: domains, types, executions and their history.
+import type { Capabilities, Row, Sql } from "./db.ts";
+
+/** A registered domain. */
+export interface DomainRow {
+  name: string;
+  status: string;
+  description: string | null;
+  retentionDays: string;
+  createdMs: number;
+}
+
+function domain(r: Row): DomainRow {
+  return {
+    name: r.name as string,
+    status: r.status as string,
+    description: (r.description as string | null) ?? null,
+    retentionDays: r.retention_days as string,
+    createdMs: Number(r.created_ms),
+  };
+}
+
+/** Inserts a domain; false if the name is taken. */
+export async function insertDomain(sql: Sql, d: DomainRow): Promise<boolean> {
+  const r = await sql.run(
+    "INSERT INTO swf_domains (name, status, description, retention_days, created_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+    [d.name, d.status, d.description, d.retentionDays, d.createdMs],
+  );
+  return r.changes === 1;
+}
+
+/** A domain by name. */
+export async function getDomain(sql: Sql, name: string): Promise<DomainRow | undefined> {
+  const r = await sql.get("SELECT name, status, description, retention_days, created_ms FROM swf_domains WHERE name = ?", [name]);
+  return r ? domain(r) : undefined;
+}
+
+/** Number of domains (the quota counts deprecated ones too). */
+export async function countDomains(sql: Sql): Promise<number> {
+  return Number((await sql.get("SELECT COUNT(*) AS n FROM swf_domains"))!.n);
+}
+
+/** Domains of a status in name order, after `after` (exclusive), up to `limit`. */
+export async function listDomains(sql: Sql, status: string, after: string | undefined, reverse: boolean, limit: number): Promise<DomainRow[]> {
+  const cmp = reverse ? "<" : ">";
+  const order = reverse ? "DESC" : "ASC";
+  const rows = after === undefined
+    ? await sql.all(`SELECT name, status, description, retention_days, created_ms FROM swf_domains WHERE status = ? ORDER BY name ${order} LIMIT ?`, [status, limit])
+    : await sql.all(`SELECT name, status, description, retention_days, created_ms FROM swf_domains WHERE status = ? AND name ${cmp} ? ORDER BY name ${order} LIMIT ?`, [status, after, limit]);
+  return rows.map(domain);
+}
+
+/** A registered workflow or activity type. `config` is the JSON of its defaults. */
+export interface TypeRow {
+  domain: string;
+  kind: "workflow" | "activity";
+  name: string;
+  version: string;
+  status: string;
+  description: string | null;
+  createdMs: number;
+  deprecatedMs: number | null;
+  config: string;
+}
+
+const typeCols = "domain, kind, name, version, status, description, created_ms, deprecated_ms, config";
+
+function type(r: Row): TypeRow {
+  return {
+    domain: r.domain as string,
+    kind: r.kind as "workflow" | "activity",
+    name: r.name as string,
+    version: r.version as string,
+    status: r.status as string,
+    description: (r.description as string | null) ?? null,
+    createdMs: Number(r.created_ms),
+    deprecatedMs: r.deprecated_ms === null ? null : Number(r.deprecated_ms),
+    config: r.config as string,
+  };
+}
+
+/** Inserts a type; false if (domain, kind, name, version) exists. */
+export async function insertType(sql: Sql, t: TypeRow): Promise<boolean> {
+  const r = await sql.run(
+    `INSERT INTO swf_types (${typeCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (domain, kind, name, version) DO NOTHING`,
+    [t.domain, t.kind, t.name, t.version, t.status, t.description, t.createdMs, t.deprecatedMs, t.config],
+  );
+  return r.changes === 1;
+}
+
+/** A type by its key. */
+export async function getType(sql: Sql, domainName: string, kind: TypeRow["kind"], name: string, version: string): Promise<TypeRow | undefined> {
+  const r = await sql.get(`SELECT ${typeCols} FROM swf_types WHERE domain = ? AND kind = ? AND name = ? AND version = ?`, [domainName, kind, name, version]);
+  return r ? type(r) : undefined;
+}
+
+/** Number of types of a kind in a domain. */
+export async function countTypes(sql: Sql, domainName: string, kind: TypeRow["kind"]): Promise<number> {
+  return Number((await sql.get("SELECT COUNT(*) AS n FROM swf_types WHERE domain = ? AND kind = ?", [domainName, kind]))!.n);
+}
+
+/** Types of a kind and status, optionally of one name, ordered by (name, version), after a cursor. */
+export async function listTypes(
+  sql: Sql,
+  q: { domain: string; kind: TypeRow["kind"]; status: string; name?: string; after?: [string, string]; reverse: boolean; limit: number },
+): Promise<TypeRow[]> {
+  const where = ["domain = ?", "kind = ?", "status = ?"];
+  const params: (string | number)[] = [q.domain, q.kind, q.status];
+  if (q.name !== undefined) {
+    where.push("name = ?");
+    params.push(q.name);
+  }
+  if (q.after) {
+    const cmp = q.reverse ? "<" : ">";
+    where.push(`(name ${cmp} ? OR (name = ? AND version ${cmp} ?))`);
+    params.push(q.after[0], q.after[0], q.after[1]);
+  }
+  const order = q.reverse ? "DESC" : "ASC";
+  params.push(q.limit);
+  return (await sql.all(`SELECT ${typeCols} FROM swf_types WHERE ${where.join(" AND ")} ORDER BY name ${order}, version ${order} LIMIT ?`, params)).map(type);
+}
+
+/** A workflow execution. `state` is the engine's JSON. */
+export interface ExecutionRow {
+  runId: string;
+  domain: string;
+  workflowId: string;
+  typeName: string;
+  typeVersion: string;
+  status: "OPEN" | "CLOSED";
+  closeStatus: string | null;
+  startMs: number;
+  closeMs: number | null;
+  nextEventId: number;
+  state: string;
+}
+
+const execCols = "run_id, domain, workflow_id, type_name, type_version, status, close_status, start_ms, close_ms, next_event_id, state";
+
+function execution(r: Row): ExecutionRow {
+  return {
+    runId: r.run_id as string,
+    domain: r.domain as string,
+    workflowId: r.workflow_id as string,
+    typeName: r.type_name as string,
+    typeVersion: r.type_version as string,
+    status: r.status as "OPEN" | "CLOSED",
+    closeStatus: (r.close_status as string | null) ?? null,
+    startMs: Number(r.start_ms),
+    closeMs: r.close_ms === null ? null : Number(r.close_ms),
+    nextEventId: Number(r.next_event_id),
+    state: r.state as string,
+  };
+}
+
+/** Inserts an open execution; false if the workflowId already has an open execution in the domain. */
+export async function insertExecution(sql: Sql, e: ExecutionRow): Promise<boolean> {
+  const r = await sql.run(
+    `INSERT INTO swf_executions (${execCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (domain, workflow_id) WHERE status = 'OPEN' DO NOTHING`,
+    [e.runId, e.domain, e.workflowId, e.typeName, e.typeVersion, e.status, e.closeStatus, e.startMs, e.closeMs, e.nextEventId, e.state],
+  );
+  return r.changes === 1;
+}
+
+/** An execution by run id, locked for update. */
+export async function getExecution(sql: Sql, caps: Capabilities, runId: string): Promise<ExecutionRow | undefined> {
+  const r = await sql.get(`SELECT ${execCols} FROM swf_executions WHERE run_id = ?${caps.lockSuffix}`, [runId]);
+  return r ? execution(r) : undefined;
+}
+
+/** The open execution of a workflowId, or else its most recently started one. */
+export async function findExecution(sql: Sql, caps: Capabilities, domainName: string, workflowId: string): Promise<ExecutionRow | undefined> {
+  const r = await sql.get(
+    `SELECT ${execCols} FROM swf_executions WHERE domain = ? AND workflow_id = ? ORDER BY CASE WHEN status = 'OPEN' THEN 0 ELSE 1 END, start_ms DESC LIMIT 1${caps.lockSuffix}`,
+    [domainName, workflowId],
+  );
+  return r ? execution(r) : undefined;
+}
+
+/** Writes back an execution's mutable columns. */
+export async function updateExecution(sql: Sql, e: ExecutionRow): Promise<void> {
+  await sql.run("UPDATE swf_executions SET status = ?, close_status = ?, close_ms = ?, next_event_id = ?, state = ? WHERE run_id = ?", [
+    e.status,
+    e.closeStatus,
+    e.closeMs,
+    e.nextEventId,
+    e.state,
+    e.runId,
+  ]);
+}
+
+/** Appends history events (already numbered). */
+export async function insertEvents(sql: Sql, runId: string, events: { id: number; data: Uint8Array }[]): Promise<void> {
+  for (const ev of events) await sql.run("INSERT INTO swf_events (run_id, event_id, data) VALUES (?, ?, ?)", [runId, ev.id, ev.data]);
+}
+
+/** Events of a run with from <= id <= to, ascending or descending, up to `limit`. */
+export async function readEvents(sql: Sql, runId: string, from: number, to: number, reverse: boolean, limit: number): Promise<Uint8Array[]> {
+  const rows = await sql.all(
+    `SELECT data FROM swf_events WHERE run_id = ? AND event_id >= ? AND event_id <= ? ORDER BY event_id ${reverse ? "DESC" : "ASC"} LIMIT ?`,
+    [runId, from, to, limit],
+  );
+  return rows.map((r) => r.data as Uint8Array);
+}

@@ -1,0 +1,167 @@
+// SQL of the dispatch core: the task queue and the durable timers, shared by every engine.
+import type { Capabilities, Row, Sql } from "./db.ts";
+
+/** A task row. `payload` is the engine's JSON. */
+export interface TaskRow {
+  id: number;
+  queue: string;
+  priority: number;
+  state: number;
+  token: string | null;
+  owner: string;
+  key: string;
+  payload: string;
+  scheduledMs: number;
+  startedMs: number | null;
+}
+
+/** Task states. */
+export const TaskState = { scheduled: 0, started: 1 } as const;
+
+function task(r: Row): TaskRow {
+  return {
+    id: Number(r.id),
+    queue: r.queue as string,
+    priority: Number(r.priority),
+    state: Number(r.state),
+    token: (r.token as string | null) ?? null,
+    owner: r.owner as string,
+    key: r.key as string,
+    payload: r.payload as string,
+    scheduledMs: Number(r.scheduled_ms),
+    startedMs: r.started_ms === null ? null : Number(r.started_ms),
+  };
+}
+
+const cols = "id, queue, priority, state, token, owner, key, payload, scheduled_ms, started_ms";
+
+/** Inserts a scheduled task; returns its id. */
+export async function insertTask(sql: Sql, t: { queue: string; priority: number; owner: string; key: string; payload: string; nowMs: number }): Promise<number> {
+  const r = await sql.get("INSERT INTO tasks (queue, priority, state, owner, key, payload, scheduled_ms) VALUES (?, ?, 0, ?, ?, ?, ?) RETURNING id", [
+    t.queue,
+    t.priority,
+    t.owner,
+    t.key,
+    t.payload,
+    t.nowMs,
+  ]);
+  return Number(r!.id);
+}
+
+/**
+ * The next scheduled tasks of a queue in claim order (highest priority, then oldest), locked for
+ * this transaction where the backend locks (rows another node is claiming are skipped).
+ */
+export async function nextScheduled(sql: Sql, caps: Capabilities, queue: string, limit: number): Promise<TaskRow[]> {
+  const rows = await sql.all(`SELECT ${cols} FROM tasks WHERE queue = ? AND state = 0 ORDER BY priority DESC, id LIMIT ?${caps.claimSuffix}`, [queue, limit]);
+  return rows.map(task);
+}
+
+/** Marks a scheduled task started with a fresh token; false if it was no longer scheduled. */
+export async function markStarted(sql: Sql, id: number, token: string, payload: string, nowMs: number): Promise<boolean> {
+  const r = await sql.run("UPDATE tasks SET state = 1, token = ?, payload = ?, started_ms = ? WHERE id = ? AND state = 0", [token, payload, nowMs, id]);
+  return r.changes === 1;
+}
+
+/** Puts a started task back in its place in the queue (same priority and id), dropping its token. */
+export async function markScheduled(sql: Sql, id: number, payload: string): Promise<void> {
+  await sql.run("UPDATE tasks SET state = 0, token = NULL, payload = ?, started_ms = NULL WHERE id = ?", [payload, id]);
+}
+
+/** The started task holding a token, locked for update. */
+export async function taskByToken(sql: Sql, caps: Capabilities, token: string): Promise<TaskRow | undefined> {
+  const r = await sql.get(`SELECT ${cols} FROM tasks WHERE token = ?${caps.lockSuffix}`, [token]);
+  return r ? task(r) : undefined;
+}
+
+/** The task of an owner under a key (an SWF activityId, or 'decision'). */
+export async function taskByKey(sql: Sql, caps: Capabilities, owner: string, key: string): Promise<TaskRow | undefined> {
+  const r = await sql.get(`SELECT ${cols} FROM tasks WHERE owner = ? AND key = ?${caps.lockSuffix}`, [owner, key]);
+  return r ? task(r) : undefined;
+}
+
+/** Every task of an owner. */
+export async function tasksOfOwner(sql: Sql, owner: string): Promise<TaskRow[]> {
+  return (await sql.all(`SELECT ${cols} FROM tasks WHERE owner = ? ORDER BY id`, [owner])).map(task);
+}
+
+/** Rewrites a task's payload. */
+export async function updatePayload(sql: Sql, id: number, payload: string): Promise<void> {
+  await sql.run("UPDATE tasks SET payload = ? WHERE id = ?", [payload, id]);
+}
+
+/** Deletes a task and its timers. */
+export async function deleteTask(sql: Sql, t: TaskRow): Promise<void> {
+  await sql.run("DELETE FROM tasks WHERE id = ?", [t.id]);
+  await sql.run("DELETE FROM timers WHERE owner = ? AND ref LIKE ?", [t.owner, `${t.id}:%`]);
+}
+
+/** Deletes every task and timer of an owner (an execution that closed). */
+export async function deleteOwner(sql: Sql, owner: string): Promise<TaskRow[]> {
+  const rows = (await sql.all(`DELETE FROM tasks WHERE owner = ? RETURNING ${cols}`, [owner])).map(task);
+  await sql.run("DELETE FROM timers WHERE owner = ?", [owner]);
+  return rows;
+}
+
+/** Counts the scheduled tasks of a queue. */
+export async function countScheduled(sql: Sql, queue: string): Promise<number> {
+  const r = await sql.get("SELECT COUNT(*) AS n FROM tasks WHERE queue = ? AND state = 0", [queue]);
+  return Number(r!.n);
+}
+
+/** A durable timer row. `ref` is `<taskId>:<what>` for task timeouts, or engine-defined. */
+export interface TimerRow {
+  id: number;
+  fireMs: number;
+  kind: string;
+  owner: string;
+  ref: string;
+}
+
+function timer(r: Row): TimerRow {
+  return { id: Number(r.id), fireMs: Number(r.fire_ms), kind: r.kind as string, owner: r.owner as string, ref: r.ref as string };
+}
+
+/** Adds a timer. */
+export async function insertTimer(sql: Sql, t: { fireMs: number; kind: string; owner: string; ref: string }): Promise<void> {
+  await sql.run("INSERT INTO timers (fire_ms, kind, owner, ref) VALUES (?, ?, ?, ?)", [t.fireMs, t.kind, t.owner, t.ref]);
+}
+
+/** Moves the timers of (owner, ref, kind) to a new time (a heartbeat pushing its deadline). */
+export async function rescheduleTimer(sql: Sql, t: { fireMs: number; kind: string; owner: string; ref: string }): Promise<void> {
+  await sql.run("UPDATE timers SET fire_ms = ? WHERE owner = ? AND ref = ? AND kind = ?", [t.fireMs, t.owner, t.ref, t.kind]);
+}
+
+/** Deletes the timers of (owner, ref), optionally of one kind only. */
+export async function deleteTimers(sql: Sql, owner: string, ref: string, kind?: string): Promise<void> {
+  if (kind) await sql.run("DELETE FROM timers WHERE owner = ? AND ref = ? AND kind = ?", [owner, ref, kind]);
+  else await sql.run("DELETE FROM timers WHERE owner = ? AND ref = ?", [owner, ref]);
+}
+
+/** Ids and times of timers due at `nowMs`, oldest first. */
+export async function dueTimers(sql: Sql, nowMs: number, limit: number): Promise<TimerRow[]> {
+  return (await sql.all("SELECT id, fire_ms, kind, owner, ref FROM timers WHERE fire_ms <= ? ORDER BY fire_ms, id LIMIT ?", [nowMs, limit])).map(timer);
+}
+
+/**
+ * Takes one due timer: deletes it and returns it, or undefined if another transaction (another
+ * node) already took it. The caller applies the timer's effects in the same transaction, so a
+ * timer fires exactly once.
+ */
+export async function takeTimer(sql: Sql, id: number): Promise<TimerRow | undefined> {
+  const r = await sql.get("DELETE FROM timers WHERE id = ? RETURNING id, fire_ms, kind, owner, ref", [id]);
+  return r ? timer(r) : undefined;
+}
+
+/** When the next timer is due, or undefined when there is none. */
+export async function nextTimerMs(sql: Sql): Promise<number | undefined> {
+  const r = await sql.get("SELECT MIN(fire_ms) AS t FROM timers");
+  return r && r.t !== null ? Number(r.t) : undefined;
+}
+
+/** Reads a server-wide value, creating it with `init` when absent. */
+export async function metaValue(sql: Sql, key: string, init: () => string): Promise<string> {
+  await sql.run("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", [key, init()]);
+  const r = await sql.get("SELECT value FROM meta WHERE key = ?", [key]);
+  return r!.value as string;
+}
