@@ -38,7 +38,8 @@ export async function createApp(config: Config, logger: Logger, opts: { clock?: 
   const swf = new SwfEngine({ db, matcher, timers, clock, log: logger.child({ component: "swf" }) });
   await swf.init();
   // Another node committed a task: wake a local poller of that queue (a nudge; the store decides).
-  const unsubscribe = db.subscribe("taskgate_queue", (queue) => matcher.notify(queue));
+  // "*" means nudges may have been missed (the listener reconnected): every waiter looks again.
+  const unsubscribe = db.subscribe("taskgate_queue", (queue) => (queue === "*" ? matcher.notifyAll() : matcher.notify(queue)));
   timers.start();
   const services = [swfService(swf, { longPollSeconds: config.longPollSeconds })];
   let stopped = false;

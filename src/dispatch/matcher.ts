@@ -78,6 +78,16 @@ export class Matcher {
     wakeFirst(s);
   }
 
+  /** Nudges may have been missed (a cross-node listener reconnected): every waiter looks again. */
+  notifyAll(): void {
+    for (const s of this.#queues.values()) {
+      s.version++;
+      const all = [...s.waiters];
+      s.waiters.clear();
+      for (const w of all) w.wake();
+    }
+  }
+
   #acquire(queue: string): QueueState {
     const s = this.#state(queue);
     s.users++;

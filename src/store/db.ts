@@ -40,9 +40,15 @@ export interface Database {
    * reach the database surfaces as the `serviceUnavailable` fault (retryable, nothing changed).
    */
   tx<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
-  /** Publishes a nudge to other nodes (PostgreSQL NOTIFY); a no-op for an unshared database. */
+  /** Publishes a nudge to every subscriber (PostgreSQL NOTIFY reaches other nodes; SQLite only this process). */
   publish(channel: string, payload: string): Promise<void>;
-  /** Subscribes to nudges from other nodes; returns the unsubscribe function. */
+  /**
+   * Subscribes to nudges from other nodes; returns the unsubscribe function. A nudge is a hint,
+   * never the truth: a subscriber re-reads the store. The payload `"*"` means "nudges may have
+   * been missed, re-check everything": PostgreSQL delivers it once to each subscriber when its
+   * LISTEN takes effect after subscribe() returned (the listen connection was still connecting)
+   * and after every reconnection of the listen connection. Never throws; failures are logged.
+   */
   subscribe(channel: string, fn: (payload: string) => void): () => void;
   /** Whether the database answered its last use; drives readiness on /healthz. */
   healthy(): boolean;

@@ -28,7 +28,7 @@ describe("swf engine in-memory", () => {
     expect(dt2.previousStartedEventId).toBe(3n);
     await c.respondDecisionTaskCompleted({ taskToken: dt2.taskToken, decisions: [{ decisionType: DecisionType.COMPLETE_WORKFLOW_EXECUTION, completeWorkflowExecutionDecisionAttributes: { result: "ok" } }] });
     const h = await c.getWorkflowExecutionHistory({ domain: "d", execution: { workflowId: "w1", runId } });
-    expect(h.events.map((e) => EventType[e.eventType] ?? e.eventType).length).toBe(11);
+    expect(h.events.length).toBe(11);
     const empty = await c.pollForActivityTask({ domain: "d", taskList: { name: "atl" } });
     expect(empty.taskToken).toBeUndefined();
     expect(empty.startedEventId).toBe(0n);

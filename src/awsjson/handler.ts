@@ -1,0 +1,347 @@
+// The AWS JSON route: awsJson 1.0/1.1 (`POST /`, `X-Amz-Target: <targetPrefix>.<Operation>`) for
+// every registered service, mapped by name onto the unary methods of its protobuf service. See
+// /work/shared/reference/aws-wire.md §1.1–1.5.
+//
+// Responses: 200 with the output members (src/awsjson/convert.ts), `Content-Type:
+// application/x-amz-json-<model jsonVersion>`, `x-amzn-RequestId`. Errors: `{"__type":
+// "<namespace>#<name>", "message": …}` with the fault's status and `x-amzn-ErrorType: <name>`
+// (JS v3 reads it as a fallback; botocore reads only `__type`).
+//
+// Protocol errors this route produces itself (none of them reach an AWS SDK in normal use):
+//   method other than POST         405  com.amazon.coral.service#UnknownOperationException (Allow: POST)
+//   path other than `/`            404  com.amazon.coral.service#UnknownOperationException
+//   missing/unknown X-Amz-Target   400  com.amazon.coral.service#UnknownOperationException
+//   streaming method as target     400  com.amazon.coral.service#UnknownOperationException
+//   unsupported Content-Type       400  com.amazon.coral.service#SerializationException (a body the
+//                                       server cannot deserialize; names the accepted types).
+//                                       A request without Content-Type is read as JSON.
+//   body over maxBodyBytes         413  com.amazon.coral.service#RequestEntityTooLargeException
+//   malformed / non-object JSON    400  com.amazon.coral.service#SerializationException
+//   wrong member type              400  com.amazon.coral.service#SerializationException (convert.ts)
+//   unknown enum value             400  com.amazon.coral.validate#ValidationException (convert.ts)
+// A ConnectError thrown by an implementation: its taskgate.common.v1.Fault detail when present,
+// otherwise InvalidArgument -> 400 ValidationException, Unavailable -> 503 ServiceUnavailable,
+// anything else -> 500 InternalFailure. Any other error -> 500 InternalFailure; the cause is
+// logged at error level and never sent.
+import { randomUUID } from "node:crypto";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { create } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethod, MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError, createContextValues, createHandlerContext } from "@connectrpc/connect";
+import type { ContextValues, HandlerContext } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import { Delivery, deliveryKey } from "../context.ts";
+import { Fault, Namespace, internalFailure, serializationError, unknownOperation, validationError } from "../faults.ts";
+import type { FaultCode } from "../faults.ts";
+import type { Model } from "../model/model.ts";
+import type { RegisteredService } from "../services/registry.ts";
+import { faultFromConnectError } from "../services/connect-faults.ts";
+import { awsJsonToMessage, messageToAwsJson } from "./convert.ts";
+
+export type AwsJsonRequest = IncomingMessage | Http2ServerRequest;
+export type AwsJsonResponse = ServerResponse | Http2ServerResponse;
+
+export interface AwsJsonHandlerOptions {
+  /** The services to serve, each under its model's targetPrefix. */
+  services: RegisteredService[];
+  logger: Logger;
+  /** Largest request body accepted; larger bodies get 413. */
+  maxBodyBytes: number;
+  /** Per-request context values (e.g. the authenticated principal). A Delivery is added to them. */
+  contextValues?: (req: AwsJsonRequest) => ContextValues;
+}
+
+interface Route {
+  readonly service: RegisteredService;
+  readonly model: Model;
+  readonly contentType: string;
+  readonly methods: ReadonlyMap<string, DescMethod>;
+}
+
+/** Target prefixes accepted besides each model's own. */
+const PREFIX_ALIASES: Readonly<Record<string, string>> = { AmazonStatesService: "AWSStepFunctions" };
+
+const ACCEPTED_CONTENT_TYPES = ["application/x-amz-json-1.0", "application/x-amz-json-1.1", "application/json"];
+
+/** The AWS JSON error body of a fault. */
+export function awsFaultBody(f: Fault): { __type: string; message: string } {
+  return { __type: `${f.namespace}#${f.type}`, message: f.message };
+}
+
+function protocolFault(type: string, message: string, status: number): Fault {
+  return new Fault(type, message, { namespace: Namespace.coralService, code: status >= 500 ? "Internal" : "InvalidArgument", status });
+}
+
+const FAULT_CODES: ReadonlySet<string> = new Set<FaultCode>([
+  "InvalidArgument",
+  "NotFound",
+  "AlreadyExists",
+  "FailedPrecondition",
+  "PermissionDenied",
+  "ResourceExhausted",
+  "Unimplemented",
+  "Internal",
+  "Unavailable",
+]);
+
+/** The Fault an error of an implementation is sent as. */
+function faultOf(e: unknown): Fault {
+  if (e instanceof Fault) return e;
+  if (e instanceof ConnectError) {
+    const detail = faultFromConnectError(e);
+    if (detail) {
+      const name = Code[e.code];
+      const code: FaultCode = FAULT_CODES.has(name) ? (name as FaultCode) : "Internal";
+      const status = e.code === Code.Unavailable ? 503 : e.code === Code.Internal || e.code === Code.Unknown || e.code === Code.DataLoss ? 500 : 400;
+      return new Fault(detail.name, detail.message, { namespace: detail.namespace, code, status, cause: e });
+    }
+    if (e.code === Code.InvalidArgument) return validationError(e.rawMessage);
+    if (e.code === Code.Unavailable) {
+      return new Fault("ServiceUnavailable", e.rawMessage, { namespace: Namespace.coralAvailability, code: "Unavailable", status: 503, retryable: true, cause: e });
+    }
+  }
+  return internalFailure(e);
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function toHeaders(h: IncomingHttpHeaders): Headers {
+  const out = new Headers();
+  for (const [k, v] of Object.entries(h)) {
+    if (v === undefined || k.startsWith(":")) continue;
+    try {
+      if (Array.isArray(v)) for (const x of v) out.append(k, x);
+      else out.append(k, v);
+    } catch {
+      // a header value fetch's Headers rejects: not needed by handlers
+    }
+  }
+  return out;
+}
+
+class BodyTooLarge extends Error {}
+class ClientGone extends Error {}
+
+/** Reads the body, up to `limit` bytes. Rejects with BodyTooLarge or ClientGone. */
+function readBody(req: AwsJsonRequest, limit: number): Promise<Buffer> {
+  const declared = Number(headerValue(req.headers["content-length"]));
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume(); // discard what arrives; the connection closes after the 413
+    return Promise.reject(new BodyTooLarge());
+  }
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const done = (err: Error | undefined): void => {
+      if (settled) return;
+      settled = true;
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("close", onClose);
+      if (err) {
+        req.resume();
+        reject(err);
+      } else resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    };
+    const onData = (chunk: Buffer | string): void => {
+      const b = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+      size += b.length;
+      if (size > limit) done(new BodyTooLarge());
+      else chunks.push(b);
+    };
+    const onEnd = (): void => done(undefined);
+    const onError = (): void => done(new ClientGone());
+    const onClose = (): void => done(req.readableEnded ? undefined : new ClientGone());
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+    req.on("close", onClose);
+  });
+}
+
+/** Creates the request handler of the AWS JSON route. It never throws and ends every response once. */
+export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJsonRequest, res: AwsJsonResponse) => void {
+  const { logger, maxBodyBytes } = opts;
+  const routes = new Map<string, Route>();
+  for (const service of opts.services) {
+    const methods = new Map<string, DescMethod>();
+    for (const m of service.desc.methods) if (m.methodKind === "unary") methods.set(m.name, m);
+    const model = service.model;
+    routes.set(model.metadata.targetPrefix, {
+      service,
+      model,
+      contentType: `application/x-amz-json-${model.metadata.jsonVersion}`,
+      methods,
+    });
+  }
+  for (const [alias, prefix] of Object.entries(PREFIX_ALIASES)) {
+    const r = routes.get(prefix);
+    if (r && !routes.has(alias)) routes.set(alias, r);
+  }
+
+  return (req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      // handle() catches everything itself; this is the last line of defence.
+      logger.error({ err: e }, "aws-json: unexpected failure in the request handler");
+      try {
+        if (!res.headersSent) {
+          res.statusCode = 500;
+          res.end();
+        } else if (!res.writableEnded) res.end();
+      } catch {
+        // nothing more can be done for this response
+      }
+    });
+  };
+
+  async function handle(req: AwsJsonRequest, res: AwsJsonResponse): Promise<void> {
+    const started = performance.now();
+    const requestId = randomUUID();
+    const target = headerValue(req.headers["x-amz-target"]) ?? "";
+    const requestType = headerValue(req.headers["content-type"]);
+    let contentType = requestType !== undefined && requestType.toLowerCase().startsWith("application/x-amz-json-1.1") ? "application/x-amz-json-1.1" : "application/x-amz-json-1.0";
+    let responded = false;
+    let clientGone = false;
+    let succeeded = false;
+    const abort = new AbortController();
+    const delivery = new Delivery();
+
+    res.on("close", () => {
+      if (res.writableFinished) {
+        if (succeeded) delivery.delivered();
+        else delivery.undelivered();
+        return;
+      }
+      clientGone = true;
+      abort.abort(new ConnectError("the client closed the connection", Code.Canceled));
+      delivery.undelivered();
+    });
+
+    const send = (status: number, body: Record<string, unknown>, headers: Record<string, string>): void => {
+      if (responded) return;
+      responded = true;
+      if (clientGone || res.destroyed) return;
+      const text = JSON.stringify(body);
+      try {
+        res.statusCode = status;
+        res.setHeader("Content-Type", contentType);
+        res.setHeader("Content-Length", String(Buffer.byteLength(text)));
+        res.setHeader("x-amzn-RequestId", requestId);
+        for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+        res.end(text);
+      } catch (e) {
+        logger.debug({ err: e, target, requestId }, "aws-json: could not write the response");
+      }
+      logger.debug({ target, status, ms: Math.round((performance.now() - started) * 10) / 10, requestId }, "aws-json request");
+    };
+
+    const sendFault = (f: Fault, extra: Record<string, string> = {}): void => {
+      if (f.status >= 500) logger.error({ err: f.cause ?? f, target, requestId, type: f.type }, "aws-json request failed");
+      send(f.status, awsFaultBody(f), { "x-amzn-ErrorType": f.type, ...extra });
+    };
+
+    try {
+      if (req.method !== "POST") {
+        sendFault(protocolFault("UnknownOperationException", `The AWS JSON protocol accepts only POST, not ${req.method ?? "?"}.`, 405), { Allow: "POST" });
+        return;
+      }
+      const url = req.url ?? "/";
+      const q = url.indexOf("?");
+      const path = q < 0 ? url : url.slice(0, q);
+      if (path !== "/") {
+        sendFault(protocolFault("UnknownOperationException", `No AWS JSON operation is served at ${path}; POST to / with an X-Amz-Target header.`, 404));
+        return;
+      }
+      if (target === "") {
+        sendFault(unknownOperation("Missing X-Amz-Target header: expected <service>.<Operation>, for example SimpleWorkflowService.PollForActivityTask."));
+        return;
+      }
+      const dot = target.lastIndexOf(".");
+      const route = dot > 0 ? routes.get(target.slice(0, dot)) : undefined;
+      if (!route) {
+        sendFault(unknownOperation(`Unknown X-Amz-Target '${target}': this server serves ${[...routes.keys()].map((p) => `${p}.<Operation>`).join(", ")}.`));
+        return;
+      }
+      contentType = route.contentType;
+      const method = route.methods.get(target.slice(dot + 1));
+      if (!method) {
+        sendFault(unknownOperation(`Unknown operation '${target.slice(dot + 1)}' for ${target.slice(0, dot)}.`));
+        return;
+      }
+      if (requestType !== undefined) {
+        const mediaType = requestType.split(";")[0].trim().toLowerCase();
+        if (!ACCEPTED_CONTENT_TYPES.includes(mediaType)) {
+          sendFault(serializationError(`Unsupported Content-Type '${requestType}': send ${ACCEPTED_CONTENT_TYPES.join(", ")}.`));
+          return;
+        }
+      }
+
+      let body: Buffer;
+      try {
+        body = await readBody(req, maxBodyBytes);
+      } catch (e) {
+        if (e instanceof BodyTooLarge) {
+          const http1 = req.httpVersionMajor < 2;
+          sendFault(protocolFault("RequestEntityTooLargeException", `The request body is larger than the limit of ${maxBodyBytes} bytes.`, 413), http1 ? { Connection: "close" } : {});
+        } else {
+          clientGone = true;
+          responded = true;
+          logger.debug({ target, requestId }, "aws-json: the client went away while sending the request");
+        }
+        return;
+      }
+
+      let json: unknown;
+      const text = body.toString("utf8");
+      if (text.trim() === "") json = {};
+      else {
+        try {
+          json = JSON.parse(text);
+        } catch (e) {
+          sendFault(serializationError(`The request body is not valid JSON: ${e instanceof Error ? e.message : String(e)}`));
+          return;
+        }
+      }
+      const request = awsJsonToMessage(method.input, json, route.model);
+
+      const values = opts.contextValues ? opts.contextValues(req) : createContextValues();
+      values.set(deliveryKey, delivery);
+      const host = headerValue(req.headers.host) ?? headerValue(req.headers[":authority"]) ?? "localhost";
+      const ctx = createHandlerContext({
+        service: route.service.desc,
+        method,
+        protocolName: "aws-json",
+        requestMethod: "POST",
+        url: `http://${host}${url}`,
+        requestSignal: abort.signal,
+        requestHeader: toHeaders(req.headers),
+        contextValues: values,
+      });
+      const impl = (route.service.impl as unknown as Record<string, unknown>)[method.localName];
+      if (typeof impl !== "function") {
+        sendFault(unknownOperation(`Operation '${method.name}' is not implemented by this server.`));
+        return;
+      }
+      const result: unknown = await (impl as (r: unknown, c: HandlerContext) => unknown).call(route.service.impl, request, ctx);
+      if (clientGone) {
+        logger.debug({ target, requestId }, "aws-json: the client went away before the response");
+        return;
+      }
+      const output = create(method.output, result as MessageInitShape<DescMessage>);
+      const out = messageToAwsJson(method.output, output, route.model);
+      succeeded = true;
+      send(200, out, {});
+    } catch (e) {
+      if (clientGone) {
+        logger.debug({ target, requestId, err: e }, "aws-json: the client went away before the response");
+        return;
+      }
+      sendFault(faultOf(e));
+    }
+  }
+}

@@ -1,0 +1,60 @@
+// Shared SWF fixtures for end-to-end tests: a domain with one workflow type and one activity type.
+import {
+  RegisterActivityTypeCommand,
+  RegisterDomainCommand,
+  RegisterWorkflowTypeCommand,
+  StartWorkflowExecutionCommand,
+  type SWFClient,
+} from "@aws-sdk/client-swf";
+
+/** Names used by `setupDomain`. */
+export interface Fixture {
+  domain: string;
+  workflowType: { name: string; version: string };
+  activityType: { name: string; version: string };
+  decisionList: string;
+  activityList: string;
+}
+
+let n = 0;
+
+/** Registers a fresh domain with a workflow type and an activity type whose defaults are all set. */
+export async function setupDomain(swf: SWFClient, opts: { activityTimeouts?: Partial<Record<"startToClose" | "heartbeat" | "scheduleToStart" | "scheduleToClose", string>>; taskTimeout?: string } = {}): Promise<Fixture> {
+  const id = `${process.pid}-${++n}-${Math.random().toString(36).slice(2, 8)}`;
+  const f: Fixture = {
+    domain: `dom-${id}`,
+    workflowType: { name: "order", version: "1" },
+    activityType: { name: "charge", version: "1" },
+    decisionList: `deciders-${id}`,
+    activityList: `workers-${id}`,
+  };
+  await swf.send(new RegisterDomainCommand({ name: f.domain, workflowExecutionRetentionPeriodInDays: "1" }));
+  await swf.send(
+    new RegisterWorkflowTypeCommand({
+      domain: f.domain,
+      ...f.workflowType,
+      defaultTaskList: { name: f.decisionList },
+      defaultExecutionStartToCloseTimeout: "3600",
+      defaultTaskStartToCloseTimeout: opts.taskTimeout ?? "600",
+      defaultChildPolicy: "TERMINATE",
+    }),
+  );
+  await swf.send(
+    new RegisterActivityTypeCommand({
+      domain: f.domain,
+      ...f.activityType,
+      defaultTaskList: { name: f.activityList },
+      defaultTaskStartToCloseTimeout: opts.activityTimeouts?.startToClose ?? "NONE",
+      defaultTaskHeartbeatTimeout: opts.activityTimeouts?.heartbeat ?? "NONE",
+      defaultTaskScheduleToStartTimeout: opts.activityTimeouts?.scheduleToStart ?? "NONE",
+      defaultTaskScheduleToCloseTimeout: opts.activityTimeouts?.scheduleToClose ?? "NONE",
+    }),
+  );
+  return f;
+}
+
+/** Starts an execution of the fixture's workflow type; returns its runId. */
+export async function start(swf: SWFClient, f: Fixture, workflowId: string, input?: string): Promise<string> {
+  const r = await swf.send(new StartWorkflowExecutionCommand({ domain: f.domain, workflowId, workflowType: f.workflowType, input }));
+  return r.runId!;
+}
