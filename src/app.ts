@@ -7,6 +7,7 @@ import { openSqlite } from "./store/sqlite.ts";
 import type { Database } from "./store/db.ts";
 import { Matcher, systemClock, type Clock } from "./dispatch/matcher.ts";
 import { Timers } from "./dispatch/timers.ts";
+import { Liveness } from "./dispatch/nodes.ts";
 import { SwfEngine } from "./swf/engine.ts";
 import { swfService } from "./services/swf.ts";
 
@@ -26,7 +27,12 @@ export interface App {
 export async function openDatabase(config: Pick<Config, "database" | "sqliteSync">, log: Logger): Promise<Database> {
   if (config.database.kind === "sqlite") return openSqlite({ path: config.database.path, sync: config.sqliteSync });
   const { openPostgres } = await import("./store/postgres.ts");
-  return openPostgres({ url: config.database.url, log });
+  // `?schema=name` on the URL keeps taskgate's tables in their own schema (several deployments,
+  // or test runs, on one database).
+  const url = new URL(config.database.url);
+  const schema = url.searchParams.get("schema") ?? undefined;
+  url.searchParams.delete("schema");
+  return openPostgres({ url: url.toString(), log, schema });
 }
 
 /** Builds the app. */
@@ -35,12 +41,24 @@ export async function createApp(config: Config, logger: Logger, opts: { clock?: 
   const db = opts.db ?? (await openDatabase(config, logger));
   const matcher = new Matcher();
   const timers = new Timers(db, clock, logger.child({ component: "timers" }));
-  const swf = new SwfEngine({ db, matcher, timers, clock, log: logger.child({ component: "swf" }) });
+  const liveness = new Liveness(db, clock, logger.child({ component: "nodes" }));
+  const swf = new SwfEngine({ db, matcher, timers, liveness, clock, log: logger.child({ component: "swf" }) });
   await swf.init();
+  await liveness.start();
   // Another node committed a task: wake a local poller of that queue (a nudge; the store decides).
   // "*" means nudges may have been missed (the listener reconnected): every waiter looks again.
-  const unsubscribe = db.subscribe("taskgate_queue", (queue) => (queue === "*" ? matcher.notifyAll() : matcher.notify(queue)));
+  // Otherwise the payload is "<count> <queue>": that many tasks committed to the queue.
+  const unsubscribe = db.subscribe("taskgate_queue", (payload) => {
+    if (payload === "*") return matcher.notifyAll();
+    const space = payload.indexOf(" ");
+    const count = Math.min(Number(payload.slice(0, space)) || 1, 10_000);
+    const queue = payload.slice(space + 1);
+    for (let i = 0; i < count; i++) matcher.notify(queue);
+  });
   timers.start();
+  // With several nodes a nudge can be lost (a listener reconnecting): look at each queue now and then.
+  const sweep = db.caps.shared ? setInterval(() => matcher.nudgeQueues(), 5_000) : undefined;
+  sweep?.unref();
   const services = [swfService(swf, { longPollSeconds: config.longPollSeconds })];
   let stopped = false;
   return {
@@ -48,11 +66,13 @@ export async function createApp(config: Config, logger: Logger, opts: { clock?: 
     ready: () => !stopped && db.healthy(),
     async shutdown() {
       stopped = true;
+      if (sweep) clearInterval(sweep);
       matcher.shutdown();
       timers.stop();
       unsubscribe();
     },
     async close() {
+      await liveness.stop().catch((e: unknown) => logger.warn({ err: e }, "node stop failed"));
       await db.close();
     },
   };

@@ -10,7 +10,14 @@ import { createContextKey } from "@connectrpc/connect";
  */
 export class Delivery {
   #callbacks: (() => void)[] = [];
+  #onDelivered: (() => void)[] = [];
   #settled = false;
+
+  /** Registers a callback run once when the response was written completely. */
+  onDelivered(cb: () => void): void {
+    if (this.#settled) return;
+    this.#onDelivered.push(cb);
+  }
 
   /** Registers a callback run once if the response is not delivered. */
   onUndelivered(cb: () => void): void {
@@ -20,8 +27,12 @@ export class Delivery {
 
   /** Called by the edge when the response was written completely. */
   delivered(): void {
+    if (this.#settled) return;
     this.#settled = true;
     this.#callbacks = [];
+    const cbs = this.#onDelivered;
+    this.#onDelivered = [];
+    for (const cb of cbs) cb();
   }
 
   /** Called by the edge when the response could not be written; runs the callbacks once. */
@@ -30,6 +41,7 @@ export class Delivery {
     this.#settled = true;
     const cbs = this.#callbacks;
     this.#callbacks = [];
+    this.#onDelivered = [];
     for (const cb of cbs) cb();
   }
 }

@@ -88,6 +88,17 @@ export class Matcher {
     }
   }
 
+  /**
+   * The slow safety sweep of a shared database: wakes one poller per queue to look at the store,
+   * in case a cross-node nudge was lost. Costs one claim query per waited-on queue.
+   */
+  nudgeQueues(): void {
+    for (const s of this.#queues.values()) {
+      s.version++;
+      wakeFirst(s);
+    }
+  }
+
   #acquire(queue: string): QueueState {
     const s = this.#state(queue);
     s.users++;

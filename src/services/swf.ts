@@ -32,7 +32,16 @@ export function holdMs(method: DescMethod, cfg: PollConfig): number {
 /** Poll options from a handler context: hold time, abort signal, delivery tracking. */
 export function pollOpts(method: DescMethod, ctx: HandlerContext, cfg: PollConfig): PollOpts {
   const delivery = ctx.values.get(deliveryKey);
-  return { holdMs: holdMs(method, cfg), signal: ctx.signal, onClaimed: delivery ? (undo) => delivery.onUndelivered(undo) : undefined };
+  return {
+    holdMs: holdMs(method, cfg),
+    signal: ctx.signal,
+    onClaimed: delivery
+      ? ({ undo, delivered }) => {
+          delivery.onUndelivered(undo);
+          delivery.onDelivered(delivered);
+        }
+      : undefined,
+  };
 }
 
 /** Validates a request of `op` against the model (lengths, patterns, ranges, required members, naming rules). */

@@ -57,15 +57,57 @@ export async function nextScheduled(sql: Sql, caps: Capabilities, queue: string,
   return rows.map(task);
 }
 
-/** Marks a scheduled task started with a fresh token; false if it was no longer scheduled. */
-export async function markStarted(sql: Sql, id: number, token: string, payload: string, nowMs: number): Promise<boolean> {
-  const r = await sql.run("UPDATE tasks SET state = 1, token = ?, payload = ?, started_ms = ? WHERE id = ? AND state = 0", [token, payload, nowMs, id]);
+/**
+ * Marks a scheduled task started with a fresh token, claimed by `node` and not yet delivered;
+ * false if it was no longer scheduled.
+ */
+export async function markStarted(sql: Sql, id: number, token: string, payload: string, nowMs: number, node: string): Promise<boolean> {
+  const r = await sql.run("UPDATE tasks SET state = 1, token = ?, payload = ?, started_ms = ?, node = ?, delivered = 0 WHERE id = ? AND state = 0", [
+    token,
+    payload,
+    nowMs,
+    node,
+    id,
+  ]);
   return r.changes === 1;
+}
+
+/** Records that the answers carrying these tokens reached their workers. */
+export async function markDelivered(sql: Sql, tokens: readonly string[]): Promise<void> {
+  for (let i = 0; i < tokens.length; i += 500) {
+    const chunk = tokens.slice(i, i + 500);
+    await sql.run(`UPDATE tasks SET delivered = 1 WHERE delivered = 0 AND token IN (${chunk.map(() => "?").join(", ")})`, chunk);
+  }
+}
+
+/** Started tasks a node claimed but never confirmed delivered, locked for update. */
+export async function undeliveredOf(sql: Sql, caps: Capabilities, node: string): Promise<TaskRow[]> {
+  return (await sql.all(`SELECT ${cols} FROM tasks WHERE node = ? AND delivered = 0 AND state = 1${caps.lockSuffix}`, [node])).map(task);
+}
+
+/** Records this node's heartbeat (inserting its row when missing). */
+export async function heartbeatNode(sql: Sql, node: string, nowMs: number): Promise<void> {
+  await sql.run("INSERT INTO nodes (id, heartbeat_ms) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET heartbeat_ms = excluded.heartbeat_ms", [node, nowMs]);
+}
+
+/** Nodes whose last heartbeat is older than `beforeMs` (other than `self`). */
+export async function staleNodes(sql: Sql, self: string, beforeMs: number): Promise<string[]> {
+  return (await sql.all("SELECT id FROM nodes WHERE id <> ? AND heartbeat_ms < ?", [self, beforeMs])).map((r) => r.id as string);
+}
+
+/** Takes a dead node's row; false if another node already did (so its tasks are requeued once). */
+export async function takeNode(sql: Sql, node: string, beforeMs: number): Promise<boolean> {
+  return (await sql.run("DELETE FROM nodes WHERE id = ? AND heartbeat_ms < ?", [node, beforeMs])).changes === 1;
+}
+
+/** Removes this node's row at a clean shutdown. */
+export async function removeNode(sql: Sql, node: string): Promise<void> {
+  await sql.run("DELETE FROM nodes WHERE id = ?", [node]);
 }
 
 /** Puts a started task back in its place in the queue (same priority and id), dropping its token. */
 export async function markScheduled(sql: Sql, id: number, payload: string): Promise<void> {
-  await sql.run("UPDATE tasks SET state = 0, token = NULL, payload = ?, started_ms = NULL WHERE id = ?", [payload, id]);
+  await sql.run("UPDATE tasks SET state = 0, token = NULL, payload = ?, started_ms = NULL, node = NULL, delivered = 1 WHERE id = ?", [payload, id]);
 }
 
 /** The started task holding a token, locked for update. */

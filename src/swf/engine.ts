@@ -43,6 +43,7 @@ import { swf, validationError } from "../faults.ts";
 import type { Clock } from "../dispatch/matcher.ts";
 import { Matcher } from "../dispatch/matcher.ts";
 import { Timers } from "../dispatch/timers.ts";
+import type { Liveness } from "../dispatch/nodes.ts";
 import type { Database, Sql } from "../store/db.ts";
 import * as st from "../store/swf.ts";
 import * as tq from "../store/tasks.ts";
@@ -162,7 +163,8 @@ const T = {
 
 /** Post-commit work of one transaction: wake queues, return stream credits, arm timers. */
 class Effects {
-  queues = new Set<string>();
+  /** Tasks committed per queue: one waiting poller is woken per task. */
+  queues = new Map<string, number>();
   settled: string[] = [];
   timers: number[] = [];
 }
@@ -192,8 +194,11 @@ export interface ClaimedActivity {
 export interface PollOpts {
   holdMs: number;
   signal?: AbortSignal;
-  /** Called with the task's token once it is claimed; returning false means the answer cannot be delivered. */
-  onClaimed?: (undo: () => void) => void;
+  /**
+   * Called once a task is claimed for this poll: `undo` if the answer could not be written,
+   * `delivered` once it was. Without it the answer counts as delivered when the call returns.
+   */
+  onClaimed?: (hooks: { undo: () => void; delivered: () => void }) => void;
 }
 
 /** Queue names in the shared tasks table. */
@@ -216,10 +221,17 @@ export class SwfEngine {
   readonly #timers: Timers;
   readonly #clock: Clock;
   readonly #log: Logger;
+  readonly #liveness: Liveness;
   #secret: Buffer | undefined;
 
-  constructor(deps: { db: Database; matcher: Matcher; timers: Timers; clock: Clock; log: Logger }) {
+  constructor(deps: { db: Database; matcher: Matcher; timers: Timers; liveness: Liveness; clock: Clock; log: Logger }) {
     this.#db = deps.db;
+    this.#liveness = deps.liveness;
+    this.#liveness.onRequeue("swf/", async (sql, row) => {
+      const fx = new Effects();
+      await this.#requeue(sql, fx, row);
+      return () => this.#apply(fx);
+    });
     this.#matcher = deps.matcher;
     this.#timers = deps.timers;
     this.#clock = deps.clock;
@@ -255,9 +267,10 @@ export class SwfEngine {
   }
 
   #apply(fx: Effects): void {
-    for (const q of fx.queues) {
-      this.#matcher.notify(q);
-      if (this.#db.caps.shared) void this.#db.publish("taskgate_queue", q).catch((e: unknown) => this.#log.warn({ err: e }, "publish failed"));
+    for (const [q, n] of fx.queues) {
+      for (let i = 0; i < n; i++) this.#matcher.notify(q);
+      // Other nodes' pollers: "<count> <queue>" wakes up to <count> of them.
+      if (this.#db.caps.shared) void this.#db.publish("taskgate_queue", `${n} ${q}`).catch((e: unknown) => this.#log.warn({ err: e }, "publish failed"));
     }
     for (const t of fx.settled) this.#matcher.settle(t);
     for (const ms of fx.timers) this.#timers.added(ms);
@@ -800,7 +813,7 @@ export class SwfEngine {
     const queue = queueName.decision(x.row.domain, s.taskList);
     const id = await tq.insertTask(sql, { queue, priority: Number(s.taskPriority), owner: x.row.runId, key: "decision", payload: JSON.stringify(payload), nowMs: x.nowMs });
     if (scheduleToStart !== undefined) await this.#addTimer(sql, fx, T.decisionScheduleToStart, x.row.runId, `${id}:s2s`, x.nowMs + scheduleToStart * 1000);
-    fx.queues.add(queue);
+    fx.queues.set(queue, (fx.queues.get(queue) ?? 0) + 1);
   }
 
   /** Claims up to `n` decision tasks of a queue in one transaction. */
@@ -824,7 +837,7 @@ export class SwfEngine {
         });
         p.startedEventId = startedEventId;
         const token = newToken();
-        await tq.markStarted(sql, row.id, token, JSON.stringify(p), x.nowMs);
+        await tq.markStarted(sql, row.id, token, JSON.stringify(p), x.nowMs, this.#liveness.id);
         await tq.deleteTimers(sql, x.row.runId, `${row.id}:s2s`);
         x.state.decision = { scheduledEventId: p.scheduledEventId, startedEventId };
         x.state.decisionNeeded = false;
@@ -847,31 +860,50 @@ export class SwfEngine {
     });
   }
 
-  /** Puts a decision task whose answer never reached the decider back in its place. */
-  async #unclaimDecision(token: string): Promise<void> {
+  /** Puts a task whose answer never reached its worker back in its place (by token). */
+  async #unclaim(token: string): Promise<void> {
     await this.#tx(async (sql, fx) => {
       const row = await tq.taskByToken(sql, this.#db.caps, token);
-      if (!row) return;
-      const p = JSON.parse(row.payload) as DecisionPayload;
-      const x = await this.#loadOpen(sql, row.owner);
-      if (!x) return;
-      await tq.deleteTimers(sql, x.row.runId, `${row.id}:stc`);
-      // The DecisionTaskStarted event can only be withdrawn while it is the newest event; otherwise
-      // the task stays started and its start-to-close timeout returns it.
-      if (p.startedEventId !== undefined && p.startedEventId === x.row.nextEventId - 1) {
-        await sql.run("DELETE FROM swf_events WHERE run_id = ? AND event_id = ?", [x.row.runId, p.startedEventId]);
-        x.row.nextEventId--;
-        p.startedEventId = undefined;
-        x.state.decision = { scheduledEventId: p.scheduledEventId };
-        await tq.markScheduled(sql, row.id, JSON.stringify(p));
-        fx.queues.add(row.queue);
-        await x.flush(sql);
-      } else {
-        const secs = parseDuration(x.state.taskStartToCloseTimeout, "taskStartToCloseTimeout");
-        if (secs !== undefined) await this.#addTimer(sql, fx, T.decisionStartToClose, x.row.runId, `${row.id}:stc`, (row.startedMs ?? x.nowMs) + secs * 1000);
-      }
+      if (row) await this.#requeue(sql, fx, row);
     });
     this.#matcher.settle(token);
+  }
+
+  /** Hooks a claimed task's token to the fate of the answer that carries it. */
+  #track(token: string, opts: PollOpts): void {
+    const delivered = () => this.#liveness.delivered(token);
+    if (!opts.onClaimed) return delivered();
+    opts.onClaimed({ undo: () => void this.#unclaim(token).catch((e: unknown) => this.#log.error({ err: e }, "unclaim failed")), delivered });
+  }
+
+  /**
+   * Returns a started task to its queue, in its place (same priority and age), with a new token to
+   * come. The Started event is withdrawn when it is still the newest event of the history;
+   * otherwise it stays as the record of the lost attempt and the next claim appends a new one.
+   */
+  async #requeue(sql: Sql, fx: Effects, row: tq.TaskRow): Promise<void> {
+    if (row.state !== tq.TaskState.started) return;
+    const x = await this.#loadOpen(sql, row.owner);
+    if (!x) return;
+    const p = JSON.parse(row.payload) as { startedEventId?: number; scheduledEventId: number; scheduleToStartTimeout?: string };
+    await tq.deleteTimers(sql, x.row.runId, `${row.id}:stc`);
+    await tq.deleteTimers(sql, x.row.runId, `${row.id}:hb`);
+    if (p.startedEventId !== undefined && p.startedEventId === x.row.nextEventId - 1) {
+      await sql.run("DELETE FROM swf_events WHERE run_id = ? AND event_id = ?", [x.row.runId, p.startedEventId]);
+      x.row.nextEventId--;
+    }
+    p.startedEventId = undefined;
+    if (row.key === "decision") {
+      x.state.decision = { scheduledEventId: p.scheduledEventId };
+      x.state.decisionNeeded = false;
+    } else if (p.scheduleToStartTimeout !== undefined) {
+      const s2s = parseDuration(p.scheduleToStartTimeout, "scheduleToStartTimeout");
+      if (s2s !== undefined) await this.#addTimer(sql, fx, T.activityScheduleToStart, x.row.runId, `${row.id}:s2s`, Math.max(row.scheduledMs + s2s * 1000, x.nowMs));
+    }
+    await tq.markScheduled(sql, row.id, JSON.stringify(p));
+    if (row.token) fx.settled.push(row.token);
+    fx.queues.set(row.queue, (fx.queues.get(row.queue) ?? 0) + 1);
+    await x.flush(sql);
   }
 
   async #loadOpen(sql: Sql, runId: string): Promise<ExecutionTx | undefined> {
@@ -898,10 +930,10 @@ export class SwfEngine {
     );
     if (!claimed) return { startedEventId: 0n, previousStartedEventId: 0n };
     if (opts.signal?.aborted) {
-      await this.#unclaimDecision(claimed.token);
+      await this.#unclaim(claimed.token);
       return { startedEventId: 0n, previousStartedEventId: 0n };
     }
-    opts.onClaimed?.(() => void this.#unclaimDecision(claimed.token).catch((e: unknown) => this.#log.error({ err: e }, "unclaim failed")));
+    this.#track(claimed.token, opts);
     const lo = req.startAtPreviousStartedEvent && claimed.previousStartedEventId > 0 ? claimed.previousStartedEventId : 1;
     return this.#decisionPage(claimed, limit, reverse, undefined, lo);
   }
@@ -958,6 +990,7 @@ export class SwfEngine {
           workflowType: { name: c.typeName, version: c.typeVersion },
           events: data.map((d) => fromBinary(HistoryEventSchema, d)),
         };
+        this.#liveness.delivered(c.token);
       }
     }
   }
@@ -1217,7 +1250,7 @@ export class SwfEngine {
     if (s2cSecs !== undefined) await this.#addTimer(sql, fx, T.activityScheduleToClose, x.row.runId, `${id}:s2c`, x.nowMs + s2cSecs * 1000);
     x.state.openActivityTasks++;
     x.state.latestActivityTaskMs = x.nowMs;
-    fx.queues.add(queue);
+    fx.queues.set(queue, (fx.queues.get(queue) ?? 0) + 1);
     return false;
   }
 
@@ -1464,7 +1497,7 @@ export class SwfEngine {
           activityTaskStartedEventAttributes: { identity, scheduledEventId: BigInt(p.scheduledEventId) },
         });
         const token = newToken();
-        await tq.markStarted(sql, row.id, token, JSON.stringify(p), x.nowMs);
+        await tq.markStarted(sql, row.id, token, JSON.stringify(p), x.nowMs, this.#liveness.id);
         await tq.deleteTimers(sql, x.row.runId, `${row.id}:s2s`);
         await this.#armStartedTimers(sql, fx, x.row.runId, row.id, p, x.nowMs);
         out.push({ token, runId: x.row.runId, payload: p });
@@ -1481,30 +1514,6 @@ export class SwfEngine {
     if (hb !== undefined) await this.#addTimer(sql, fx, T.activityHeartbeat, runId, `${taskId}:hb`, fromMs + hb * 1000);
   }
 
-  /** Puts an activity task whose answer never reached the worker back in its place. */
-  async #unclaimActivity(token: string): Promise<void> {
-    await this.#tx(async (sql, fx) => {
-      const row = await tq.taskByToken(sql, this.#db.caps, token);
-      if (!row) return;
-      const p = JSON.parse(row.payload) as ActivityPayload;
-      const x = await this.#loadOpen(sql, row.owner);
-      if (!x) return;
-      if (p.startedEventId !== undefined && p.startedEventId === x.row.nextEventId - 1) {
-        await sql.run("DELETE FROM swf_events WHERE run_id = ? AND event_id = ?", [x.row.runId, p.startedEventId]);
-        x.row.nextEventId--;
-        p.startedEventId = undefined;
-        await tq.deleteTimers(sql, x.row.runId, `${row.id}:stc`);
-        await tq.deleteTimers(sql, x.row.runId, `${row.id}:hb`);
-        const s2s = parseDuration(p.scheduleToStartTimeout, "scheduleToStartTimeout");
-        if (s2s !== undefined) await this.#addTimer(sql, fx, T.activityScheduleToStart, x.row.runId, `${row.id}:s2s`, row.scheduledMs + s2s * 1000);
-        await tq.markScheduled(sql, row.id, JSON.stringify(p));
-        fx.queues.add(row.queue);
-        await x.flush(sql);
-      }
-    });
-    this.#matcher.settle(token);
-  }
-
   async pollForActivityTask(req: pb.PollForActivityTaskRequest, opts: PollOpts): Promise<Res<typeof pb.PollForActivityTaskResponseSchema>> {
     await this.#db.tx((sql) => this.#knownDomain(sql, req.domain!));
     const queue = queueName.activity(req.domain!, req.taskList!.name!);
@@ -1514,10 +1523,10 @@ export class SwfEngine {
     });
     if (!claimed) return { startedEventId: 0n };
     if (opts.signal?.aborted) {
-      await this.#unclaimActivity(claimed.token);
+      await this.#unclaim(claimed.token);
       return { startedEventId: 0n };
     }
-    opts.onClaimed?.(() => void this.#unclaimActivity(claimed.token).catch((e: unknown) => this.#log.error({ err: e }, "unclaim failed")));
+    this.#track(claimed.token, opts);
     return activityTask(claimed);
   }
 
@@ -1527,6 +1536,7 @@ export class SwfEngine {
     const queue = queueName.activity(req.domain!, req.taskList!.name!);
     for await (const batch of this.#matcher.stream(queue, (n) => this.#claimActivities(queue, n, req.identity, signal), { maxInFlight, signal, tokenOf: (c) => c.token })) {
       yield batch.map(activityTask);
+      for (const c of batch) this.#liveness.delivered(c.token);
     }
   }
 

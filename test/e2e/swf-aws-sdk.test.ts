@@ -77,7 +77,7 @@ describe.each(stores)("SWF through @aws-sdk/client-swf (%s)", (kind) => {
     expect(a.activityType).toEqual(f.activityType);
     expect(a.input).toBe("card");
     expect(a.workflowExecution).toEqual({ workflowId: "order-1", runId });
-    expect(a.startedEventId).toBe(8);
+    expect(a.startedEventId).toBe(7);
 
     const hb = await tg.swf.send(new RecordActivityTaskHeartbeatCommand({ taskToken: a.taskToken, details: "50%" }));
     expect(hb.cancelRequested).toBe(false);
@@ -95,7 +95,7 @@ describe.each(stores)("SWF through @aws-sdk/client-swf (%s)", (kind) => {
       "DecisionTaskStarted",
     ]);
     const completed = d2.events!.find((e) => e.eventType === "ActivityTaskCompleted")!.activityTaskCompletedEventAttributes!;
-    expect(completed).toEqual({ result: "charged", scheduledEventId: 7, startedEventId: 8 });
+    expect(completed).toEqual({ result: "charged", scheduledEventId: 6, startedEventId: 7 });
     const scheduled = d2.events!.find((e) => e.eventType === "ActivityTaskScheduled")!.activityTaskScheduledEventAttributes!;
     // Type defaults apply when the decision omits them.
     expect(scheduled).toMatchObject({ taskList: { name: f.activityList }, startToCloseTimeout: "NONE", heartbeatTimeout: "NONE", taskPriority: "0", decisionTaskCompletedEventId: 4 });
@@ -117,7 +117,7 @@ describe.each(stores)("SWF through @aws-sdk/client-swf (%s)", (kind) => {
     const h = await tg.swf.send(new GetWorkflowExecutionHistoryCommand({ domain: f.domain, execution: { workflowId: "order-1", runId } }));
     expect(types(h.events).slice(-2)).toEqual(["DecisionTaskCompleted", "WorkflowExecutionCompleted"]);
     expect(h.events!.map((e) => e.eventId)).toEqual(h.events!.map((_, i) => i + 1));
-    expect(h.events!.at(-1)!.workflowExecutionCompletedEventAttributes).toEqual({ result: "shipped", decisionTaskCompletedEventId: 12 });
+    expect(h.events!.at(-1)!.workflowExecutionCompletedEventAttributes).toEqual({ result: "shipped", decisionTaskCompletedEventId: 11 });
     expect(h.nextPageToken).toBeUndefined();
 
     // A spent token is refused.

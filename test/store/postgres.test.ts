@@ -88,7 +88,10 @@ describe("postgres backend", () => {
     const schema = freshSchema();
     const nodes = await Promise.all(Array.from({ length: 4 }, () => open(schema)));
     const ledger = await nodes[0].tx((sql) => sql.all("SELECT version, name FROM schema_migrations"));
-    expect(ledger).toEqual([{ version: 1, name: "001_core.sql" }]);
+    expect(ledger).toEqual([
+      { version: 1, name: "001_core.sql" },
+      { version: 2, name: "002_nodes.sql" },
+    ]);
   }, 30_000);
 
   it("fails to open an unreachable database with the retryable ServiceUnavailable fault", async () => {

@@ -121,8 +121,8 @@ export function defineStoreSuite(name: string, open: () => Promise<Database>, cl
       const owner = unique("owner");
       const [first, second] = await db.tx(async (sql) => [await task(sql, queue, 0, owner, "a"), await task(sql, queue, 0, owner, "b")]);
       const token = unique("token");
-      expect(await db.tx((sql) => markStarted(sql, first, token, '{"started":true}', 2000))).toBe(true);
-      expect(await db.tx((sql) => markStarted(sql, first, unique("token"), "{}", 3000))).toBe(false);
+      expect(await db.tx((sql) => markStarted(sql, first, token, '{"started":true}', 2000, "node-a"))).toBe(true);
+      expect(await db.tx((sql) => markStarted(sql, first, unique("token"), "{}", 3000, "node-a"))).toBe(false);
       const t = await db.tx((sql) => taskByToken(sql, db.caps, token));
       expect(t).toMatchObject({ id: first, state: TaskState.started, token, payload: '{"started":true}', startedMs: 2000 });
       expect(await db.tx((sql) => taskByToken(sql, db.caps, unique("token")))).toBeUndefined();
@@ -282,7 +282,7 @@ export function defineStoreSuite(name: string, open: () => Promise<Database>, cl
           const got = await node.tx(async (sql) => {
             const [t] = await nextScheduled(sql, node.caps, queue, 1);
             if (!t) return undefined;
-            expect(await markStarted(sql, t.id, randomUUID(), t.payload, 2000)).toBe(true);
+            expect(await markStarted(sql, t.id, randomUUID(), t.payload, 2000, "node-a")).toBe(true);
             return t.id;
           });
           if (got === undefined) return;
