@@ -41,7 +41,10 @@ export async function createApp(config: Config, logger: Logger, opts: { clock?: 
   const db = opts.db ?? (await openDatabase(config, logger));
   const matcher = new Matcher();
   const timers = new Timers(db, clock, logger.child({ component: "timers" }));
-  const liveness = new Liveness(db, clock, logger.child({ component: "nodes" }));
+  const liveness = new Liveness(db, clock, logger.child({ component: "nodes" }), {
+    heartbeatMs: Math.min(2_000, Math.max(100, (config.nodeTimeoutSeconds * 1000) / 4)),
+    deadAfterMs: config.nodeTimeoutSeconds * 1000,
+  });
   const swf = new SwfEngine({ db, matcher, timers, liveness, clock, log: logger.child({ component: "swf" }) });
   await swf.init();
   await liveness.start();
@@ -55,6 +58,7 @@ export async function createApp(config: Config, logger: Logger, opts: { clock?: 
     const queue = payload.slice(space + 1);
     for (let i = 0; i < count; i++) matcher.notify(queue);
   });
+  const unsubscribeTimers = db.subscribe("taskgate_timer", (payload) => (payload === "*" ? timers.kick() : timers.added(Number(payload))));
   timers.start();
   // With several nodes a nudge can be lost (a listener reconnecting): look at each queue now and then.
   const sweep = db.caps.shared ? setInterval(() => matcher.nudgeQueues(), 5_000) : undefined;
@@ -70,6 +74,7 @@ export async function createApp(config: Config, logger: Logger, opts: { clock?: 
       matcher.shutdown();
       timers.stop();
       unsubscribe();
+      unsubscribeTimers();
     },
     async close() {
       await liveness.stop().catch((e: unknown) => logger.warn({ err: e }, "node stop failed"));

@@ -274,6 +274,9 @@ export class SwfEngine {
     }
     for (const t of fx.settled) this.#matcher.settle(t);
     for (const ms of fx.timers) this.#timers.added(ms);
+    // Other nodes arm for the earliest new timer too, so it fires on time even if this node dies.
+    if (this.#db.caps.shared && fx.timers.length > 0)
+      void this.#db.publish("taskgate_timer", String(Math.min(...fx.timers))).catch((e: unknown) => this.#log.warn({ err: e }, "publish failed"));
   }
 
   #afterFx(fx: Effects): () => void {

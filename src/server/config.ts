@@ -1,0 +1,272 @@
+// The server's configuration: one typed object with documented defaults, read from environment
+// variables and command-line flags (a flag wins over its variable, a variable over the default).
+// Parsing is a pure function of (argv, env) so every rule is unit-tested; the entry point turns a
+// ConfigError into a one-line message and exit code 2.
+import { LOG_LEVELS, type LogLevel } from "./logger.ts";
+
+/** Where the store lives. */
+export type DatabaseConfig =
+  /** Embedded SQLite through node:sqlite; `path` is a file path or `:memory:`. */
+  | { readonly kind: "sqlite"; readonly path: string }
+  /** PostgreSQL; `url` is the `postgres://` / `postgresql://` connection string as given. */
+  | { readonly kind: "postgres"; readonly url: string };
+
+/** SQLite's `PRAGMA synchronous` in WAL mode: `normal` may lose the last commits on power loss (never corrupts), `full` fsyncs every commit. */
+export type SqliteSync = "normal" | "full";
+
+/** Everything the server reads at start. */
+export interface Config {
+  /** Interface to listen on. Default `127.0.0.1` (local only); `0.0.0.0` or `::` for every interface. */
+  readonly host: string;
+  /** TCP port for every protocol (AWS JSON, Connect, gRPC, gRPC-Web, /healthz). Default 8080; 0 picks a free port. */
+  readonly port: number;
+  /** The store. Default `sqlite:./data/taskgate.db`. */
+  readonly database: DatabaseConfig;
+  /**
+   * Hold time, in seconds (fractions allowed), for every long poll, replacing each API's own AWS
+   * hold time (60 s for SWF and Step Functions, 90 s for Data Pipeline). Undefined by default:
+   * each API keeps its AWS hold time. Tests set a short one.
+   */
+  readonly longPollSeconds: number | undefined;
+  /** pino level. Default `info`. */
+  readonly logLevel: LogLevel;
+  /** Largest request body accepted on any route, in bytes. Default 1 MiB + 64 KiB (SWF's own request limit is 1 MB). */
+  readonly maxBodyBytes: number;
+  /** SQLite durability. Default `normal`. Ignored for PostgreSQL. */
+  readonly sqliteSync: SqliteSync;
+  /** On shutdown, how long open requests and connections may take to finish before they are cut, in seconds. Default 10. */
+  readonly shutdownGraceSeconds: number;
+  /**
+   * With several nodes on one PostgreSQL database: how long a node may miss its heartbeats (sent
+   * every 2 s) before another node declares it dead and returns the tasks it had claimed but not
+   * yet delivered to their queues. Default 10.
+   */
+  readonly nodeTimeoutSeconds: number;
+}
+
+/** The defaults, as documented in `usage`. */
+export const defaults: Config = {
+  host: "127.0.0.1",
+  port: 8080,
+  database: { kind: "sqlite", path: "./data/taskgate.db" },
+  longPollSeconds: undefined,
+  logLevel: "info",
+  maxBodyBytes: 1024 * 1024 + 64 * 1024,
+  sqliteSync: "normal",
+  shutdownGraceSeconds: 10,
+  nodeTimeoutSeconds: 10,
+};
+
+/** A bad flag or variable; the message is one line naming it, the bad value and what is accepted. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Thrown by parseConfig when `--help` or `-h` is given; the caller prints `usage` and exits 0. */
+export class HelpRequested extends Error {
+  constructor() {
+    super("help requested");
+    this.name = "HelpRequested";
+  }
+}
+
+/** The `--help` text. */
+export const usage = `Usage: taskgate [flags]
+
+Serves the Amazon SWF JSON API, gRPC, gRPC-Web and Connect on one port.
+Every flag has an environment variable; a flag wins over its variable.
+
+  --host <addr>                 TASKGATE_HOST                    interface to listen on (default 127.0.0.1)
+  --port <n>                    TASKGATE_PORT                    TCP port, 0..65535; 0 = any free port (default 8080)
+  --database <url>              TASKGATE_DATABASE                sqlite:<path>, sqlite::memory:, or postgres://user:pass@host:port/db
+                                                                 (default sqlite:./data/taskgate.db)
+  --long-poll-seconds <s>       TASKGATE_LONG_POLL_SECONDS       hold time for every long poll, > 0, fractions allowed
+                                                                 (default: each API's AWS hold time, 60 s or 90 s)
+  --log-level <level>           TASKGATE_LOG_LEVEL               fatal, error, warn, info, debug, trace or silent (default info)
+  --max-body-bytes <n>          TASKGATE_MAX_BODY_BYTES          largest request body in bytes (default 1114112 = 1 MiB + 64 KiB)
+  --sqlite-sync <mode>          TASKGATE_SQLITE_SYNC             normal or full (default normal)
+  --shutdown-grace-seconds <s>  TASKGATE_SHUTDOWN_GRACE_SECONDS  time open requests get to finish on shutdown, >= 0 (default 10)
+  --node-timeout-seconds <s>    TASKGATE_NODE_TIMEOUT_SECONDS    silence after which another node declares this one dead and
+                                                                 requeues its undelivered tasks, >= 0 (default 10)
+  -h, --help                                                     print this text
+
+Flags take their value as "--port 9000" or "--port=9000". An empty variable counts as unset.
+`;
+
+type Key = keyof Config;
+
+interface Option {
+  readonly key: Key;
+  readonly flag: string;
+  readonly env: string;
+}
+
+const options: readonly Option[] = [
+  { key: "host", flag: "--host", env: "TASKGATE_HOST" },
+  { key: "port", flag: "--port", env: "TASKGATE_PORT" },
+  { key: "database", flag: "--database", env: "TASKGATE_DATABASE" },
+  { key: "longPollSeconds", flag: "--long-poll-seconds", env: "TASKGATE_LONG_POLL_SECONDS" },
+  { key: "logLevel", flag: "--log-level", env: "TASKGATE_LOG_LEVEL" },
+  { key: "maxBodyBytes", flag: "--max-body-bytes", env: "TASKGATE_MAX_BODY_BYTES" },
+  { key: "sqliteSync", flag: "--sqlite-sync", env: "TASKGATE_SQLITE_SYNC" },
+  { key: "shutdownGraceSeconds", flag: "--shutdown-grace-seconds", env: "TASKGATE_SHUTDOWN_GRACE_SECONDS" },
+  { key: "nodeTimeoutSeconds", flag: "--node-timeout-seconds", env: "TASKGATE_NODE_TIMEOUT_SECONDS" },
+];
+
+/** A raw value and where it came from, for error messages. */
+interface Raw {
+  readonly value: string;
+  /** `--port` or `TASKGATE_PORT`. */
+  readonly source: string;
+}
+
+function bad(raw: Raw, accepted: string): ConfigError {
+  return new ConfigError(`${raw.source}: invalid value ${JSON.stringify(raw.value)}; expected ${accepted}`);
+}
+
+const UNSIGNED_INT = /^\d+$/;
+const UNSIGNED_DECIMAL = /^(\d+(\.\d*)?|\.\d+)$/;
+
+function parsePort(raw: Raw): number {
+  const accepted = "an integer port from 0 to 65535 (0 = any free port)";
+  if (!UNSIGNED_INT.test(raw.value)) throw bad(raw, accepted);
+  const n = Number(raw.value);
+  if (n > 65535) throw bad(raw, accepted);
+  return n;
+}
+
+function parseHost(raw: Raw): string {
+  if (raw.value.trim() === "" || /\s/.test(raw.value)) throw bad(raw, "a host name or IP address, e.g. 127.0.0.1, 0.0.0.0 or ::");
+  return raw.value;
+}
+
+function parseDatabase(raw: Raw): DatabaseConfig {
+  const accepted = "sqlite:<path>, sqlite::memory: or postgres://user:password@host:port/database";
+  const v = raw.value;
+  if (v.startsWith("sqlite:")) {
+    let path = v.slice("sqlite:".length);
+    // sqlite:///abs/path.db and sqlite://rel/path.db spell the path after the authority slashes.
+    if (path.startsWith("//")) path = path.slice(2);
+    if (path === "") throw bad(raw, accepted);
+    return { kind: "sqlite", path };
+  }
+  if (v.startsWith("postgres://") || v.startsWith("postgresql://")) {
+    try {
+      new URL(v);
+    } catch {
+      throw bad({ source: raw.source, value: redactUrl(v) }, accepted);
+    }
+    return { kind: "postgres", url: v };
+  }
+  throw bad({ source: raw.source, value: redactUrl(v) }, accepted);
+}
+
+/** A database URL fit for logs and messages: any password replaced by `***`. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*):[^@/?#]*@/i, "$1:***@");
+}
+
+/** The database as a log line may show it (no password). */
+export function describeDatabase(db: DatabaseConfig): string {
+  return db.kind === "sqlite" ? `sqlite:${db.path}` : redactUrl(db.url);
+}
+
+function parsePositiveSeconds(raw: Raw): number {
+  const accepted = "a number of seconds greater than 0, fractions allowed (e.g. 0.5)";
+  if (!UNSIGNED_DECIMAL.test(raw.value)) throw bad(raw, accepted);
+  const n = Number(raw.value);
+  if (!(n > 0) || !Number.isFinite(n)) throw bad(raw, accepted);
+  return n;
+}
+
+function parseNonNegativeSeconds(raw: Raw): number {
+  const accepted = "a number of seconds, 0 or more, fractions allowed";
+  if (!UNSIGNED_DECIMAL.test(raw.value)) throw bad(raw, accepted);
+  const n = Number(raw.value);
+  if (!Number.isFinite(n)) throw bad(raw, accepted);
+  return n;
+}
+
+function parseMaxBodyBytes(raw: Raw): number {
+  const accepted = "a whole number of bytes greater than 0";
+  if (!UNSIGNED_INT.test(raw.value)) throw bad(raw, accepted);
+  const n = Number(raw.value);
+  if (n < 1 || !Number.isSafeInteger(n)) throw bad(raw, accepted);
+  return n;
+}
+
+function parseLogLevel(raw: Raw): LogLevel {
+  const v = raw.value.toLowerCase();
+  const level = LOG_LEVELS.find((l) => l === v);
+  if (level === undefined) throw bad(raw, `one of ${LOG_LEVELS.join(", ")}`);
+  return level;
+}
+
+function parseSqliteSync(raw: Raw): SqliteSync {
+  const v = raw.value.toLowerCase();
+  if (v === "normal" || v === "full") return v;
+  throw bad(raw, "normal or full");
+}
+
+/** Splits argv into flag values; throws on unknown flags, missing values and stray arguments. */
+function readFlags(argv: readonly string[]): Map<Key, Raw> {
+  const out = new Map<Key, Raw>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--help" || arg === "-h") throw new HelpRequested();
+    if (!arg.startsWith("--")) {
+      throw new ConfigError(`unexpected argument ${JSON.stringify(arg)}; every setting is a flag such as --port 8080 (see --help)`);
+    }
+    const eq = arg.indexOf("=");
+    const name = eq === -1 ? arg : arg.slice(0, eq);
+    const opt = options.find((o) => o.flag === name);
+    if (opt === undefined) {
+      throw new ConfigError(`unknown flag ${JSON.stringify(name)}; accepted flags: ${options.map((o) => o.flag).join(", ")}, --help`);
+    }
+    let value: string;
+    if (eq !== -1) {
+      value = arg.slice(eq + 1);
+    } else {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith("--")) throw new ConfigError(`${name} needs a value, as "${name} <value>" or "${name}=<value>"`);
+      value = next;
+      i++;
+    }
+    out.set(opt.key, { value, source: name });
+  }
+  return out;
+}
+
+/**
+ * Reads the configuration from command-line arguments (without the node and script paths) and
+ * environment variables. Throws ConfigError for any bad value, HelpRequested for `--help`.
+ */
+export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Config {
+  const flags = readFlags(argv);
+  const raw = (key: Key): Raw | undefined => {
+    const flag = flags.get(key);
+    if (flag !== undefined) return flag;
+    const opt = options.find((o) => o.key === key);
+    if (opt === undefined) return undefined;
+    const v = env[opt.env];
+    return v === undefined || v === "" ? undefined : { value: v, source: opt.env };
+  };
+  const read = <T>(key: Key, parse: (r: Raw) => T, fallback: T): T => {
+    const r = raw(key);
+    return r === undefined ? fallback : parse(r);
+  };
+  return {
+    host: read("host", parseHost, defaults.host),
+    port: read("port", parsePort, defaults.port),
+    database: read("database", parseDatabase, defaults.database),
+    longPollSeconds: read<number | undefined>("longPollSeconds", parsePositiveSeconds, defaults.longPollSeconds),
+    logLevel: read("logLevel", parseLogLevel, defaults.logLevel),
+    maxBodyBytes: read("maxBodyBytes", parseMaxBodyBytes, defaults.maxBodyBytes),
+    sqliteSync: read("sqliteSync", parseSqliteSync, defaults.sqliteSync),
+    shutdownGraceSeconds: read("shutdownGraceSeconds", parseNonNegativeSeconds, defaults.shutdownGraceSeconds),
+    nodeTimeoutSeconds: read("nodeTimeoutSeconds", parseNonNegativeSeconds, defaults.nodeTimeoutSeconds),
+  };
+}

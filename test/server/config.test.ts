@@ -1,0 +1,202 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, HelpRequested, defaults, describeDatabase, parseConfig, redactUrl, usage } from "../../src/server/config.ts";
+
+function errorOf(argv: string[], env: Record<string, string | undefined> = {}): string {
+  try {
+    parseConfig(argv, env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).message;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("parseConfig", () => {
+  it("gives the documented defaults with no flags and no variables", () => {
+    const c = parseConfig([], {});
+    expect(c).toEqual(defaults);
+    expect(c).toEqual({
+      host: "127.0.0.1",
+      port: 8080,
+      database: { kind: "sqlite", path: "./data/taskgate.db" },
+      longPollSeconds: undefined,
+      logLevel: "info",
+      maxBodyBytes: 1114112,
+      sqliteSync: "normal",
+      shutdownGraceSeconds: 10,
+      nodeTimeoutSeconds: 10,
+    });
+  });
+
+  it("reads every environment variable", () => {
+    const c = parseConfig([], {
+      TASKGATE_HOST: "0.0.0.0",
+      TASKGATE_PORT: "9000",
+      TASKGATE_DATABASE: "postgres://u:p@db:5432/taskgate",
+      TASKGATE_LONG_POLL_SECONDS: "0.5",
+      TASKGATE_LOG_LEVEL: "debug",
+      TASKGATE_MAX_BODY_BYTES: "2048",
+      TASKGATE_SQLITE_SYNC: "full",
+      TASKGATE_SHUTDOWN_GRACE_SECONDS: "2.5",
+      TASKGATE_NODE_TIMEOUT_SECONDS: "3",
+    });
+    expect(c).toEqual({
+      host: "0.0.0.0",
+      port: 9000,
+      database: { kind: "postgres", url: "postgres://u:p@db:5432/taskgate" },
+      longPollSeconds: 0.5,
+      logLevel: "debug",
+      maxBodyBytes: 2048,
+      sqliteSync: "full",
+      shutdownGraceSeconds: 2.5,
+      nodeTimeoutSeconds: 3,
+    });
+  });
+
+  it("reads every flag, as --flag value and --flag=value", () => {
+    const c = parseConfig(
+      [
+        "--host",
+        "::",
+        "--port=0",
+        "--database",
+        "sqlite::memory:",
+        "--long-poll-seconds=2",
+        "--log-level",
+        "TRACE",
+        "--max-body-bytes=100",
+        "--sqlite-sync",
+        "FULL",
+        "--shutdown-grace-seconds",
+        "0",
+        "--node-timeout-seconds=1.5",
+      ],
+      {},
+    );
+    expect(c).toEqual({
+      host: "::",
+      port: 0,
+      database: { kind: "sqlite", path: ":memory:" },
+      longPollSeconds: 2,
+      logLevel: "trace",
+      maxBodyBytes: 100,
+      sqliteSync: "full",
+      shutdownGraceSeconds: 0,
+      nodeTimeoutSeconds: 1.5,
+    });
+  });
+
+  it("lets a flag win over its variable, and a variable over the default", () => {
+    const env = { TASKGATE_PORT: "9000", TASKGATE_LOG_LEVEL: "warn", TASKGATE_HOST: "10.0.0.1" };
+    const c = parseConfig(["--port", "9001", "--log-level=error"], env);
+    expect(c.port).toBe(9001);
+    expect(c.logLevel).toBe("error");
+    expect(c.host).toBe("10.0.0.1");
+  });
+
+  it("treats an empty variable as unset", () => {
+    expect(parseConfig([], { TASKGATE_PORT: "", TASKGATE_LONG_POLL_SECONDS: "" })).toEqual(defaults);
+  });
+
+  it("takes the last of a repeated flag", () => {
+    expect(parseConfig(["--port", "1", "--port", "2"], {}).port).toBe(2);
+  });
+
+  it("accepts the database spellings", () => {
+    expect(parseConfig(["--database", "sqlite:/var/lib/taskgate.db"], {}).database).toEqual({ kind: "sqlite", path: "/var/lib/taskgate.db" });
+    expect(parseConfig(["--database", "sqlite:///var/lib/taskgate.db"], {}).database).toEqual({ kind: "sqlite", path: "/var/lib/taskgate.db" });
+    expect(parseConfig(["--database", "sqlite:rel.db"], {}).database).toEqual({ kind: "sqlite", path: "rel.db" });
+    expect(parseConfig(["--database", "postgresql://h/db"], {}).database).toEqual({ kind: "postgres", url: "postgresql://h/db" });
+  });
+
+  it("rejects bad ports, naming the source, the value and the range", () => {
+    expect(errorOf(["--port", "http"])).toBe('--port: invalid value "http"; expected an integer port from 0 to 65535 (0 = any free port)');
+    expect(errorOf([], { TASKGATE_PORT: "65536" })).toBe('TASKGATE_PORT: invalid value "65536"; expected an integer port from 0 to 65535 (0 = any free port)');
+    expect(errorOf(["--port=-1"])).toContain('--port: invalid value "-1"');
+    expect(errorOf(["--port=80.5"])).toContain('--port: invalid value "80.5"');
+    expect(errorOf(["--port="])).toContain('--port: invalid value ""');
+    expect(errorOf(["--port", "8080x"])).toContain("0 to 65535");
+  });
+
+  it("rejects unknown flags, listing the accepted ones", () => {
+    const m = errorOf(["--prot", "1"]);
+    expect(m).toContain('unknown flag "--prot"');
+    expect(m).toContain("--port");
+    expect(m).toContain("--help");
+    expect(errorOf(["--port=1", "--verbose=yes"])).toContain('unknown flag "--verbose"');
+  });
+
+  it("rejects stray arguments and flags without a value", () => {
+    expect(errorOf(["serve"])).toContain('unexpected argument "serve"');
+    expect(errorOf(["-p", "1"])).toContain('unexpected argument "-p"');
+    expect(errorOf(["--port"])).toBe('--port needs a value, as "--port <value>" or "--port=<value>"');
+    expect(errorOf(["--host", "--port", "1"])).toContain("--host needs a value");
+  });
+
+  it("rejects unknown database schemes without echoing a password", () => {
+    const m = errorOf([], { TASKGATE_DATABASE: "mysql://root:hunter2@db/x" });
+    expect(m).toBe('TASKGATE_DATABASE: invalid value "mysql://root:***@db/x"; expected sqlite:<path>, sqlite::memory: or postgres://user:password@host:port/database');
+    expect(errorOf(["--database", "./data/x.db"])).toContain('--database: invalid value "./data/x.db"');
+    expect(errorOf(["--database", "sqlite:"])).toContain('invalid value "sqlite:"');
+    expect(errorOf(["--database", "postgres://a:b@[bad"])).not.toContain(":b@");
+  });
+
+  it("rejects bad log levels, listing pino's", () => {
+    expect(errorOf(["--log-level", "verbose"])).toBe('--log-level: invalid value "verbose"; expected one of fatal, error, warn, info, debug, trace, silent');
+  });
+
+  it("rejects bad hold times: negative, zero, not a number", () => {
+    const accepted = "expected a number of seconds greater than 0, fractions allowed (e.g. 0.5)";
+    expect(errorOf(["--long-poll-seconds", "-1"])).toBe(`--long-poll-seconds: invalid value "-1"; ${accepted}`);
+    expect(errorOf([], { TASKGATE_LONG_POLL_SECONDS: "0" })).toBe(`TASKGATE_LONG_POLL_SECONDS: invalid value "0"; ${accepted}`);
+    expect(errorOf(["--long-poll-seconds=soon"])).toContain(accepted);
+    expect(errorOf(["--long-poll-seconds=1e3"])).toContain(accepted);
+    expect(parseConfig(["--long-poll-seconds=.25"], {}).longPollSeconds).toBe(0.25);
+  });
+
+  it("rejects bad body limits, sync modes and grace periods", () => {
+    expect(errorOf(["--max-body-bytes", "0"])).toBe('--max-body-bytes: invalid value "0"; expected a whole number of bytes greater than 0');
+    expect(errorOf([], { TASKGATE_MAX_BODY_BYTES: "1MB" })).toContain('TASKGATE_MAX_BODY_BYTES: invalid value "1MB"');
+    expect(errorOf(["--sqlite-sync", "off"])).toBe('--sqlite-sync: invalid value "off"; expected normal or full');
+    expect(errorOf([], { TASKGATE_SHUTDOWN_GRACE_SECONDS: "-5" })).toBe(
+      'TASKGATE_SHUTDOWN_GRACE_SECONDS: invalid value "-5"; expected a number of seconds, 0 or more, fractions allowed',
+    );
+    expect(errorOf(["--host", " "])).toContain("--host: invalid value");
+  });
+
+  it("signals --help and -h", () => {
+    expect(() => parseConfig(["--port", "1", "--help"], {})).toThrow(HelpRequested);
+    expect(() => parseConfig(["-h"], {})).toThrow(HelpRequested);
+  });
+
+  it("documents every variable and flag in usage", () => {
+    for (const name of [
+      "TASKGATE_HOST",
+      "TASKGATE_PORT",
+      "TASKGATE_DATABASE",
+      "TASKGATE_LONG_POLL_SECONDS",
+      "TASKGATE_LOG_LEVEL",
+      "TASKGATE_MAX_BODY_BYTES",
+      "TASKGATE_SQLITE_SYNC",
+      "TASKGATE_SHUTDOWN_GRACE_SECONDS",
+      "--host",
+      "--port",
+      "--database",
+      "--long-poll-seconds",
+      "--log-level",
+      "--max-body-bytes",
+      "--sqlite-sync",
+      "--shutdown-grace-seconds",
+      "--help",
+    ]) {
+      expect(usage).toContain(name);
+    }
+  });
+
+  it("never shows a database password", () => {
+    expect(redactUrl("postgres://u:secret@h:5432/db")).toBe("postgres://u:***@h:5432/db");
+    expect(redactUrl("postgres://h/db")).toBe("postgres://h/db");
+    expect(describeDatabase({ kind: "postgres", url: "postgresql://u:secret@h/db" })).toBe("postgresql://u:***@h/db");
+    expect(describeDatabase({ kind: "sqlite", path: ":memory:" })).toBe("sqlite::memory:");
+  });
+});
