@@ -20,6 +20,22 @@ export const systemClock: Clock = { now: () => Date.now() };
 
 interface Waiter {
   wake(): void;
+  /** Present on polls that accept a task claimed for them (sync handoff). */
+  handoff?: { ctx: unknown; take(task: unknown): boolean; reserved: boolean };
+}
+
+/**
+ * A waiting poll taken out of its queue so that a transaction can claim a task directly for it
+ * (sync handoff: one transaction both schedules and starts the task). Exactly one of `deliver` or
+ * `release` must follow.
+ */
+export interface Reservation<C, T> {
+  /** What the poll asked with (e.g. its identity). */
+  readonly ctx: C;
+  /** Hands the claimed task to the poll; false if the poll is gone (the caller requeues the task). */
+  deliver(task: T): boolean;
+  /** The transaction did not commit: the poll goes back to waiting and looks at the store. */
+  release(): void;
 }
 
 interface QueueState {
@@ -113,7 +129,7 @@ export class Matcher {
    * Long-polls `queue`: runs `claim` now and again after every wakeup until it returns a task, the
    * hold time ends, the signal aborts or the server shuts down (then undefined).
    */
-  async poll<T>(queue: string, claim: () => Promise<T | undefined>, opts: PollOptions): Promise<T | undefined> {
+  async poll<T>(queue: string, claim: () => Promise<T | undefined>, opts: PollOptions & { ctx?: unknown }): Promise<T | undefined> {
     const deadline = Date.now() + opts.holdMs;
     const s = this.#acquire(queue);
     try {
@@ -125,8 +141,9 @@ export class Matcher {
         if (s.version !== version) continue; // something committed while we claimed: look again
         const remaining = deadline - Date.now();
         if (remaining <= 0) return undefined;
-        const woken = await this.#wait(s, remaining, opts.signal);
-        if (!woken) return undefined;
+        const woken = await this.#wait(s, remaining, opts.signal, opts.ctx);
+        if (woken === false) return undefined;
+        if (woken !== true) return woken.task as T;
       }
     } finally {
       this.#release(queue, s);
@@ -201,10 +218,43 @@ export class Matcher {
   }
 
   /** Sleeps until woken (true), or the time, the signal or the server ends (false). */
-  #wait(s: QueueState, ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
+  /**
+   * Takes the longest-waiting poll of `queue` that accepts a handed-off task, if any. Until the
+   * reservation is delivered or released, the poll's hold time does not end it (the task is
+   * milliseconds away); its abort does, and `deliver` then returns false.
+   */
+  reserve<C, T>(queue: string): Reservation<C, T> | undefined {
+    const s = this.#queues.get(queue);
+    if (!s || this.#closed) return undefined;
+    for (const w of s.waiters) {
+      if (!w.handoff) continue;
+      s.waiters.delete(w);
+      const h = w.handoff;
+      h.reserved = true;
+      let settled = false;
+      return {
+        ctx: h.ctx as C,
+        deliver: (task: T) => {
+          if (settled) return false;
+          settled = true;
+          return h.take(task);
+        },
+        release: () => {
+          if (settled) return;
+          settled = true;
+          h.reserved = false;
+          s.version++;
+          w.wake();
+        },
+      };
+    }
+    return undefined;
+  }
+
+  #wait(s: QueueState, ms: number, signal: AbortSignal | undefined, ctx?: unknown): Promise<boolean | { task: unknown }> {
+    return new Promise<boolean | { task: unknown }>((resolve) => {
       let done = false;
-      const finish = (woken: boolean) => {
+      const finish = (woken: boolean | { task: unknown }) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
@@ -226,8 +276,23 @@ export class Matcher {
           finish(true);
         },
       };
+      if (ctx !== undefined) {
+        waiter.handoff = {
+          ctx,
+          reserved: false,
+          take: (task) => {
+            if (done) return false;
+            finish({ task });
+            return true;
+          },
+        };
+      }
       const onAbort = () => finish(false);
-      const timer = setTimeout(() => finish(false), ms);
+      const onTimeout = () => {
+        if (waiter.handoff?.reserved) timer = setTimeout(onTimeout, 50);
+        else finish(false);
+      };
+      let timer = setTimeout(onTimeout, ms);
       signal?.addEventListener("abort", onAbort, { once: true });
       this.#shutdown.signal.addEventListener("abort", onAbort, { once: true });
       s.waiters.add(waiter);

@@ -46,28 +46,71 @@ export function openSqlite(opts: SqliteOptions): Database {
     run: async (q, p = []) => ({ changes: Number(prepare(q).run(...(p as SqlValue[])).changes) }),
   };
 
-  let tail: Promise<unknown> = Promise.resolve();
+  // Group commit: transactions that queue up while one runs are applied together under one
+  // BEGIN/COMMIT, each inside its own SAVEPOINT (a failing one rolls back alone), and answered only
+  // after that COMMIT. Under concurrency this turns N commits into one; alone, a transaction
+  // commits by itself at once.
+  interface Pending {
+    fn: (s: Sql) => Promise<unknown>;
+    resolve: (v: unknown) => void;
+    reject: (e: unknown) => void;
+  }
+  let queue: Pending[] = [];
+  let draining: Promise<void> | undefined;
   let closed = false;
   const subscribers = new Map<string, Set<(payload: string) => void>>();
+  const maxBatch = 64;
+
+  const drain = async (): Promise<void> => {
+    while (queue.length > 0) {
+      const batch = queue.slice(0, maxBatch);
+      queue = queue.slice(batch.length);
+      const outcomes: { ok: boolean; value: unknown }[] = [];
+      try {
+        db.exec("BEGIN IMMEDIATE");
+        for (const p of batch) {
+          if (batch.length > 1) db.exec("SAVEPOINT tx");
+          try {
+            const value = await p.fn(sql);
+            if (batch.length > 1) db.exec("RELEASE tx");
+            outcomes.push({ ok: true, value });
+          } catch (e) {
+            if (batch.length > 1) {
+              db.exec("ROLLBACK TO tx");
+              db.exec("RELEASE tx");
+            } else if (db.isTransaction) db.exec("ROLLBACK");
+            outcomes.push({ ok: false, value: e });
+          }
+        }
+        if (db.isTransaction) db.exec("COMMIT");
+      } catch (e) {
+        // BEGIN or COMMIT failed: nothing of the batch was written.
+        if (db.isTransaction) db.exec("ROLLBACK");
+        for (const p of batch) p.reject(e);
+        continue;
+      }
+      batch.forEach((p, i) => (outcomes[i].ok ? p.resolve(outcomes[i].value) : p.reject(outcomes[i].value)));
+    }
+  };
+
+  // Starts draining unless a drain is under way; a drain that ends re-checks the queue, so a
+  // transaction queued while it was finishing is never stranded.
+  const kick = (): void => {
+    if (draining || queue.length === 0) return;
+    draining = drain().finally(() => {
+      draining = undefined;
+      kick();
+    });
+  };
 
   return {
     caps,
     tx<T>(fn: (s: Sql) => Promise<T>): Promise<T> {
-      const run = async (): Promise<T> => {
-        if (closed) throw internalFailure(new Error("database closed"));
-        db.exec("BEGIN IMMEDIATE");
-        try {
-          const result = await fn(sql);
-          db.exec("COMMIT");
-          return result;
-        } catch (e) {
-          if (db.isTransaction) db.exec("ROLLBACK");
-          throw e;
-        }
-      };
-      const p = tail.then(run, run);
-      tail = p.catch(() => undefined);
-      return p;
+      if (closed) return Promise.reject(internalFailure(new Error("database closed")));
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+        kick();
+      });
     },
     async publish(channel, payload) {
       // One process owns a SQLite file: a nudge only reaches this process's own subscribers.
@@ -81,7 +124,7 @@ export function openSqlite(opts: SqliteOptions): Database {
     },
     healthy: () => !closed,
     async close() {
-      await tail;
+      while (draining) await draining;
       if (closed) return;
       closed = true;
       db.close();

@@ -105,6 +105,11 @@ export async function removeNode(sql: Sql, node: string): Promise<void> {
   await sql.run("DELETE FROM nodes WHERE id = ?", [node]);
 }
 
+/** Whether a task is still scheduled (not started, not deleted). */
+export async function isScheduled(sql: Sql, id: number): Promise<boolean> {
+  return (await sql.get("SELECT 1 AS x FROM tasks WHERE id = ? AND state = 0", [id])) !== undefined;
+}
+
 /** Puts a started task back in its place in the queue (same priority and id), dropping its token. */
 export async function markScheduled(sql: Sql, id: number, payload: string): Promise<void> {
   await sql.run("UPDATE tasks SET state = 0, token = NULL, payload = ?, started_ms = NULL, node = NULL, delivered = 1 WHERE id = ?", [payload, id]);

@@ -41,7 +41,7 @@ import {
 import type * as pb from "../../gen/taskgate/swf/v1/service_pb.ts";
 import { swf, validationError } from "../faults.ts";
 import type { Clock } from "../dispatch/matcher.ts";
-import { Matcher } from "../dispatch/matcher.ts";
+import { Matcher, type Reservation } from "../dispatch/matcher.ts";
 import { Timers } from "../dispatch/timers.ts";
 import type { Liveness } from "../dispatch/nodes.ts";
 import type { Database, Sql } from "../store/db.ts";
@@ -161,8 +161,25 @@ const T = {
   purge: "swf.retention",
 } as const;
 
-/** Post-commit work of one transaction: wake queues, return stream credits, arm timers. */
+/** What a long poll offers for a sync handoff. */
+interface PollCtx {
+  identity?: string;
+}
+
+/** A task scheduled in this transaction, which a waiting poll may take at once. */
+interface NewTask {
+  queue: string;
+  id: number;
+  x: ExecutionTx;
+  kind: "activity" | "decision";
+  payload: ActivityPayload | DecisionPayload;
+}
+
+/** Post-commit work of one transaction: wake queues, return stream credits, arm timers, hand off tasks. */
 class Effects {
+  newTasks: NewTask[] = [];
+  handoffs: { r: Reservation<PollCtx, ClaimedActivity | ClaimedDecision>; task: ClaimedActivity | ClaimedDecision }[] = [];
+  unused: Reservation<PollCtx, ClaimedActivity | ClaimedDecision>[] = [];
   /** Tasks committed per queue: one waiting poller is woken per task. */
   queues = new Map<string, number>();
   settled: string[] = [];
@@ -258,15 +275,54 @@ export class SwfEngine {
 
   /** One transaction; its effects apply after commit. A retried transaction starts with fresh effects. */
   async #tx<R>(fn: (sql: Sql, fx: Effects) => Promise<R>): Promise<R> {
-    const [r, fx] = await this.#db.tx(async (sql) => {
-      const fx = new Effects();
-      return [await fn(sql, fx), fx] as const;
-    });
-    this.#apply(fx);
-    return r;
+    let attempt: Effects | undefined;
+    try {
+      const [r, fx] = await this.#db.tx(async (sql) => {
+        if (attempt) for (const h of [...attempt.handoffs.map((x) => x.r), ...attempt.unused]) h.release(); // a retried attempt starts over
+        const fx = (attempt = new Effects());
+        const r = await fn(sql, fx);
+        await this.#handoff(sql, fx);
+        return [r, fx] as const;
+      });
+      this.#apply(fx);
+      return r;
+    } catch (e) {
+      if (attempt) for (const h of [...attempt.handoffs.map((x) => x.r), ...attempt.unused]) h.release();
+      throw e;
+    }
+  }
+
+  /**
+   * Sync handoff: a task scheduled in this transaction while a poll of its queue waits on this
+   * node is started for that poll in the same transaction, saving the poll a claim of its own. The
+   * task is handed over after commit; if the poll left meanwhile, the task goes back to its queue.
+   */
+  async #handoff(sql: Sql, fx: Effects): Promise<void> {
+    for (const t of fx.newTasks) {
+      if (!t.x.open || !this.#matcher.waiting(t.queue)) continue;
+      const r = this.#matcher.reserve<PollCtx, ClaimedActivity | ClaimedDecision>(t.queue);
+      if (!r) continue;
+      if (!(await tq.isScheduled(sql, t.id))) {
+        fx.unused.push(r);
+        continue;
+      }
+      const task =
+        t.kind === "activity"
+          ? await this.#startActivity(sql, fx, t.x, t.id, t.payload as ActivityPayload, r.ctx.identity)
+          : await this.#startDecision(sql, fx, t.x, t.id, t.payload as DecisionPayload, r.ctx.identity);
+      await t.x.flush(sql);
+      fx.handoffs.push({ r, task });
+      const n = (fx.queues.get(t.queue) ?? 1) - 1;
+      if (n > 0) fx.queues.set(t.queue, n);
+      else fx.queues.delete(t.queue);
+    }
   }
 
   #apply(fx: Effects): void {
+    for (const { r, task } of fx.handoffs) {
+      if (!r.deliver(task)) void this.#unclaim(task.token).catch((e: unknown) => this.#log.error({ err: e }, "unclaim failed"));
+    }
+    for (const r of fx.unused) r.release();
     for (const [q, n] of fx.queues) {
       for (let i = 0; i < n; i++) this.#matcher.notify(q);
       // Other nodes' pollers: "<count> <queue>" wakes up to <count> of them.
@@ -815,8 +871,36 @@ export class SwfEngine {
     };
     const queue = queueName.decision(x.row.domain, s.taskList);
     const id = await tq.insertTask(sql, { queue, priority: Number(s.taskPriority), owner: x.row.runId, key: "decision", payload: JSON.stringify(payload), nowMs: x.nowMs });
+    fx.newTasks.push({ queue, id, x, kind: "decision", payload });
     if (scheduleToStart !== undefined) await this.#addTimer(sql, fx, T.decisionScheduleToStart, x.row.runId, `${id}:s2s`, x.nowMs + scheduleToStart * 1000);
     fx.queues.set(queue, (fx.queues.get(queue) ?? 0) + 1);
+  }
+
+  /** Starts a scheduled decision task for a decider: DecisionTaskStarted, a fresh token, its timeout. */
+  async #startDecision(sql: Sql, fx: Effects, x: ExecutionTx, id: number, p: DecisionPayload, identity: string | undefined): Promise<ClaimedDecision> {
+    const startedEventId = x.append({
+      eventType: EventType.DECISION_TASK_STARTED,
+      decisionTaskStartedEventAttributes: { identity, scheduledEventId: BigInt(p.scheduledEventId) },
+    });
+    p.startedEventId = startedEventId;
+    const token = newToken();
+    await tq.markStarted(sql, id, token, JSON.stringify(p), x.nowMs, this.#liveness.id);
+    await tq.deleteTimers(sql, x.row.runId, `${id}:s2s`);
+    x.state.decision = { scheduledEventId: p.scheduledEventId, startedEventId };
+    x.state.decisionNeeded = false;
+    const secs = parseDuration(x.state.taskStartToCloseTimeout, "taskStartToCloseTimeout");
+    if (secs !== undefined) await this.#addTimer(sql, fx, T.decisionStartToClose, x.row.runId, `${id}:stc`, x.nowMs + secs * 1000);
+    return {
+      token,
+      runId: x.row.runId,
+      workflowId: x.row.workflowId,
+      typeName: x.row.typeName,
+      typeVersion: x.row.typeVersion,
+      startedEventId,
+      previousStartedEventId: x.state.previousStartedEventId,
+      domain: x.row.domain,
+      upTo: startedEventId,
+    };
   }
 
   /** Claims up to `n` decision tasks of a queue in one transaction. */
@@ -834,29 +918,7 @@ export class SwfEngine {
           await tq.deleteTask(sql, row);
           continue;
         }
-        const startedEventId = x.append({
-          eventType: EventType.DECISION_TASK_STARTED,
-          decisionTaskStartedEventAttributes: { identity, scheduledEventId: BigInt(p.scheduledEventId) },
-        });
-        p.startedEventId = startedEventId;
-        const token = newToken();
-        await tq.markStarted(sql, row.id, token, JSON.stringify(p), x.nowMs, this.#liveness.id);
-        await tq.deleteTimers(sql, x.row.runId, `${row.id}:s2s`);
-        x.state.decision = { scheduledEventId: p.scheduledEventId, startedEventId };
-        x.state.decisionNeeded = false;
-        const secs = parseDuration(x.state.taskStartToCloseTimeout, "taskStartToCloseTimeout");
-        if (secs !== undefined) await this.#addTimer(sql, fx, T.decisionStartToClose, x.row.runId, `${row.id}:stc`, x.nowMs + secs * 1000);
-        out.push({
-          token,
-          runId: x.row.runId,
-          workflowId: x.row.workflowId,
-          typeName: x.row.typeName,
-          typeVersion: x.row.typeVersion,
-          startedEventId,
-          previousStartedEventId: x.state.previousStartedEventId,
-          domain: x.row.domain,
-          upTo: startedEventId,
-        });
+        out.push(await this.#startDecision(sql, fx, x, row.id, p, identity));
       }
       await cache.flush();
       return out;
@@ -926,10 +988,10 @@ export class SwfEngine {
     }
     await this.#db.tx((sql) => this.#knownDomain(sql, req.domain!));
     const queue = queueName.decision(req.domain!, req.taskList!.name!);
-    const claimed = await this.#matcher.poll(
+    const claimed = await this.#matcher.poll<ClaimedDecision>(
       queue,
       async () => (await this.#claimDecisions(queue, 1, req.identity, opts.signal))[0],
-      { holdMs: opts.holdMs, signal: opts.signal },
+      { holdMs: opts.holdMs, signal: opts.signal, ctx: { identity: req.identity } satisfies PollCtx },
     );
     if (!claimed) return { startedEventId: 0n, previousStartedEventId: 0n };
     if (opts.signal?.aborted) {
@@ -1247,6 +1309,7 @@ export class SwfEngine {
     };
     const queue = queueName.activity(x.row.domain, taskList);
     const id = await tq.insertTask(sql, { queue, priority: Number(priority), owner: x.row.runId, key: `a:${a.activityId}`, payload: JSON.stringify(payload), nowMs: x.nowMs });
+    fx.newTasks.push({ queue, id, x, kind: "activity", payload });
     const s2sSecs = parseDuration(s2s, "scheduleToStartTimeout");
     if (s2sSecs !== undefined) await this.#addTimer(sql, fx, T.activityScheduleToStart, x.row.runId, `${id}:s2s`, x.nowMs + s2sSecs * 1000);
     const s2cSecs = parseDuration(s2c, "scheduleToCloseTimeout");
@@ -1480,6 +1543,19 @@ export class SwfEngine {
   // ---------------------------------------------------------------------------------------------
   // Activity tasks
 
+  /** Starts a scheduled activity task for a worker: ActivityTaskStarted, a fresh token, its timers. */
+  async #startActivity(sql: Sql, fx: Effects, x: ExecutionTx, id: number, p: ActivityPayload, identity: string | undefined): Promise<ClaimedActivity> {
+    p.startedEventId = x.append({
+      eventType: EventType.ACTIVITY_TASK_STARTED,
+      activityTaskStartedEventAttributes: { identity, scheduledEventId: BigInt(p.scheduledEventId) },
+    });
+    const token = newToken();
+    await tq.markStarted(sql, id, token, JSON.stringify(p), x.nowMs, this.#liveness.id);
+    await tq.deleteTimers(sql, x.row.runId, `${id}:s2s`);
+    await this.#armStartedTimers(sql, fx, x.row.runId, id, p, x.nowMs);
+    return { token, runId: x.row.runId, payload: p };
+  }
+
   /** Claims up to `n` activity tasks of a queue in one transaction. */
   async #claimActivities(queue: string, n: number, identity: string | undefined, signal: AbortSignal | undefined): Promise<ClaimedActivity[]> {
     return this.#tx(async (sql, fx) => {
@@ -1494,16 +1570,7 @@ export class SwfEngine {
           await tq.deleteTask(sql, row);
           continue;
         }
-        const p = JSON.parse(row.payload) as ActivityPayload;
-        p.startedEventId = x.append({
-          eventType: EventType.ACTIVITY_TASK_STARTED,
-          activityTaskStartedEventAttributes: { identity, scheduledEventId: BigInt(p.scheduledEventId) },
-        });
-        const token = newToken();
-        await tq.markStarted(sql, row.id, token, JSON.stringify(p), x.nowMs, this.#liveness.id);
-        await tq.deleteTimers(sql, x.row.runId, `${row.id}:s2s`);
-        await this.#armStartedTimers(sql, fx, x.row.runId, row.id, p, x.nowMs);
-        out.push({ token, runId: x.row.runId, payload: p });
+        out.push(await this.#startActivity(sql, fx, x, row.id, JSON.parse(row.payload) as ActivityPayload, identity));
       }
       await cache.flush();
       return out;
@@ -1520,9 +1587,10 @@ export class SwfEngine {
   async pollForActivityTask(req: pb.PollForActivityTaskRequest, opts: PollOpts): Promise<Res<typeof pb.PollForActivityTaskResponseSchema>> {
     await this.#db.tx((sql) => this.#knownDomain(sql, req.domain!));
     const queue = queueName.activity(req.domain!, req.taskList!.name!);
-    const claimed = await this.#matcher.poll(queue, async () => (await this.#claimActivities(queue, 1, req.identity, opts.signal))[0], {
+    const claimed = await this.#matcher.poll<ClaimedActivity>(queue, async () => (await this.#claimActivities(queue, 1, req.identity, opts.signal))[0], {
       holdMs: opts.holdMs,
       signal: opts.signal,
+      ctx: { identity: req.identity } satisfies PollCtx,
     });
     if (!claimed) return { startedEventId: 0n };
     if (opts.signal?.aborted) {
