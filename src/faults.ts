@@ -3,7 +3,7 @@
 // Engines, services and the store throw `Fault`. The AWS JSON route writes it as AWS's error body
 // (`{"__type": "<namespace>#<name>", "message": …}`, HTTP `status`); the Connect/gRPC routes turn
 // it into a ConnectError whose code is `code` and whose details carry the name (see
-// src/services/connect-faults.ts). A message says what was wrong and how to fix it; the cause of
+// src/faults-connect.ts). A message says what was wrong and how to fix it; the cause of
 // an internal fault is logged, never sent.
 
 /** Connect/gRPC status codes a fault can map to (the names of @connectrpc/connect's `Code`). */

@@ -36,7 +36,7 @@ import { Fault, Namespace, internalFailure, serializationError, unknownOperation
 import type { FaultCode } from "../faults.ts";
 import type { Model } from "../model/model.ts";
 import type { RegisteredService } from "../services/registry.ts";
-import { faultFromConnectError } from "../services/connect-faults.ts";
+import { faultFromConnectError } from "../faults-connect.ts";
 import { awsJsonToMessage, messageToAwsJson } from "./convert.ts";
 
 export type AwsJsonRequest = IncomingMessage | Http2ServerRequest;

@@ -26,7 +26,7 @@
 // `[!-~]+`, `\p{ASCII}*`; Data Pipeline: `[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\r\n\t]*`,
 // all of which compile). Skipped patterns are listed by skippedPatterns().
 import type { DescField, DescMessage, Message } from "@bufbuild/protobuf";
-import { awsEnumTable } from "../awsjson/convert.ts";
+import { awsEnumTable } from "./enums.ts";
 import { validationError } from "../faults.ts";
 import type { Model, ModelMember, ModelShape } from "./model.ts";
 

@@ -23,7 +23,7 @@ import { connectNodeAdapter, type ConnectNodeAdapterOptions } from "@connectrpc/
 import type { Logger } from "pino";
 import { Delivery, deliveryKey } from "../context.ts";
 import { createAwsJsonHandler, type AwsJsonRequest, type AwsJsonResponse } from "../awsjson/handler.ts";
-import { createFaultInterceptor } from "../services/connect-faults.ts";
+import { createFaultInterceptor } from "../faults-connect.ts";
 import type { RegisteredService } from "../services/registry.ts";
 import type { Config } from "./config.ts";
 import { child } from "./logger.ts";

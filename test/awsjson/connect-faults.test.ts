@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { swf, serviceUnavailable } from "../../src/faults.ts";
-import { createFaultInterceptor, faultFromConnectError, faultInterceptor, toConnectError } from "../../src/services/connect-faults.ts";
+import { createFaultInterceptor, faultFromConnectError, faultInterceptor, toConnectError } from "../../src/faults-connect.ts";
 import { SimpleWorkflowService } from "../../gen/taskgate/swf/v1/service_pb.ts";
 import type { PollForActivityTaskRequest } from "../../gen/taskgate/swf/v1/service_pb.ts";
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ChildPolicy, DecisionType, EventType } from "../../gen/taskgate/swf/v1/types_pb.ts";
-import { faultFromConnectError } from "../../src/services/connect-faults.ts";
+import { faultFromConnectError } from "../../src/faults-connect.ts";
 import { startTaskgate, stores, type Taskgate } from "../helpers/harness.ts";
 
 let n = 0;

@@ -5,8 +5,8 @@
 // the server (ConnectError.cause is never serialized) and the client gets a generic message.
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Interceptor, StreamResponse } from "@connectrpc/connect";
-import { FaultSchema } from "../../gen/taskgate/common/v1/options_pb.ts";
-import { Fault, internalFailure } from "../faults.ts";
+import { FaultSchema } from "../gen/taskgate/common/v1/options_pb.ts";
+import { Fault, internalFailure } from "./faults.ts";
 
 /** The ConnectError a failure is sent as. A ConnectError passes through unchanged. */
 export function toConnectError(e: unknown): ConnectError {
