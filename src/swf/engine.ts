@@ -1386,6 +1386,13 @@ export class SwfEngine {
     return false;
   }
 
+  /** The other open execution a Signal/RequestCancelExternal decision names, in the same domain. */
+  async #externalOpen(sql: Sql, x: ExecutionTx, workflowId: string, runId: string | undefined): Promise<st.ExecutionRow | undefined> {
+    const t = runId ? await st.getExecution(sql, this.#db.caps, runId) : await st.findExecution(sql, this.#db.caps, x.row.domain, workflowId);
+    if (!t || t.domain !== x.row.domain || t.workflowId !== workflowId || t.status !== "OPEN" || t.runId === x.row.runId) return undefined;
+    return t;
+  }
+
   async #signalExternal(sql: Sql, fx: Effects, x: ExecutionTx, d: Decision, dtc: bigint): Promise<boolean> {
     const a = d.signalExternalWorkflowExecutionDecisionAttributes!;
     const initiatedId = x.append({
@@ -1399,8 +1406,8 @@ export class SwfEngine {
         decisionTaskCompletedEventId: dtc,
       },
     });
-    const trow = a.runId ? await st.getExecution(sql, this.#db.caps, a.runId) : await st.findExecution(sql, this.#db.caps, x.row.domain, a.workflowId!);
-    if (!trow || trow.domain !== x.row.domain || trow.workflowId !== a.workflowId || trow.status !== "OPEN" || trow.runId === x.row.runId) {
+    const trow = await this.#externalOpen(sql, x, a.workflowId!, a.runId);
+    if (!trow) {
       x.append({
         eventType: EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
         signalExternalWorkflowExecutionFailedEventAttributes: {
@@ -1434,8 +1441,8 @@ export class SwfEngine {
       eventType: EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
       requestCancelExternalWorkflowExecutionInitiatedEventAttributes: { workflowId: a.workflowId, runId: a.runId, control: a.control, decisionTaskCompletedEventId: dtc },
     });
-    const trow = a.runId ? await st.getExecution(sql, this.#db.caps, a.runId) : await st.findExecution(sql, this.#db.caps, x.row.domain, a.workflowId!);
-    if (!trow || trow.domain !== x.row.domain || trow.workflowId !== a.workflowId || trow.status !== "OPEN" || trow.runId === x.row.runId) {
+    const trow = await this.#externalOpen(sql, x, a.workflowId!, a.runId);
+    if (!trow) {
       x.append({
         eventType: EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
         requestCancelExternalWorkflowExecutionFailedEventAttributes: {

@@ -1,8 +1,6 @@
 // Several taskgate nodes on one PostgreSQL database: cross-node dispatch, exactly-once delivery,
 // a node killed under load, and timers that outlive the node that created them.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawn, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
 import {
   GetWorkflowExecutionHistoryCommand,
   PollForActivityTaskCommand,
@@ -15,31 +13,11 @@ import {
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { freshStore, postgresUrl, startTaskgate, type StoreLocation, type Taskgate } from "../helpers/harness.ts";
 import { setupDomain, start, type Fixture } from "../helpers/swf.ts";
-
-const root = join(import.meta.dirname, "../..");
+import { spawnTaskgate } from "../helpers/process.ts";
 
 /** A taskgate node as its own process (so it can be SIGKILLed). */
-async function spawnNode(loc: StoreLocation, extra: string[] = []): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    ["src/main.ts", "--port", "0", "--database", `${postgresUrl}?schema=${loc.schema}`, "--long-poll-seconds", "1", "--log-level", "info", ...extra],
-    { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let out = "";
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node did not start: ${out}`)), 15_000);
-    child.stdout!.on("data", (b: Buffer) => {
-      out += b.toString();
-      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.stderr!.on("data", (b: Buffer) => (out += b.toString()));
-    child.on("exit", (code) => reject(new Error(`node exited ${code}: ${out}`)));
-  });
-  return { child, url: `http://127.0.0.1:${port}` };
+function spawnNode(loc: StoreLocation, extra: string[] = []) {
+  return spawnTaskgate(["--database", `${postgresUrl}?schema=${loc.schema}`, "--long-poll-seconds", "1", ...extra]);
 }
 
 function swfClient(url: string): Swf {

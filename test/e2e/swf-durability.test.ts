@@ -1,6 +1,5 @@
 // Durability: tasks survive a restart; timeouts are durable timers; stale tokens are refused.
 import { describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +15,7 @@ import {
 } from "@aws-sdk/client-swf";
 import { freshStore, startTaskgate, stores } from "../helpers/harness.ts";
 import { setupDomain, start } from "../helpers/swf.ts";
+import { spawnTaskgate } from "../helpers/process.ts";
 
 describe.each(stores)("SWF durability (%s)", (kind) => {
   it("delivers tasks scheduled before a restart after it, and refuses tokens of the old attempt", async () => {
@@ -95,27 +95,7 @@ describe("npm start as a process", () => {
   it("starts, serves, stops on SIGTERM, and keeps its tasks for the next start", async () => {
     const dir = mkdtempSync(join(tmpdir(), "taskgate-proc-"));
     const db = join(dir, "t.db");
-    const run = async () => {
-      const child = spawn(process.execPath, ["src/main.ts", "--port", "0", "--database", `sqlite:${db}`, "--long-poll-seconds", "0.5", "--log-level", "info"], {
-        cwd: join(import.meta.dirname, "../.."),
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let out = "";
-      const port = await new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 15_000);
-        child.stdout.on("data", (b: Buffer) => {
-          out += b.toString();
-          const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
-          if (m) {
-            clearTimeout(timer);
-            resolve(Number(m[1]));
-          }
-        });
-        child.on("exit", (code) => reject(new Error(`exited ${code}: ${out}`)));
-      });
-      const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-      return { child, port, exited };
-    };
+    const run = () => spawnTaskgate(["--database", `sqlite:${db}`, "--long-poll-seconds", "0.5"]);
     const client = (port: number) => new SWFClient({ endpoint: `http://127.0.0.1:${port}`, region: "us-east-1", credentials: { accessKeyId: "a", secretAccessKey: "b" } });
     try {
       const p1 = await run();
