@@ -154,12 +154,17 @@ function execution(r: Row): ExecutionRow {
 }
 
 /** Inserts an open execution; false if the workflowId already has an open execution in the domain. */
-export async function insertExecution(sql: Sql, e: ExecutionRow): Promise<boolean> {
+export async function insertExecution(sql: Sql, e: ExecutionRow, parentRunId?: string): Promise<boolean> {
   const r = await sql.run(
-    `INSERT INTO swf_executions (${execCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (domain, workflow_id) WHERE status = 'OPEN' DO NOTHING`,
-    [e.runId, e.domain, e.workflowId, e.typeName, e.typeVersion, e.status, e.closeStatus, e.startMs, e.closeMs, e.nextEventId, e.state],
+    `INSERT INTO swf_executions (${execCols}, parent_run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (domain, workflow_id) WHERE status = 'OPEN' DO NOTHING`,
+    [e.runId, e.domain, e.workflowId, e.typeName, e.typeVersion, e.status, e.closeStatus, e.startMs, e.closeMs, e.nextEventId, e.state, parentRunId ?? null],
   );
   return r.changes === 1;
+}
+
+/** Run ids of the open child executions of a run. */
+export async function openChildren(sql: Sql, parentRunId: string): Promise<string[]> {
+  return (await sql.all("SELECT run_id FROM swf_executions WHERE parent_run_id = ? AND status = 'OPEN' ORDER BY start_ms", [parentRunId])).map((r) => r.run_id as string);
 }
 
 /** An execution by run id, locked for update. */

@@ -29,8 +29,9 @@ import {
   CancelTimerFailedCause,
   RequestCancelActivityTaskFailedCause,
   CompleteWorkflowExecutionFailedCause,
-  WorkflowExecutionTerminatedCause,
   WorkflowExecutionTimeoutType,
+  WorkflowExecutionTerminatedCause,
+  WorkflowExecutionCancelRequestedCause,
   ScheduleLambdaFunctionFailedCause,
   SignalExternalWorkflowExecutionFailedCause,
   RequestCancelExternalWorkflowExecutionFailedCause,
@@ -624,7 +625,7 @@ export class SwfEngine {
       nextEventId: 1,
       state: JSON.stringify(state),
     };
-    if (!(await st.insertExecution(sql, row))) return undefined;
+    if (!(await st.insertExecution(sql, row, c.parent?.runId))) return undefined;
     const x = new ExecutionTx(row, now);
     x.append({
       eventType: EventType.WORKFLOW_EXECUTION_STARTED,
@@ -748,13 +749,48 @@ export class SwfEngine {
           reason: req.reason,
           details: req.details,
           childPolicy: childPolicyValue(childPolicy),
-          cause: WorkflowExecutionTerminatedCause.OPERATOR_INITIATED,
+          // No cause: the model sets one only when SWF itself terminated the execution.
         },
       });
       await this.#close(sql, fx, x, "TERMINATED");
       await x.flush(sql);
+      await this.#applyChildPolicy(sql, fx, x.row.runId, childPolicy, x.nowMs);
     });
     return {};
+  }
+
+  /**
+   * A parent that was terminated or timed out applies its child policy to its open children:
+   * TERMINATE closes them (each applying its own policy in turn), REQUEST_CANCEL records a cancel
+   * request in each, ABANDON leaves them running.
+   */
+  async #applyChildPolicy(sql: Sql, fx: Effects, parentRunId: string, policy: string, nowMs: number): Promise<void> {
+    if (policy === "ABANDON") return;
+    for (const runId of await st.openChildren(sql, parentRunId)) {
+      const row = await st.getExecution(sql, this.#db.caps, runId);
+      if (!row || row.status !== "OPEN") continue;
+      const child = new ExecutionTx(row, nowMs);
+      if (policy === "TERMINATE") {
+        child.append({
+          eventType: EventType.WORKFLOW_EXECUTION_TERMINATED,
+          workflowExecutionTerminatedEventAttributes: {
+            childPolicy: childPolicyValue(child.state.childPolicy),
+            cause: WorkflowExecutionTerminatedCause.CHILD_POLICY_APPLIED,
+          },
+        });
+        await this.#close(sql, fx, child, "TERMINATED");
+        await child.flush(sql);
+        await this.#applyChildPolicy(sql, fx, runId, child.state.childPolicy, nowMs);
+      } else if (!child.state.cancelRequested) {
+        child.state.cancelRequested = true;
+        child.append({
+          eventType: EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+          workflowExecutionCancelRequestedEventAttributes: { cause: WorkflowExecutionCancelRequestedCause.CHILD_POLICY_APPLIED },
+        });
+        await this.#scheduleDecision(sql, fx, child);
+        await child.flush(sql);
+      }
+    }
   }
 
   async countPendingActivityTasks(req: pb.CountPendingActivityTasksRequest): Promise<Res<typeof pb.CountPendingActivityTasksResponseSchema>> {
@@ -1745,6 +1781,7 @@ export class SwfEngine {
     });
     await this.#close(sql, fx, x, "TIMED_OUT");
     await x.flush(sql);
+    await this.#applyChildPolicy(sql, fx, x.row.runId, x.state.childPolicy, x.nowMs);
     return this.#afterFx(fx);
   }
 
