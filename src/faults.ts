@@ -94,6 +94,7 @@ export const swf = {
   domainAlreadyExists: (message: string) => new Fault("DomainAlreadyExistsFault", message, { namespace: Namespace.swf, code: "AlreadyExists" }),
   typeAlreadyExists: (message: string) => new Fault("TypeAlreadyExistsFault", message, { namespace: Namespace.swf, code: "AlreadyExists" }),
   domainDeprecated: (message: string) => new Fault("DomainDeprecatedFault", message, { namespace: Namespace.swf, code: "FailedPrecondition" }),
+  typeNotDeprecated: (message: string) => new Fault("TypeNotDeprecatedFault", message, { namespace: Namespace.swf, code: "FailedPrecondition" }),
   typeDeprecated: (message: string) => new Fault("TypeDeprecatedFault", message, { namespace: Namespace.swf, code: "FailedPrecondition" }),
   workflowExecutionAlreadyStarted: (message: string) =>
     new Fault("WorkflowExecutionAlreadyStartedFault", message, { namespace: Namespace.swf, code: "AlreadyExists" }),

@@ -83,6 +83,18 @@ export function swfService(engine: SwfEngine, cfg: PollConfig): RegisteredServic
     requestCancelWorkflowExecution: (req) => engine.requestCancelWorkflowExecution(v("RequestCancelWorkflowExecution", m.requestCancelWorkflowExecution.input, req)),
     countPendingActivityTasks: (req) => engine.countPendingActivityTasks(v("CountPendingActivityTasks", m.countPendingActivityTasks.input, req)),
     countPendingDecisionTasks: (req) => engine.countPendingDecisionTasks(v("CountPendingDecisionTasks", m.countPendingDecisionTasks.input, req)),
+    deprecateDomain: (req) => engine.deprecateDomain(v("DeprecateDomain", m.deprecateDomain.input, req)),
+    undeprecateDomain: (req) => engine.undeprecateDomain(v("UndeprecateDomain", m.undeprecateDomain.input, req)),
+    deprecateWorkflowType: (req) => engine.deprecateWorkflowType(v("DeprecateWorkflowType", m.deprecateWorkflowType.input, req)),
+    undeprecateWorkflowType: (req) => engine.undeprecateWorkflowType(v("UndeprecateWorkflowType", m.undeprecateWorkflowType.input, req)),
+    deleteWorkflowType: (req) => engine.deleteWorkflowType(v("DeleteWorkflowType", m.deleteWorkflowType.input, req)),
+    deprecateActivityType: (req) => engine.deprecateActivityType(v("DeprecateActivityType", m.deprecateActivityType.input, req)),
+    undeprecateActivityType: (req) => engine.undeprecateActivityType(v("UndeprecateActivityType", m.undeprecateActivityType.input, req)),
+    deleteActivityType: (req) => engine.deleteActivityType(v("DeleteActivityType", m.deleteActivityType.input, req)),
+    listOpenWorkflowExecutions: (req) => engine.listOpenWorkflowExecutions(v("ListOpenWorkflowExecutions", m.listOpenWorkflowExecutions.input, req)),
+    listClosedWorkflowExecutions: (req) => engine.listClosedWorkflowExecutions(v("ListClosedWorkflowExecutions", m.listClosedWorkflowExecutions.input, req)),
+    countOpenWorkflowExecutions: (req) => engine.countOpenWorkflowExecutions(v("CountOpenWorkflowExecutions", m.countOpenWorkflowExecutions.input, req)),
+    countClosedWorkflowExecutions: (req) => engine.countClosedWorkflowExecutions(v("CountClosedWorkflowExecutions", m.countClosedWorkflowExecutions.input, req)),
     async *streamActivityTasks(req, ctx) {
       // Streams are taskgate's own: the same members and rules as PollForActivityTask.
       v("PollForActivityTask", m.pollForActivityTask.input, req as unknown as MessageShape<typeof m.pollForActivityTask.input>);

@@ -207,3 +207,102 @@ export async function readEvents(sql: Sql, runId: string, from: number, to: numb
   );
   return rows.map((r) => r.data as Uint8Array);
 }
+
+/** Sets a domain's registration status; false if the domain does not exist. */
+export async function setDomainStatus(sql: Sql, name: string, status: string): Promise<boolean> {
+  return (await sql.run("UPDATE swf_domains SET status = ? WHERE name = ?", [status, name])).changes === 1;
+}
+
+/** Sets a type's registration status and deprecation time. */
+export async function setTypeStatus(sql: Sql, t: Pick<TypeRow, "domain" | "kind" | "name" | "version">, status: string, deprecatedMs: number | null): Promise<void> {
+  await sql.run("UPDATE swf_types SET status = ?, deprecated_ms = ? WHERE domain = ? AND kind = ? AND name = ? AND version = ?", [
+    status,
+    deprecatedMs,
+    t.domain,
+    t.kind,
+    t.name,
+    t.version,
+  ]);
+}
+
+/** Deletes a type. */
+export async function deleteType(sql: Sql, t: Pick<TypeRow, "domain" | "kind" | "name" | "version">): Promise<void> {
+  await sql.run("DELETE FROM swf_types WHERE domain = ? AND kind = ? AND name = ? AND version = ?", [t.domain, t.kind, t.name, t.version]);
+}
+
+/** Records the tags of an execution (for tagFilter). */
+export async function insertTags(sql: Sql, runId: string, tags: readonly string[]): Promise<void> {
+  for (const tag of new Set(tags)) await sql.run("INSERT INTO swf_execution_tags (run_id, tag) VALUES (?, ?)", [runId, tag]);
+}
+
+/** A visibility query: executions of a domain, open or closed, with at most one of the filters. */
+export interface ExecutionQuery {
+  domain: string;
+  open: boolean;
+  /** Which time the range and the order use. */
+  by: "start" | "close";
+  fromMs: number;
+  toMs?: number;
+  workflowId?: string;
+  typeName?: string;
+  typeVersion?: string;
+  tag?: string;
+  closeStatus?: string;
+  /** Newest first unless reverse. */
+  reverse: boolean;
+  /** Resume after this (time, runId), exclusive. */
+  after?: [number, string];
+  limit: number;
+}
+
+function executionWhere(q: ExecutionQuery): { where: string; params: (string | number)[]; col: string } {
+  const col = q.by === "start" ? "start_ms" : "close_ms";
+  const where = ["domain = ?", "status = ?", `${col} >= ?`];
+  const params: (string | number)[] = [q.domain, q.open ? "OPEN" : "CLOSED", q.fromMs];
+  if (q.toMs !== undefined) {
+    where.push(`${col} <= ?`);
+    params.push(q.toMs);
+  }
+  if (q.workflowId !== undefined) {
+    where.push("workflow_id = ?");
+    params.push(q.workflowId);
+  }
+  if (q.typeName !== undefined) {
+    where.push("type_name = ?");
+    params.push(q.typeName);
+  }
+  if (q.typeVersion !== undefined) {
+    where.push("type_version = ?");
+    params.push(q.typeVersion);
+  }
+  if (q.closeStatus !== undefined) {
+    where.push("close_status = ?");
+    params.push(q.closeStatus);
+  }
+  if (q.tag !== undefined) {
+    where.push("run_id IN (SELECT run_id FROM swf_execution_tags WHERE tag = ?)");
+    params.push(q.tag);
+  }
+  return { where: where.join(" AND "), params, col };
+}
+
+/** One page of executions matching a visibility query, newest first (oldest first if reverse). */
+export async function listExecutions(sql: Sql, q: ExecutionQuery): Promise<ExecutionRow[]> {
+  const { where, params, col } = executionWhere(q);
+  let clause = where;
+  if (q.after) {
+    const cmp = q.reverse ? ">" : "<";
+    clause += ` AND (${col} ${cmp} ? OR (${col} = ? AND run_id ${cmp} ?))`;
+    params.push(q.after[0], q.after[0], q.after[1]);
+  }
+  const order = q.reverse ? "ASC" : "DESC";
+  params.push(q.limit);
+  return (await sql.all(`SELECT ${execCols} FROM swf_executions WHERE ${clause} ORDER BY ${col} ${order}, run_id ${order} LIMIT ?`, params)).map(execution);
+}
+
+/** How many executions match a visibility query (up to `cap`, so counting stays cheap). */
+export async function countExecutions(sql: Sql, q: Omit<ExecutionQuery, "reverse" | "after" | "limit">, cap: number): Promise<number> {
+  const { where, params } = executionWhere({ ...q, reverse: false, limit: cap });
+  params.push(cap);
+  return Number((await sql.get(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM swf_executions WHERE ${where} LIMIT ?) AS m`, params))!.n);
+}

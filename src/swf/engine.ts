@@ -441,7 +441,8 @@ export class SwfEngine {
   async #registeredDomain(sql: Sql, name: string): Promise<st.DomainRow> {
     const d = await st.getDomain(sql, name);
     if (!d) throw swf.unknownResource(`Unknown domain: ${name}`);
-    if (d.status !== "REGISTERED") throw swf.domainDeprecated(`Domain is deprecated: ${name}`);
+    // A deprecated domain takes no new executions or types; AWS reports it as no longer available.
+    if (d.status !== "REGISTERED") throw swf.unknownResource(`Domain is deprecated: ${name}`);
     return d;
   }
 
@@ -520,6 +521,120 @@ export class SwfEngine {
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return { rows: page, next: rows.length > limit ? this.#token({ k, a: [last.name, last.version] }) : undefined };
+  }
+
+  async deprecateDomain(req: pb.DeprecateDomainRequest): Promise<Res<typeof pb.DeprecateDomainResponseSchema>> {
+    await this.#tx(async (sql) => {
+      const d = await this.#knownDomain(sql, req.name!);
+      if (d.status !== "REGISTERED") throw swf.domainDeprecated(`Domain is already deprecated: ${d.name}`);
+      await st.setDomainStatus(sql, d.name, "DEPRECATED");
+    });
+    return {};
+  }
+
+  async undeprecateDomain(req: pb.UndeprecateDomainRequest): Promise<Res<typeof pb.UndeprecateDomainResponseSchema>> {
+    await this.#tx(async (sql) => {
+      const d = await this.#knownDomain(sql, req.name!);
+      if (d.status === "REGISTERED") throw swf.domainAlreadyExists(d.name);
+      await st.setDomainStatus(sql, d.name, "REGISTERED");
+    });
+    return {};
+  }
+
+  async deprecateWorkflowType(req: pb.DeprecateWorkflowTypeRequest): Promise<Res<typeof pb.DeprecateWorkflowTypeResponseSchema>> {
+    await this.#setTypeStatus(req.domain!, "workflow", req.workflowType!.name!, req.workflowType!.version!, "deprecate");
+    return {};
+  }
+
+  async undeprecateWorkflowType(req: pb.UndeprecateWorkflowTypeRequest): Promise<Res<typeof pb.UndeprecateWorkflowTypeResponseSchema>> {
+    await this.#setTypeStatus(req.domain!, "workflow", req.workflowType!.name!, req.workflowType!.version!, "undeprecate");
+    return {};
+  }
+
+  async deleteWorkflowType(req: pb.DeleteWorkflowTypeRequest): Promise<Res<typeof pb.DeleteWorkflowTypeResponseSchema>> {
+    await this.#setTypeStatus(req.domain!, "workflow", req.workflowType!.name!, req.workflowType!.version!, "delete");
+    return {};
+  }
+
+  async deprecateActivityType(req: pb.DeprecateActivityTypeRequest): Promise<Res<typeof pb.DeprecateActivityTypeResponseSchema>> {
+    await this.#setTypeStatus(req.domain!, "activity", req.activityType!.name!, req.activityType!.version!, "deprecate");
+    return {};
+  }
+
+  async undeprecateActivityType(req: pb.UndeprecateActivityTypeRequest): Promise<Res<typeof pb.UndeprecateActivityTypeResponseSchema>> {
+    await this.#setTypeStatus(req.domain!, "activity", req.activityType!.name!, req.activityType!.version!, "undeprecate");
+    return {};
+  }
+
+  async deleteActivityType(req: pb.DeleteActivityTypeRequest): Promise<Res<typeof pb.DeleteActivityTypeResponseSchema>> {
+    await this.#setTypeStatus(req.domain!, "activity", req.activityType!.name!, req.activityType!.version!, "delete");
+    return {};
+  }
+
+  /** Deprecates, undeprecates or deletes a type, with AWS's faults for each wrong starting state. */
+  async #setTypeStatus(domain: string, kind: "workflow" | "activity", name: string, version: string, action: "deprecate" | "undeprecate" | "delete"): Promise<void> {
+    await this.#tx(async (sql) => {
+      await this.#knownDomain(sql, domain);
+      const t = await st.getType(sql, domain, kind, name, version);
+      if (!t) throw swf.unknownResource(`Unknown type: ${typeLabel(kind, name, version)}`);
+      const registered = t.status === "REGISTERED";
+      if (action === "deprecate") {
+        if (!registered) throw swf.typeDeprecated(`Type is already deprecated: ${typeLabel(kind, name, version)}`);
+        await st.setTypeStatus(sql, t, "DEPRECATED", this.#clock.now());
+      } else if (action === "undeprecate") {
+        if (registered) throw swf.typeAlreadyExists(typeLabel(kind, name, version));
+        await st.setTypeStatus(sql, t, "REGISTERED", null);
+      } else {
+        if (registered) throw swf.typeNotDeprecated(`The type is currently registered and cannot be deleted in its current state; deprecate it first: ${typeLabel(kind, name, version)}`);
+        await st.deleteType(sql, t);
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Visibility
+
+  async listOpenWorkflowExecutions(req: pb.ListOpenWorkflowExecutionsRequest): Promise<Res<typeof pb.ListOpenWorkflowExecutionsResponseSchema>> {
+    return this.#listExecutions(true, req, req.nextPageToken, req.maximumPageSize, req.reverseOrder);
+  }
+
+  async listClosedWorkflowExecutions(req: pb.ListClosedWorkflowExecutionsRequest): Promise<Res<typeof pb.ListClosedWorkflowExecutionsResponseSchema>> {
+    return this.#listExecutions(false, req, req.nextPageToken, req.maximumPageSize, req.reverseOrder);
+  }
+
+  async countOpenWorkflowExecutions(req: pb.CountOpenWorkflowExecutionsRequest): Promise<Res<typeof pb.CountOpenWorkflowExecutionsResponseSchema>> {
+    return this.#countExecutions(true, req);
+  }
+
+  async countClosedWorkflowExecutions(req: pb.CountClosedWorkflowExecutionsRequest): Promise<Res<typeof pb.CountClosedWorkflowExecutionsResponseSchema>> {
+    return this.#countExecutions(false, req);
+  }
+
+  async #listExecutions(open: boolean, f: VisibilityFilters, token: string | undefined, maximumPageSize: number | undefined, reverse: boolean | undefined) {
+    const q = visibilityQuery(open, f);
+    const limit = pageSize(maximumPageSize);
+    const cursor = token ? this.#readToken<{ k: string; a: [number, string] }>(token, open ? "lo" : "lc") : undefined;
+    const rows = await this.#db.tx(async (sql) => {
+      await this.#knownDomain(sql, q.domain);
+      return st.listExecutions(sql, { ...q, reverse: reverse ?? false, after: cursor?.a, limit: limit + 1 });
+    });
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    const now = this.#clock.now();
+    return {
+      executionInfos: page.map((r) => executionInfo(new ExecutionTx(r, now))),
+      nextPageToken: rows.length > limit ? this.#token({ k: open ? "lo" : "lc", a: [q.by === "start" ? last.startMs : last.closeMs!, last.runId] }) : undefined,
+    };
+  }
+
+  async #countExecutions(open: boolean, f: VisibilityFilters) {
+    const q = visibilityQuery(open, f);
+    const cap = 10_000;
+    const n = await this.#db.tx(async (sql) => {
+      await this.#knownDomain(sql, q.domain);
+      return st.countExecutions(sql, q, cap + 1);
+    });
+    return { count: Math.min(n, cap), truncated: n > cap };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -626,6 +741,7 @@ export class SwfEngine {
       state: JSON.stringify(state),
     };
     if (!(await st.insertExecution(sql, row, c.parent?.runId))) return undefined;
+    if (c.tagList.length > 0) await st.insertTags(sql, runId, c.tagList);
     const x = new ExecutionTx(row, now);
     x.append({
       eventType: EventType.WORKFLOW_EXECUTION_STARTED,
@@ -1860,6 +1976,40 @@ function activityTask(c: ClaimedActivity) {
     workflowExecution: { workflowId: c.payload.workflowId, runId: c.runId },
     activityType: { name: c.payload.typeName, version: c.payload.typeVersion },
     input: c.payload.input,
+  };
+}
+
+/** The filters shared by the List/Count Open/Closed WorkflowExecutions requests. */
+interface VisibilityFilters {
+  domain?: string;
+  startTimeFilter?: { oldestDate?: { seconds: bigint; nanos: number }; latestDate?: { seconds: bigint; nanos: number } };
+  closeTimeFilter?: { oldestDate?: { seconds: bigint; nanos: number }; latestDate?: { seconds: bigint; nanos: number } };
+  executionFilter?: { workflowId?: string };
+  typeFilter?: { name?: string; version?: string };
+  tagFilter?: { tag?: string };
+  closeStatusFilter?: { status: CloseStatus };
+}
+
+/** A visibility request as a store query, or ValidationException for filters AWS does not combine. */
+function visibilityQuery(open: boolean, f: VisibilityFilters): Omit<st.ExecutionQuery, "reverse" | "after" | "limit"> {
+  const ms = (t: { seconds: bigint; nanos: number } | undefined) => (t === undefined ? undefined : Number(t.seconds) * 1000 + Math.floor(t.nanos / 1e6));
+  if (f.startTimeFilter && f.closeTimeFilter) throw validationError("startTimeFilter and closeTimeFilter are mutually exclusive: give one of them.");
+  const time = f.startTimeFilter ?? f.closeTimeFilter;
+  if (!time) throw validationError("Either startTimeFilter or closeTimeFilter must be given.");
+  const filters = [f.executionFilter, f.typeFilter, f.tagFilter, f.closeStatusFilter].filter((x) => x !== undefined);
+  if (filters.length > 1) throw validationError(`executionFilter, typeFilter, tagFilter${open ? "" : " and closeStatusFilter"} are mutually exclusive: give at most one of them.`);
+  const status = f.closeStatusFilter ? Object.entries(closeStatusValue).find(([, v]) => v === f.closeStatusFilter!.status)?.[0] : undefined;
+  return {
+    domain: f.domain!,
+    open,
+    by: f.closeTimeFilter ? "close" : "start",
+    fromMs: ms(time.oldestDate) ?? 0,
+    toMs: ms(time.latestDate),
+    workflowId: f.executionFilter?.workflowId,
+    typeName: f.typeFilter?.name,
+    typeVersion: f.typeFilter?.version,
+    tag: f.tagFilter?.tag,
+    closeStatus: status,
   };
 }
 
