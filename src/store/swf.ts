@@ -196,7 +196,14 @@ export async function updateExecution(sql: Sql, e: ExecutionRow): Promise<void> 
 
 /** Appends history events (already numbered). */
 export async function insertEvents(sql: Sql, runId: string, events: { id: number; data: Uint8Array }[]): Promise<void> {
-  for (const ev of events) await sql.run("INSERT INTO swf_events (run_id, event_id, data) VALUES (?, ?, ?)", [runId, ev.id, ev.data]);
+  // One statement per 100 events: a decision batch appends many at once, and on PostgreSQL every
+  // statement is a round trip.
+  for (let i = 0; i < events.length; i += 100) {
+    const chunk = events.slice(i, i + 100);
+    const params: (string | number | Uint8Array)[] = [];
+    for (const ev of chunk) params.push(runId, ev.id, ev.data);
+    await sql.run(`INSERT INTO swf_events (run_id, event_id, data) VALUES ${chunk.map(() => "(?, ?, ?)").join(", ")}`, params);
+  }
 }
 
 /** Events of a run with from <= id <= to, ascending or descending, up to `limit`. */

@@ -137,10 +137,12 @@ export async function updatePayload(sql: Sql, id: number, payload: string): Prom
   await sql.run("UPDATE tasks SET payload = ? WHERE id = ?", [payload, id]);
 }
 
-/** Deletes a task and its timers. */
-export async function deleteTask(sql: Sql, t: TaskRow): Promise<void> {
+/** Deletes a task and its timers (`timers` false: the caller knows it armed none). */
+export async function deleteTask(sql: Sql, t: TaskRow, timers = true): Promise<void> {
   await sql.run("DELETE FROM tasks WHERE id = ?", [t.id]);
-  await sql.run("DELETE FROM timers WHERE owner = ? AND ref LIKE ?", [t.owner, `${t.id}:%`]);
+  if (!timers) return;
+  // The task's timers have refs "<id>:<what>": the range [<id>:, <id>;) walks the (owner, ref) index.
+  await sql.run("DELETE FROM timers WHERE owner = ? AND ref >= ? AND ref < ?", [t.owner, `${t.id}:`, `${t.id};`]);
 }
 
 /** Deletes every task and timer of an owner (an execution that closed). */

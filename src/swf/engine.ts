@@ -178,6 +178,13 @@ interface NewTask {
 
 /** Post-commit work of one transaction: wake queues, return stream credits, arm timers, hand off tasks. */
 class Effects {
+  #types = new Map<string, st.TypeRow | undefined>();
+  /** A type, read once per transaction (a decision batch often schedules many of one type). */
+  async type(sql: Sql, domain: string, kind: "workflow" | "activity", name: string, version: string): Promise<st.TypeRow | undefined> {
+    const key = JSON.stringify([domain, kind, name, version]);
+    if (!this.#types.has(key)) this.#types.set(key, await st.getType(sql, domain, kind, name, version));
+    return this.#types.get(key);
+  }
   newTasks: NewTask[] = [];
   handoffs: { r: Reservation<PollCtx, ClaimedActivity | ClaimedDecision>; task: ClaimedActivity | ClaimedDecision }[] = [];
   unused: Reservation<PollCtx, ClaimedActivity | ClaimedDecision>[] = [];
@@ -241,6 +248,7 @@ export class SwfEngine {
   readonly #log: Logger;
   readonly #liveness: Liveness;
   #secret: Buffer | undefined;
+  readonly #domains = new Set<string>();
 
   constructor(deps: { db: Database; matcher: Matcher; timers: Timers; liveness: Liveness; clock: Clock; log: Logger }) {
     this.#db = deps.db;
@@ -444,6 +452,17 @@ export class SwfEngine {
     // A deprecated domain takes no new executions or types; AWS reports it as no longer available.
     if (d.status !== "REGISTERED") throw swf.unknownResource(`Domain is deprecated: ${name}`);
     return d;
+  }
+
+  /**
+   * Whether a domain exists, for polls and streams: a domain is never deleted (only deprecated,
+   * which polls ignore), so a name found once is remembered and later polls skip the lookup.
+   */
+  async #domainExists(name: string): Promise<void> {
+    if (this.#domains.has(name)) return;
+    await this.#db.tx((sql) => this.#knownDomain(sql, name));
+    if (this.#domains.size > 10_000) this.#domains.clear();
+    this.#domains.add(name);
   }
 
   async #knownDomain(sql: Sql, name: string): Promise<st.DomainRow> {
@@ -1037,7 +1056,7 @@ export class SwfEngine {
     p.startedEventId = startedEventId;
     const token = newToken();
     await tq.markStarted(sql, id, token, JSON.stringify(p), x.nowMs, this.#liveness.id);
-    await tq.deleteTimers(sql, x.row.runId, `${id}:s2s`);
+    if (p.overrideTaskList) await tq.deleteTimers(sql, x.row.runId, `${id}:s2s`);
     x.state.decision = { scheduledEventId: p.scheduledEventId, startedEventId };
     x.state.decisionNeeded = false;
     const secs = parseDuration(x.state.taskStartToCloseTimeout, "taskStartToCloseTimeout");
@@ -1138,7 +1157,7 @@ export class SwfEngine {
       const claimed: ClaimedDecision = { token: t.t, runId: t.r, workflowId: t.w, typeName: t.n, typeVersion: t.v, startedEventId: t.s, previousStartedEventId: t.p, domain: t.dm, upTo: t.u };
       return this.#decisionPage(claimed, limit, t.rev, t.c, t.lo);
     }
-    await this.#db.tx((sql) => this.#knownDomain(sql, req.domain!));
+    await this.#domainExists(req.domain!);
     const queue = queueName.decision(req.domain!, req.taskList!.name!);
     const claimed = await this.#matcher.poll<ClaimedDecision>(
       queue,
@@ -1194,7 +1213,7 @@ export class SwfEngine {
 
   /** Server-streamed decision tasks, each with its whole history. */
   async *streamDecisionTasks(req: pb.StreamDecisionTasksRequest, maxInFlight: number, signal: AbortSignal): AsyncGenerator<Res<typeof pb.StreamDecisionTasksResponseSchema>> {
-    await this.#db.tx((sql) => this.#knownDomain(sql, req.domain!));
+    await this.#domainExists(req.domain!);
     const queue = queueName.decision(req.domain!, req.taskList!.name!);
     for await (const batch of this.#matcher.stream(queue, (n) => this.#claimDecisions(queue, n, req.identity, signal), { maxInFlight, signal, tokenOf: (c) => c.token })) {
       for (const c of batch) {
@@ -1413,7 +1432,7 @@ export class SwfEngine {
       });
       return true;
     };
-    const t = await st.getType(sql, x.row.domain, "activity", a.activityType!.name!, a.activityType!.version!);
+    const t = await fx.type(sql, x.row.domain, "activity", a.activityType!.name!, a.activityType!.version!);
     if (!t) return fail(ScheduleActivityTaskFailedCause.ACTIVITY_TYPE_DOES_NOT_EXIST);
     if (t.status !== "REGISTERED") return fail(ScheduleActivityTaskFailedCause.ACTIVITY_TYPE_DEPRECATED);
     if (await tq.taskByKey(sql, this.#db.caps, x.row.runId, `a:${a.activityId}`)) return fail(ScheduleActivityTaskFailedCause.ACTIVITY_ID_ALREADY_IN_USE);
@@ -1710,7 +1729,7 @@ export class SwfEngine {
     });
     const token = newToken();
     await tq.markStarted(sql, id, token, JSON.stringify(p), x.nowMs, this.#liveness.id);
-    await tq.deleteTimers(sql, x.row.runId, `${id}:s2s`);
+    if (p.scheduleToStartTimeout !== "NONE") await tq.deleteTimers(sql, x.row.runId, `${id}:s2s`);
     await this.#armStartedTimers(sql, fx, x.row.runId, id, p, x.nowMs);
     return { token, runId: x.row.runId, payload: p };
   }
@@ -1744,7 +1763,7 @@ export class SwfEngine {
   }
 
   async pollForActivityTask(req: pb.PollForActivityTaskRequest, opts: PollOpts): Promise<Res<typeof pb.PollForActivityTaskResponseSchema>> {
-    await this.#db.tx((sql) => this.#knownDomain(sql, req.domain!));
+    await this.#domainExists(req.domain!);
     const queue = queueName.activity(req.domain!, req.taskList!.name!);
     const claimed = await this.#matcher.poll<ClaimedActivity>(queue, async () => (await this.#claimActivities(queue, 1, req.identity, opts.signal))[0], {
       holdMs: opts.holdMs,
@@ -1762,7 +1781,7 @@ export class SwfEngine {
 
   /** Server-streamed activity tasks. */
   async *streamActivityTasks(req: pb.StreamActivityTasksRequest, maxInFlight: number, signal: AbortSignal): AsyncGenerator<Res<typeof pb.StreamActivityTasksResponseSchema>[]> {
-    await this.#db.tx((sql) => this.#knownDomain(sql, req.domain!));
+    await this.#domainExists(req.domain!);
     const queue = queueName.activity(req.domain!, req.taskList!.name!);
     for await (const batch of this.#matcher.stream(queue, (n) => this.#claimActivities(queue, n, req.identity, signal), { maxInFlight, signal, tokenOf: (c) => c.token })) {
       yield batch.map(activityTask);
@@ -1827,7 +1846,7 @@ export class SwfEngine {
     await this.#tx(async (sql, fx) => {
       const { row, p, x } = await this.#startedActivity(sql, token);
       x.append(event(p));
-      await tq.deleteTask(sql, row);
+      await tq.deleteTask(sql, row, hasTimeouts(p));
       fx.settled.push(token);
       x.state.openActivityTasks = Math.max(0, x.state.openActivityTasks - 1);
       await this.#scheduleDecision(sql, fx, x);
@@ -2011,6 +2030,11 @@ function visibilityQuery(open: boolean, f: VisibilityFilters): Omit<st.Execution
     tag: f.tagFilter?.tag,
     closeStatus: status,
   };
+}
+
+/** Whether an activity armed any timer (all four timeouts NONE arm none). */
+function hasTimeouts(p: ActivityPayload): boolean {
+  return p.scheduleToStartTimeout !== "NONE" || p.scheduleToCloseTimeout !== "NONE" || p.startToCloseTimeout !== "NONE" || p.heartbeatTimeout !== "NONE";
 }
 
 function pageSize(n: number | undefined): number {
