@@ -1263,6 +1263,7 @@ export class SwfEngine {
       if (req.taskList?.name) {
         s.taskList = req.taskList.name;
         override = req.taskListScheduleToStartTimeout !== undefined ? parseDuration(req.taskListScheduleToStartTimeout, "taskListScheduleToStartTimeout") : undefined;
+        if (override === undefined) s.originalTaskList = req.taskList.name; // a permanent override
       }
       for (const d of req.decisions) {
         if (!x.open) break;
@@ -1900,7 +1901,9 @@ export class SwfEngine {
     if (row.token) fx.settled.push(row.token);
     x.state.decision = undefined;
     x.state.decisionNeeded = false;
-    if (type === DecisionTaskTimeoutType.SCHEDULE_TO_START) x.state.taskList = x.state.originalTaskList;
+    // A temporary task-list override (taskListScheduleToStartTimeout) is reverted when its decision
+    // task is not started in time, or started but not completed in time.
+    if (type === DecisionTaskTimeoutType.SCHEDULE_TO_START || p.overrideTaskList) x.state.taskList = x.state.originalTaskList;
     await this.#scheduleDecision(sql, fx, x);
     await x.flush(sql);
     return this.#afterFx(fx);

@@ -170,6 +170,27 @@ describe.each(stores)("SWF decisions (%s)", (kind) => {
     expect(open.taskToken).toBeUndefined(); // the terminated executions' decision tasks are gone
   });
 
+  it("overrides the decision task list, and reverts a temporary override that is not taken in time", async () => {
+    const runId = await start(tg.swf, f, "override");
+    const d = await tg.swf.send(new PollForDecisionTaskCommand({ domain: f.domain, taskList: { name: f.decisionList } }));
+    await tg.swf.send(new SignalWorkflowExecutionCommand({ domain: f.domain, workflowId: "override", signalName: "next" }));
+    await tg.swf.send(
+      new RespondDecisionTaskCompletedCommand({ taskToken: d.taskToken, taskList: { name: "elsewhere" }, taskListScheduleToStartTimeout: "1" }),
+    );
+    // Nobody polls "elsewhere": after 1 s the task times out and comes back on the original list.
+    const back = await tg.swf.send(new PollForDecisionTaskCommand({ domain: f.domain, taskList: { name: f.decisionList } }));
+    const types = back.events!.map((e) => e.eventType);
+    expect(types.slice(-4)).toEqual(["DecisionTaskScheduled", "DecisionTaskTimedOut", "DecisionTaskScheduled", "DecisionTaskStarted"]);
+    expect(back.events!.at(-3)?.decisionTaskTimedOutEventAttributes?.timeoutType).toBe("SCHEDULE_TO_START");
+    expect(back.events!.at(-4)?.decisionTaskScheduledEventAttributes).toMatchObject({ taskList: { name: "elsewhere" }, scheduleToStartTimeout: "1" });
+    expect(back.events!.at(-2)?.decisionTaskScheduledEventAttributes?.taskList).toEqual({ name: f.decisionList });
+    // A permanent override moves every later decision task.
+    await tg.swf.send(new SignalWorkflowExecutionCommand({ domain: f.domain, workflowId: "override", signalName: "again" }));
+    await tg.swf.send(new RespondDecisionTaskCompletedCommand({ taskToken: back.taskToken, taskList: { name: f.decisionList + "-2" } }));
+    const moved = await tg.swf.send(new PollForDecisionTaskCommand({ domain: f.domain, taskList: { name: f.decisionList + "-2" } }));
+    expect(moved.workflowExecution).toEqual({ workflowId: "override", runId });
+  });
+
   it("continues as new under the same workflowId, and fails Lambda tasks", async () => {
     const first = await start(tg.swf, f, "cont", "v1");
     await decide(() => [
