@@ -55,6 +55,7 @@
 // clients, and graphile-worker itself). Figures are measured, never asserted: tests do not time
 // anything.
 import { spawn, type ChildProcess } from "node:child_process";
+import http from "node:http";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -184,6 +185,36 @@ async function phase<T>(name: string, limitSeconds: number, fn: () => Promise<T>
 }
 
 // ---- helpers ----
+
+/** A lean AWS JSON 1.0 client over keep-alive HTTP/1.1 (what an AWS SDK worker sends, minus the SDK's own cost). */
+type AwsCall = (op: string, body: object, signal?: AbortSignal) => Promise<Record<string, unknown>>;
+function awsClient(url: string, maxSockets = 64): AwsCall {
+  const u = new URL(url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets });
+  return (op, body, signal) =>
+    new Promise((resolve, reject) => {
+      const data = JSON.stringify(body);
+      const req = http.request(
+        {
+          host: u.hostname,
+          port: u.port,
+          method: "POST",
+          path: "/",
+          agent,
+          signal,
+          headers: { "content-type": "application/x-amz-json-1.0", "x-amz-target": `SimpleWorkflowService.${op}`, "content-length": Buffer.byteLength(data) },
+        },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => (text += c));
+          res.on("end", () => (res.statusCode === 200 ? resolve(text ? (JSON.parse(text) as Record<string, unknown>) : {}) : reject(new Error(`${op}: ${res.statusCode} ${text}`))));
+        },
+      );
+      req.on("error", reject);
+      req.end(data);
+    });
+}
 
 function client(url: string): Swf {
   return createClient(SimpleWorkflowService, createGrpcTransport({ baseUrl: url }));
@@ -316,6 +347,52 @@ async function workflows(urls: string[], total: number) {
   return { workflows: total, seconds: secs, workflowsPerSecond: total / secs };
 }
 
+/** The same workflows/s measurement through the AWS JSON route (HTTP/1.1, lean client). */
+async function workflowsAws(url: string, total: number) {
+  const domain = await fixture(client(url));
+  const call = awsClient(url, 4 * conc);
+  const ac = new AbortController();
+  const signal = ac.signal;
+  let done = 0;
+  let finished: () => void = () => {};
+  const allDone = new Promise<void>((r) => (finished = r));
+  const t0 = performance.now();
+  const decider = async () => {
+    while (!signal.aborted) {
+      const d = await call("PollForDecisionTask", { domain, taskList: { name: "d" } }, signal);
+      if (!d.taskToken) continue;
+      const events = d.events as { eventType: string }[];
+      if (events.some((e) => e.eventType === "ActivityTaskCompleted")) {
+        await call("RespondDecisionTaskCompleted", { taskToken: d.taskToken, decisions: [{ decisionType: "CompleteWorkflowExecution" }] });
+        if (++done === total) finished();
+      } else {
+        await call("RespondDecisionTaskCompleted", {
+          taskToken: d.taskToken,
+          decisions: [{ decisionType: "ScheduleActivityTask", scheduleActivityTaskDecisionAttributes: { activityId: "work", activityType: { name: "act", version: "1" } } }],
+        });
+      }
+    }
+  };
+  const worker = async () => {
+    while (!signal.aborted) {
+      const a = await call("PollForActivityTask", { domain, taskList: { name: "a" } }, signal);
+      if (a.taskToken) await call("RespondActivityTaskCompleted", { taskToken: a.taskToken, result: "ok" });
+    }
+  };
+  const loops = [...Array.from({ length: conc }, () => decider()), ...Array.from({ length: conc }, () => worker())].map((l) => l.catch(aborted(signal)));
+  try {
+    const starters = Array.from({ length: conc }, async (_, k) => {
+      for (let i = k; i < total; i += conc) await call("StartWorkflowExecution", { domain, workflowId: `wf-${i}`, workflowType: { name: "wf", version: "1" } });
+    });
+    await Promise.race([Promise.all(starters).then(() => allDone), ...loops.map((l) => l.then(() => new Promise<never>(() => {})))]);
+  } finally {
+    ac.abort();
+  }
+  const secs = (performance.now() - t0) / 1000;
+  await Promise.all(loops);
+  return { workflows: total, seconds: secs, workflowsPerSecond: total / secs };
+}
+
 /** Activity tasks per second pushed through StreamActivityTasks. */
 async function streaming(url: string, executions: number) {
   const c = client(url);
@@ -412,15 +489,35 @@ async function idlePolls(server: Server, n: number) {
   };
   const clients = Array.from({ length: 10 }, () => client(server.url));
   const domain = await fixture(clients[0]);
-  await sleep(500);
-  const before = rss();
-  const ac = new AbortController();
-  const polls = Array.from({ length: n }, (_, i) => clients[i % clients.length].pollForActivityTask({ domain, taskList: { name: "idle" } }, { signal: ac.signal }).catch(() => undefined));
-  await sleep(3000);
-  const during = rss();
-  ac.abort();
-  await Promise.all(polls);
-  return { polls: n, rssBeforeMiB: before / 2 ** 20, rssDuringMiB: during / 2 ** 20, bytesPerPoll: (during - before) / n };
+  const hold = async (start: (signal: AbortSignal) => Promise<unknown>) => {
+    // Warm up (JIT, pools), then measure the resident-set growth while n polls are held.
+    let ac = new AbortController();
+    let polls = Array.from({ length: Math.min(n, 1000) }, () => start(ac.signal).catch(() => undefined));
+    await sleep(1500);
+    ac.abort();
+    await Promise.all(polls);
+    await sleep(1000);
+    const before = rss();
+    ac = new AbortController();
+    polls = Array.from({ length: n }, () => start(ac.signal).catch(() => undefined));
+    await sleep(4000);
+    const during = rss();
+    ac.abort();
+    await Promise.all(polls);
+    await sleep(1000);
+    return { before, during, perPoll: (during - before) / n };
+  };
+  let i = 0;
+  const grpc = await hold((signal) => clients[i++ % clients.length].pollForActivityTask({ domain, taskList: { name: "idle" } }, { signal }));
+  const call = awsClient(server.url, n + 100);
+  const aws = await hold((signal) => call("PollForActivityTask", { domain, taskList: { name: "idle-aws" } }, signal));
+  return {
+    polls: n,
+    rssBeforeMiB: grpc.before / 2 ** 20,
+    rssDuringMiB: grpc.during / 2 ** 20,
+    bytesPerPoll: grpc.perPoll,
+    awsBytesPerPoll: aws.perPoll,
+  };
 }
 
 // ---- graphile-worker ----
@@ -517,6 +614,7 @@ async function sqliteSuite(): Promise<Results> {
     r.rtt = await phase("sqlite unary rtt", 60, () => rtt(a.url, n.rtt));
     r.dispatch = await phase("sqlite dispatch latency", 90, () => dispatch(a.url, a.url, n.dispatch));
     r.workflows = await phase("sqlite workflows/s", 90, () => workflows([a.url], n.workflows));
+    r.workflowsAws = await phase("sqlite workflows/s, AWS JSON route", 90, () => workflowsAws(a.url, n.workflows));
     r.streaming = await phase("sqlite streaming", 90, () => streaming(a.url, n.streamExecutions));
     r.enqueueComplete = await phase("sqlite enqueue/complete", 90, () => enqueueComplete(a.url, n.jobs));
     await a.stop();
@@ -544,6 +642,7 @@ async function postgresSuite(): Promise<Results> {
     r.rtt = await phase("postgres unary rtt", 60, () => rtt(a.url, n.rtt));
     r.dispatch = await phase("postgres dispatch latency, same node", 90, () => dispatch(a.url, a.url, n.dispatch));
     r.workflows = await phase("postgres workflows/s, one node", 120, () => workflows([a.url], n.workflows));
+    r.workflowsAws = await phase("postgres workflows/s, AWS JSON route", 120, () => workflowsAws(a.url, n.workflows));
     r.streaming = await phase("postgres streaming", 120, () => streaming(a.url, n.streamExecutions));
     r.enqueueComplete = await phase("postgres enqueue/complete", 120, () => enqueueComplete(a.url, n.jobs));
     const b = await startServer(database);
@@ -595,7 +694,9 @@ function table(results: Partial<Record<Store, Results>>): string {
     ["workflows/s, two nodes (clients split over both)", ...both((r) => r.workflowsTwoNodes && int(r.workflowsTwoNodes.workflowsPerSecond)), ""],
     ["streamed activity tasks delivered/s", ...both((r) => int(r.streaming.deliveredPerSecond)), ">= 10,000"],
     ["streamed activity tasks completed/s (64 concurrent)", ...both((r) => int(r.streaming.completedPerSecond)), ""],
-    [`memory per idle long poll (${countsFor.sqlite.idlePolls} held)`, ...both((r) => r.idlePolls && `${(r.idlePolls.bytesPerPoll / 1024).toFixed(2)} KiB`), "<= 10 KiB"],
+    ["workflows/s, one node, AWS JSON route (HTTP/1.1)", ...both((r) => r.workflowsAws && int(r.workflowsAws.workflowsPerSecond)), ">= 1,000"],
+    [`memory per idle long poll, gRPC/HTTP2 (${countsFor.sqlite.idlePolls} held)`, ...both((r) => r.idlePolls && `${(r.idlePolls.bytesPerPoll / 1024).toFixed(2)} KiB`), "<= 10 KiB"],
+    [`memory per idle long poll, AWS JSON/HTTP1.1 (${countsFor.sqlite.idlePolls} held)`, ...both((r) => r.idlePolls && `${(r.idlePolls.awsBytesPerPoll / 1024).toFixed(2)} KiB`), "<= 10 KiB"],
     [
       "enqueue/complete jobs/s: taskgate vs graphile-worker (16 workers)",
       ...both((r) => (r.graphileWorker ? `${int(r.enqueueComplete.jobsPerSecond)} vs ${int(r.graphileWorker.jobsPerSecond)} (${vs(r.enqueueComplete.jobsPerSecond, r.graphileWorker.jobsPerSecond, true)})` : int(r.enqueueComplete.jobsPerSecond))),
