@@ -70,5 +70,7 @@ const config = readConfig();
 const logger = createLogger(config.logLevel);
 main(config, logger).catch((err: unknown) => {
   child(logger, "main").fatal({ err }, "taskgate could not start");
+  // The one line a person reads first, whatever the log level.
+  process.stderr.write(`taskgate: could not start: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

@@ -25,7 +25,18 @@ const caps: Capabilities = { claimSuffix: "", lockSuffix: "", shared: false };
 export function openSqlite(opts: SqliteOptions): Database {
   if (opts.path !== ":memory:") mkdirSync(dirname(opts.path), { recursive: true });
   const db = new DatabaseSync(opts.path);
-  db.exec("PRAGMA journal_mode = WAL");
+  // One process owns the file (node liveness relies on it: other node rows are earlier runs of
+  // this server). Exclusive locking makes that a rule: a second taskgate on the same file fails at
+  // start instead of sharing it, and every transaction skips the file-lock system calls.
+  db.exec("PRAGMA locking_mode = EXCLUSIVE");
+  try {
+    db.exec("PRAGMA journal_mode = WAL");
+  } catch (e) {
+    db.close();
+    if (/locked|busy/i.test((e as Error).message))
+      throw new Error(`the SQLite database ${opts.path} is in use by another process: one taskgate process owns a SQLite file (run several nodes on PostgreSQL)`, { cause: e });
+    throw e;
+  }
   db.exec(`PRAGMA synchronous = ${opts.sync === "full" ? "FULL" : "NORMAL"}`);
   db.exec("PRAGMA foreign_keys = ON");
   db.exec("PRAGMA busy_timeout = 5000");
