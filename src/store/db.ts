@@ -30,6 +30,11 @@ export interface Capabilities {
   readonly lockSuffix: string;
   /** Whether other processes may change the database (several nodes): wakeups must cross nodes. */
   readonly shared: boolean;
+  /**
+   * Whether a WITH clause may hold an INSERT feeding one statement (PostgreSQL: yes, so an
+   * execution's new events and its row go in one round trip; SQLite: no, two in-process calls).
+   */
+  readonly writableCte: boolean;
 }
 
 /** A database: transactions, capabilities, and the cross-node nudge. */

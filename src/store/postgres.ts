@@ -42,7 +42,7 @@ export interface PostgresOptions {
   connectTimeoutMs?: number;
 }
 
-const caps: Capabilities = { claimSuffix: " FOR UPDATE SKIP LOCKED", lockSuffix: " FOR UPDATE", shared: true };
+const caps: Capabilities = { claimSuffix: " FOR UPDATE SKIP LOCKED", lockSuffix: " FOR UPDATE", shared: true, writableCte: true };
 
 /** Attempts of a transaction that keeps hitting serialization failures or deadlocks. */
 const maxAttempts = 5;

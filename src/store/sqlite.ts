@@ -19,7 +19,7 @@ export interface SqliteOptions {
   sync?: "normal" | "full";
 }
 
-const caps: Capabilities = { claimSuffix: "", lockSuffix: "", shared: false };
+const caps: Capabilities = { claimSuffix: "", lockSuffix: "", shared: false, writableCte: false };
 
 /** Opens (creating and migrating) a SQLite database. */
 export function openSqlite(opts: SqliteOptions): Database {

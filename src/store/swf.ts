@@ -1,5 +1,6 @@
 // SQL of the SWF engine: domains, types, executions and their history.
 import type { Capabilities, Row, Sql } from "./db.ts";
+import { taskColumns, taskFromRow, type TaskRow } from "./tasks.ts";
 
 /** A registered domain. */
 export interface DomainRow {
@@ -182,6 +183,26 @@ export async function findExecution(sql: Sql, caps: Capabilities, domainName: st
   return r ? execution(r) : undefined;
 }
 
+/**
+ * Appends events and writes back the execution row: one statement where the backend allows a
+ * writable WITH clause (a round trip saved on every state change), else two.
+ */
+export async function saveExecution(sql: Sql, caps: Capabilities, e: ExecutionRow, events: { id: number; data: Uint8Array }[]): Promise<void> {
+  if (!caps.writableCte || events.length === 0 || events.length > 100) {
+    if (events.length > 0) await insertEvents(sql, e.runId, events);
+    await updateExecution(sql, e);
+    return;
+  }
+  const params: (string | number | null | Uint8Array)[] = [];
+  for (const ev of events) params.push(e.runId, ev.id, ev.data);
+  params.push(e.status, e.closeStatus, e.closeMs, e.nextEventId, e.state, e.runId);
+  await sql.run(
+    `WITH appended AS (INSERT INTO swf_events (run_id, event_id, data) VALUES ${events.map(() => "(?, ?, ?)").join(", ")}) ` +
+      "UPDATE swf_executions SET status = ?, close_status = ?, close_ms = ?, next_event_id = ?, state = ? WHERE run_id = ?",
+    params,
+  );
+}
+
 /** Writes back an execution's mutable columns. */
 export async function updateExecution(sql: Sql, e: ExecutionRow): Promise<void> {
   await sql.run("UPDATE swf_executions SET status = ?, close_status = ?, close_ms = ?, next_event_id = ?, state = ? WHERE run_id = ?", [
@@ -312,4 +333,20 @@ export async function countExecutions(sql: Sql, q: Omit<ExecutionQuery, "reverse
   const { where, params } = executionWhere({ ...q, reverse: false, limit: cap });
   params.push(cap);
   return Number((await sql.get(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM swf_executions WHERE ${where} LIMIT ?) AS m`, params))!.n);
+}
+
+/**
+ * The started task holding a token together with its open execution, both locked for update, in
+ * one statement (every Respond/heartbeat call starts here).
+ */
+export async function startedTaskWithExecution(sql: Sql, caps: Capabilities, token: string): Promise<{ task: TaskRow; execution: ExecutionRow } | undefined> {
+  const r = await sql.get(
+    `SELECT ${taskColumns}, ${execCols.split(", ").map((c) => `e.${c} AS e_${c}`).join(", ")} FROM tasks t JOIN swf_executions e ON e.run_id = t.owner ` +
+      `WHERE t.token = ? AND t.state = 1 AND e.status = 'OPEN'${caps.lockSuffix}`,
+    [token],
+  );
+  if (!r) return undefined;
+  const e: Row = {};
+  for (const c of execCols.split(", ")) e[c] = r[`e_${c}`];
+  return { task: taskFromRow(r), execution: execution(e) };
 }

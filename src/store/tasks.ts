@@ -121,6 +121,14 @@ export async function taskByToken(sql: Sql, caps: Capabilities, token: string): 
   return r ? task(r) : undefined;
 }
 
+/** The columns of a task row, for joins with other tables. */
+export const taskColumns = cols.split(", ").map((c) => `t.${c}`).join(", ");
+
+/** Maps a row holding the task columns (and possibly others) to a task. */
+export function taskFromRow(r: Row): TaskRow {
+  return task(r);
+}
+
 /** The task of an owner under a key (an SWF activityId, or 'decision'). */
 export async function taskByKey(sql: Sql, caps: Capabilities, owner: string, key: string): Promise<TaskRow | undefined> {
   const r = await sql.get(`SELECT ${cols} FROM tasks WHERE owner = ? AND key = ?${caps.lockSuffix}`, [owner, key]);

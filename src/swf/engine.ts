@@ -319,7 +319,7 @@ export class SwfEngine {
         t.kind === "activity"
           ? await this.#startActivity(sql, fx, t.x, t.id, t.payload as ActivityPayload, r.ctx.identity)
           : await this.#startDecision(sql, fx, t.x, t.id, t.payload as DecisionPayload, r.ctx.identity);
-      await t.x.flush(sql);
+      await t.x.flush(sql, this.#db.caps);
       fx.handoffs.push({ r, task });
       const n = (fx.queues.get(t.queue) ?? 1) - 1;
       if (n > 0) fx.queues.set(t.queue, n);
@@ -697,7 +697,7 @@ export class SwfEngine {
         childPolicy: cfg.childPolicy,
       });
       if (!x) throw swf.workflowExecutionAlreadyStarted(`Workflow execution already started: workflowId=${req.workflowId}`);
-      await x.flush(sql);
+      await x.flush(sql, this.#db.caps);
       return x.row.runId;
     });
     return { runId };
@@ -856,7 +856,7 @@ export class SwfEngine {
       const x = await this.#openExecution(sql, req.domain!, req.workflowId!, req.runId);
       x.append({ eventType: EventType.WORKFLOW_EXECUTION_SIGNALED, workflowExecutionSignaledEventAttributes: { signalName: req.signalName, input: req.input } });
       await this.#scheduleDecision(sql, fx, x);
-      await x.flush(sql);
+      await x.flush(sql, this.#db.caps);
     });
     return {};
   }
@@ -869,7 +869,7 @@ export class SwfEngine {
         x.append({ eventType: EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED, workflowExecutionCancelRequestedEventAttributes: {} });
         await this.#scheduleDecision(sql, fx, x);
       }
-      await x.flush(sql);
+      await x.flush(sql, this.#db.caps);
     });
     return {};
   }
@@ -888,7 +888,7 @@ export class SwfEngine {
         },
       });
       await this.#close(sql, fx, x, "TERMINATED");
-      await x.flush(sql);
+      await x.flush(sql, this.#db.caps);
       await this.#applyChildPolicy(sql, fx, x.row.runId, childPolicy, x.nowMs);
     });
     return {};
@@ -914,7 +914,7 @@ export class SwfEngine {
           },
         });
         await this.#close(sql, fx, child, "TERMINATED");
-        await child.flush(sql);
+        await child.flush(sql, this.#db.caps);
         await this.#applyChildPolicy(sql, fx, runId, child.state.childPolicy, nowMs);
       } else if (!child.state.cancelRequested) {
         child.state.cancelRequested = true;
@@ -923,7 +923,7 @@ export class SwfEngine {
           workflowExecutionCancelRequestedEventAttributes: { cause: WorkflowExecutionCancelRequestedCause.CHILD_POLICY_APPLIED },
         });
         await this.#scheduleDecision(sql, fx, child);
-        await child.flush(sql);
+        await child.flush(sql, this.#db.caps);
       }
     }
   }
@@ -1008,7 +1008,7 @@ export class SwfEngine {
     }
     parent.state.openChildWorkflowExecutions = Math.max(0, parent.state.openChildWorkflowExecutions - 1);
     await this.#scheduleDecision(sql, fx, parent);
-    await parent.flush(sql);
+    await parent.flush(sql, this.#db.caps);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1139,7 +1139,7 @@ export class SwfEngine {
     await tq.markScheduled(sql, row.id, JSON.stringify(p));
     if (row.token) fx.settled.push(row.token);
     fx.queues.set(row.queue, (fx.queues.get(row.queue) ?? 0) + 1);
-    await x.flush(sql);
+    await x.flush(sql, this.#db.caps);
   }
 
   async #loadOpen(sql: Sql, runId: string): Promise<ExecutionTx | undefined> {
@@ -1235,10 +1235,10 @@ export class SwfEngine {
     checkDecisions(req.decisions);
     if (req.taskListScheduleToStartTimeout !== undefined) parseDuration(req.taskListScheduleToStartTimeout, "taskListScheduleToStartTimeout");
     await this.#tx(async (sql, fx) => {
-      const row = await tq.taskByToken(sql, this.#db.caps, req.taskToken!);
-      if (!row || row.key !== "decision" || row.state !== tq.TaskState.started) throw unknownToken();
-      const x = await this.#loadOpen(sql, row.owner);
-      if (!x) throw unknownToken();
+      const found = await st.startedTaskWithExecution(sql, this.#db.caps, req.taskToken!);
+      if (!found || found.task.key !== "decision") throw unknownToken();
+      const row = found.task;
+      const x = new ExecutionTx(found.execution, this.#clock.now());
       const p = JSON.parse(row.payload) as DecisionPayload;
       await tq.deleteTask(sql, row);
       fx.settled.push(req.taskToken!);
@@ -1270,7 +1270,7 @@ export class SwfEngine {
         if (await this.#applyDecision(sql, fx, x, d, completedId, unhandled)) needDecision = true;
       }
       if (x.open && needDecision) await this.#scheduleDecision(sql, fx, x, override);
-      await x.flush(sql);
+      await x.flush(sql, this.#db.caps);
     });
     return {};
   }
@@ -1553,7 +1553,7 @@ export class SwfEngine {
         lambdaRole: cfg.lambdaRole,
       },
     });
-    await next.flush(sql);
+    await next.flush(sql, this.#db.caps);
     await this.#close(sql, fx, x, "CONTINUED_AS_NEW");
     return false;
   }
@@ -1599,7 +1599,7 @@ export class SwfEngine {
       workflowExecutionSignaledEventAttributes: { signalName: a.signalName, input: a.input, externalWorkflowExecution: execRef(x), externalInitiatedEventId: BigInt(initiatedId) },
     });
     await this.#scheduleDecision(sql, fx, target);
-    await target.flush(sql);
+    await target.flush(sql, this.#db.caps);
     x.append({
       eventType: EventType.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
       externalWorkflowExecutionSignaledEventAttributes: { workflowExecution: execRef(target), initiatedEventId: BigInt(initiatedId) },
@@ -1637,7 +1637,7 @@ export class SwfEngine {
       });
       await this.#scheduleDecision(sql, fx, target);
     }
-    await target.flush(sql);
+    await target.flush(sql, this.#db.caps);
     x.append({
       eventType: EventType.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
       externalWorkflowExecutionCancelRequestedEventAttributes: { workflowExecution: execRef(target), initiatedEventId: BigInt(initiatedId) },
@@ -1710,7 +1710,7 @@ export class SwfEngine {
       parent: { workflowId: x.row.workflowId, runId: x.row.runId, initiatedEventId: initiatedId, startedEventId: x.row.nextEventId, domain: x.row.domain },
     });
     if (!child) return fail(StartChildWorkflowExecutionFailedCause.WORKFLOW_ALREADY_RUNNING, initiatedId);
-    await child.flush(sql);
+    await child.flush(sql, this.#db.caps);
     x.append({
       eventType: EventType.CHILD_WORKFLOW_EXECUTION_STARTED,
       childWorkflowExecutionStartedEventAttributes: { workflowExecution: execRef(child), workflowType: execTypeInfo(child), initiatedEventId: BigInt(initiatedId) },
@@ -1792,11 +1792,9 @@ export class SwfEngine {
 
   /** The started activity task of a token, or UnknownResourceFault. */
   async #startedActivity(sql: Sql, token: string): Promise<{ row: tq.TaskRow; p: ActivityPayload; x: ExecutionTx }> {
-    const row = await tq.taskByToken(sql, this.#db.caps, token);
-    if (!row || !row.key.startsWith("a:") || row.state !== tq.TaskState.started) throw unknownToken();
-    const x = await this.#loadOpen(sql, row.owner);
-    if (!x) throw unknownToken();
-    return { row, p: JSON.parse(row.payload) as ActivityPayload, x };
+    const found = await st.startedTaskWithExecution(sql, this.#db.caps, token);
+    if (!found || !found.task.key.startsWith("a:")) throw unknownToken();
+    return { row: found.task, p: JSON.parse(found.task.payload) as ActivityPayload, x: new ExecutionTx(found.execution, this.#clock.now()) };
   }
 
   async recordActivityTaskHeartbeat(req: pb.RecordActivityTaskHeartbeatRequest): Promise<Res<typeof pb.RecordActivityTaskHeartbeatResponseSchema>> {
@@ -1851,7 +1849,7 @@ export class SwfEngine {
       fx.settled.push(token);
       x.state.openActivityTasks = Math.max(0, x.state.openActivityTasks - 1);
       await this.#scheduleDecision(sql, fx, x);
-      await x.flush(sql);
+      await x.flush(sql, this.#db.caps);
     });
   }
 
@@ -1880,7 +1878,7 @@ export class SwfEngine {
     if (row.token) fx.settled.push(row.token);
     x.state.openActivityTasks = Math.max(0, x.state.openActivityTasks - 1);
     await this.#scheduleDecision(sql, fx, x);
-    await x.flush(sql);
+    await x.flush(sql, this.#db.caps);
     return this.#afterFx(fx);
   }
 
@@ -1905,7 +1903,7 @@ export class SwfEngine {
     // task is not started in time, or started but not completed in time.
     if (type === DecisionTaskTimeoutType.SCHEDULE_TO_START || p.overrideTaskList) x.state.taskList = x.state.originalTaskList;
     await this.#scheduleDecision(sql, fx, x);
-    await x.flush(sql);
+    await x.flush(sql, this.#db.caps);
     return this.#afterFx(fx);
   }
 
@@ -1918,7 +1916,7 @@ export class SwfEngine {
       workflowExecutionTimedOutEventAttributes: { timeoutType: WorkflowExecutionTimeoutType.START_TO_CLOSE, childPolicy: childPolicyValue(x.state.childPolicy) },
     });
     await this.#close(sql, fx, x, "TIMED_OUT");
-    await x.flush(sql);
+    await x.flush(sql, this.#db.caps);
     await this.#applyChildPolicy(sql, fx, x.row.runId, x.state.childPolicy, x.nowMs);
     return this.#afterFx(fx);
   }
@@ -1933,7 +1931,7 @@ export class SwfEngine {
     x.state.openTimers = Math.max(0, x.state.openTimers - 1);
     x.append({ eventType: EventType.TIMER_FIRED, timerFiredEventAttributes: { timerId, startedEventId: BigInt(open.startedEventId) } });
     await this.#scheduleDecision(sql, fx, x);
-    await x.flush(sql);
+    await x.flush(sql, this.#db.caps);
     return this.#afterFx(fx);
   }
 

@@ -5,7 +5,7 @@ import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { HistoryEventSchema, type HistoryEvent } from "../../gen/taskgate/swf/v1/types_pb.ts";
 import type { Capabilities, Sql } from "../store/db.ts";
-import { insertEvents, updateExecution, type ExecutionRow } from "../store/swf.ts";
+import { saveExecution, type ExecutionRow } from "../store/swf.ts";
 
 /** The JSON kept in swf_executions.state: configuration, counters and decision-task state. */
 export interface ExecutionState {
@@ -70,11 +70,11 @@ export class ExecutionTx {
   }
 
   /** Writes the appended events and the execution row. */
-  async flush(sql: Sql): Promise<void> {
-    if (this.#pending.length > 0) await insertEvents(sql, this.row.runId, this.#pending);
+  async flush(sql: Sql, caps: Capabilities): Promise<void> {
+    const events = this.#pending;
     this.#pending = [];
     this.row.state = JSON.stringify(this.state);
-    await updateExecution(sql, this.row);
+    await saveExecution(sql, caps, this.row, events);
   }
 }
 
@@ -112,6 +112,6 @@ export class ExecutionCache {
 
   /** Flushes every execution touched. */
   async flush(): Promise<void> {
-    for (const x of this.#open.values()) await x.flush(this.#sql);
+    for (const x of this.#open.values()) await x.flush(this.#sql, this.#caps);
   }
 }
