@@ -94,6 +94,9 @@ export function swfService(engine: SwfEngine, cfg: PollConfig): RegisteredServic
     listOpenWorkflowExecutions: (req) => engine.listOpenWorkflowExecutions(v("ListOpenWorkflowExecutions", m.listOpenWorkflowExecutions.input, req)),
     listClosedWorkflowExecutions: (req) => engine.listClosedWorkflowExecutions(v("ListClosedWorkflowExecutions", m.listClosedWorkflowExecutions.input, req)),
     countOpenWorkflowExecutions: (req) => engine.countOpenWorkflowExecutions(v("CountOpenWorkflowExecutions", m.countOpenWorkflowExecutions.input, req)),
+    tagResource: (req) => engine.tagResource(v("TagResource", m.tagResource.input, req)),
+    untagResource: (req) => engine.untagResource(v("UntagResource", m.untagResource.input, req)),
+    listTagsForResource: (req) => engine.listTagsForResource(v("ListTagsForResource", m.listTagsForResource.input, req)),
     countClosedWorkflowExecutions: (req) => engine.countClosedWorkflowExecutions(v("CountClosedWorkflowExecutions", m.countClosedWorkflowExecutions.input, req)),
     async *streamActivityTasks(req, ctx) {
       // Streams are taskgate's own: the same members and rules as PollForActivityTask.

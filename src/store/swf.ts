@@ -350,3 +350,19 @@ export async function startedTaskWithExecution(sql: Sql, caps: Capabilities, tok
   for (const c of execCols.split(", ")) e[c] = r[`e_${c}`];
   return { task: taskFromRow(r), execution: execution(e) };
 }
+
+/** The tags of a domain, by key. */
+export async function domainTags(sql: Sql, domain: string): Promise<{ key: string; value: string }[]> {
+  return (await sql.all("SELECT key, value FROM swf_domain_tags WHERE domain = ? ORDER BY key", [domain])).map((r) => ({ key: r.key as string, value: r.value as string }));
+}
+
+/** Adds or replaces tags of a domain. */
+export async function putDomainTags(sql: Sql, domain: string, tags: readonly { key: string; value: string }[]): Promise<void> {
+  for (const t of tags)
+    await sql.run("INSERT INTO swf_domain_tags (domain, key, value) VALUES (?, ?, ?) ON CONFLICT (domain, key) DO UPDATE SET value = excluded.value", [domain, t.key, t.value]);
+}
+
+/** Removes tags of a domain by key. */
+export async function removeDomainTags(sql: Sql, domain: string, keys: readonly string[]): Promise<void> {
+  for (const k of keys) await sql.run("DELETE FROM swf_domain_tags WHERE domain = ? AND key = ?", [domain, k]);
+}

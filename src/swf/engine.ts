@@ -59,6 +59,8 @@ const arnPrefix = "arn:aws:swf:us-east-1:000000000000";
 const maxPage = 1000;
 /** How long page tokens stay valid (AWS: 24 hours). */
 const pageTokenMs = 24 * 3600 * 1000;
+/** Tags a domain may carry. */
+const maxTags = 50;
 /** Documented SWF quotas. */
 const limits = { domains: 100, typesPerDomain: 10_000, openActivities: 1000, openTimers: 1000, historyEvents: 25_000 };
 
@@ -358,7 +360,7 @@ export class SwfEngine {
 
   async registerDomain(req: pb.RegisterDomainRequest): Promise<Res<typeof pb.RegisterDomainResponseSchema>> {
     parseRetentionDays(req.workflowExecutionRetentionPeriodInDays!, "workflowExecutionRetentionPeriodInDays");
-    if (req.tags.length > 50) throw swf.tooManyTags("A domain can have at most 50 tags.");
+    const tags = checkTags(req.tags, "tags");
     await this.#tx(async (sql) => {
       if ((await st.countDomains(sql)) >= limits.domains) throw swf.limitExceeded(`The maximum number of domains (${limits.domains}) is registered.`);
       const ok = await st.insertDomain(sql, {
@@ -369,8 +371,40 @@ export class SwfEngine {
         createdMs: this.#clock.now(),
       });
       if (!ok) throw swf.domainAlreadyExists(req.name!);
+      await st.putDomainTags(sql, req.name!, tags);
     });
     return {};
+  }
+
+  async tagResource(req: pb.TagResourceRequest): Promise<Res<typeof pb.TagResourceResponseSchema>> {
+    const tags = checkTags(req.tags, "tags");
+    await this.#tx(async (sql) => {
+      const d = await this.#domainOfArn(sql, req.resourceArn!);
+      const keys = new Set([...(await st.domainTags(sql, d.name)).map((t) => t.key), ...tags.map((t) => t.key)]);
+      if (keys.size > maxTags) throw swf.tooManyTags(`A domain can have at most ${maxTags} tags; ${d.name} would have ${keys.size}.`);
+      await st.putDomainTags(sql, d.name, tags);
+    });
+    return {};
+  }
+
+  async untagResource(req: pb.UntagResourceRequest): Promise<Res<typeof pb.UntagResourceResponseSchema>> {
+    await this.#tx(async (sql) => {
+      const d = await this.#domainOfArn(sql, req.resourceArn!);
+      await st.removeDomainTags(sql, d.name, req.tagKeys);
+    });
+    return {};
+  }
+
+  async listTagsForResource(req: pb.ListTagsForResourceRequest): Promise<Res<typeof pb.ListTagsForResourceResponseSchema>> {
+    const tags = await this.#db.tx(async (sql) => st.domainTags(sql, (await this.#domainOfArn(sql, req.resourceArn!)).name));
+    return { tags };
+  }
+
+  /** The domain an ARN names (`arn:aws:swf:<region>:<account>:/domain/<name>`, as DescribeDomain returns it). */
+  async #domainOfArn(sql: Sql, arn: string): Promise<st.DomainRow> {
+    const m = /^arn:aws[a-z-]*:swf:[^:]*:[^:]*:\/domain\/(.+)$/.exec(arn);
+    if (!m) throw swf.unknownResource(`Unknown resource: ${arn} is not the ARN of an SWF domain (arn:aws:swf:<region>:<account>:/domain/<name>)`);
+    return this.#knownDomain(sql, m[1]);
   }
 
   async describeDomain(req: pb.DescribeDomainRequest): Promise<Res<typeof pb.DescribeDomainResponseSchema>> {
@@ -2031,6 +2065,21 @@ function visibilityQuery(open: boolean, f: VisibilityFilters): Omit<st.Execution
     tag: f.tagFilter?.tag,
     closeStatus: status,
   };
+}
+
+/**
+ * Checks resource tags: at most 50, keys unique, and only "unicode letters, digits, whitespace, or
+ * these symbols: _ . : / = + - @" (the model's documented rule) in keys and values.
+ */
+function checkTags(tags: { key?: string; value?: string }[], path: string): { key: string; value: string }[] {
+  if (tags.length > maxTags) throw swf.tooManyTags(`A domain can have at most ${maxTags} tags; ${tags.length} were given.`);
+  const allowed = /^[\p{L}\p{N}\p{Z}\s_.:/=+\-@]*$/u;
+  return tags.map((t, i) => {
+    for (const [name, v] of [["key", t.key ?? ""], ["value", t.value ?? ""]] as const)
+      if (!allowed.test(v))
+        throw validationError(`1 validation error detected: Value '${v}' at '${path}.${i + 1}.member.${name}' failed to satisfy constraint: Member must contain only unicode letters, digits, whitespace, or _ . : / = + - @`);
+    return { key: t.key!, value: t.value ?? "" };
+  });
 }
 
 /** Whether an activity armed any timer (all four timeouts NONE arm none). */

@@ -19,6 +19,10 @@ import {
   TerminateWorkflowExecutionCommand,
   UndeprecateActivityTypeCommand,
   UndeprecateDomainCommand,
+  RegisterDomainCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  ListTagsForResourceCommand,
 } from "@aws-sdk/client-swf";
 import { startTaskgate, stores, type Taskgate } from "../helpers/harness.ts";
 import { setupDomain, start } from "../helpers/swf.ts";
@@ -63,6 +67,25 @@ describe.each(stores)("SWF registration lifecycle and visibility (%s)", (kind) =
     });
     await tg.swf.send(new UndeprecateDomainCommand({ name: f.domain }));
     await expect(tg.swf.send(new UndeprecateDomainCommand({ name: f.domain }))).rejects.toMatchObject({ name: "DomainAlreadyExistsFault" });
+  });
+
+  it("tags domains: at registration, TagResource, UntagResource, ListTagsForResource", async () => {
+    const name = `tagged-${Math.random().toString(36).slice(2, 8)}`;
+    await tg.swf.send(new RegisterDomainCommand({ name, workflowExecutionRetentionPeriodInDays: "1", tags: [{ key: "team", value: "payments" }] }));
+    const arn = (await tg.swf.send(new DescribeDomainCommand({ name }))).domainInfo!.arn!;
+    expect((await tg.swf.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags).toEqual([{ key: "team", value: "payments" }]);
+    await tg.swf.send(new TagResourceCommand({ resourceArn: arn, tags: [{ key: "env", value: "ci" }, { key: "team", value: "ledger" }] }));
+    expect((await tg.swf.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags).toEqual([
+      { key: "env", value: "ci" },
+      { key: "team", value: "ledger" },
+    ]);
+    await tg.swf.send(new UntagResourceCommand({ resourceArn: arn, tagKeys: ["env"] }));
+    expect((await tg.swf.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags).toEqual([{ key: "team", value: "ledger" }]);
+    const many = Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: "v" }));
+    await expect(tg.swf.send(new TagResourceCommand({ resourceArn: arn, tags: many }))).rejects.toMatchObject({ name: "TooManyTagsFault" });
+    await expect(tg.swf.send(new TagResourceCommand({ resourceArn: arn, tags: [{ key: "bad!", value: "x" }] }))).rejects.toMatchObject({ name: "ValidationException" });
+    await expect(tg.swf.send(new ListTagsForResourceCommand({ resourceArn: arn.replace(name, "nope") }))).rejects.toMatchObject({ name: "UnknownResourceFault" });
+    await expect(tg.swf.send(new ListTagsForResourceCommand({ resourceArn: "arn:aws:states:us-east-1:1:activity:x" }))).rejects.toMatchObject({ name: "UnknownResourceFault" });
   });
 
   it("lists and counts open and closed executions with time, id, type, tag and status filters, paging both ways", async () => {

@@ -12,3 +12,11 @@ CREATE TABLE swf_execution_tags (
 CREATE INDEX swf_execution_tags_tag ON swf_execution_tags (tag);
 CREATE INDEX swf_executions_visibility ON swf_executions (domain, status, start_ms);
 CREATE INDEX swf_executions_closed ON swf_executions (domain, status, close_ms);
+
+-- Tags of domains (RegisterDomain tags, TagResource, UntagResource, ListTagsForResource).
+CREATE TABLE swf_domain_tags (
+  domain TEXT NOT NULL,
+  key    TEXT NOT NULL,
+  value  TEXT NOT NULL,
+  PRIMARY KEY (domain, key)
+);
