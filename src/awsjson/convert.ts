@@ -17,7 +17,7 @@
 // Everything that depends only on (model, descriptor) is compiled once, lazily, and cached in
 // WeakMaps keyed by the model object and the descriptor.
 import { create, ScalarType } from "@bufbuild/protobuf";
-import type { DescEnum, DescField, DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
+import type { DescField, DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { serializationError, validationError } from "../faults.ts";

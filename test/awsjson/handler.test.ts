@@ -273,14 +273,6 @@ describe("AWS JSON handler protocol errors", () => {
     expect(other.status).toBe(500);
     expect(other.json.__type).toBe("com.amazon.coral.service#InternalFailure");
   });
-
-  it("logs one debug line per request", async () => {
-    const before = logLines.length;
-    await post("SimpleWorkflowService.RegisterDomain", "{}");
-    const line = logLines.slice(before).find((l) => l.msg === "aws-json request");
-    expect(line).toMatchObject({ level: 20, target: "SimpleWorkflowService.RegisterDomain", status: 200 });
-    expect(typeof line?.ms).toBe("number");
-  });
 });
 
 describe("AWS JSON handler over HTTP/2 (h2c)", () => {

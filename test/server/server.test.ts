@@ -251,6 +251,10 @@ describe("server on one port", () => {
     );
     const line = logs.lines.find((l) => l.path === "/healthz?probe=1");
     expect(typeof line?.ms).toBe("number");
+    // An AWS JSON call gets exactly one line too, naming its target.
+    const before = logs.lines.length;
+    await fetch(`${server.url}/`, { method: "POST", headers: { "content-type": "application/x-amz-json-1.0", "x-amz-target": "SimpleWorkflowService.ListDomains" }, body: "{}" });
+    await vi.waitFor(() => expect(logs.lines.slice(before).filter((l) => l.target === "SimpleWorkflowService.ListDomains")).toHaveLength(1));
   });
 });
 
