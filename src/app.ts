@@ -36,7 +36,7 @@ export async function openDatabase(config: Pick<Config, "database" | "sqliteSync
 }
 
 /** Builds the app. */
-export async function createApp(config: Config, logger: Logger, opts: { clock?: Clock; db?: Database } = {}): Promise<App> {
+export async function createApp(config: Config, logger: Logger, opts: { clock?: Clock; db?: Database; historyLimit?: number } = {}): Promise<App> {
   const clock = opts.clock ?? systemClock;
   const db = opts.db ?? (await openDatabase(config, logger));
   const matcher = new Matcher();
@@ -45,7 +45,7 @@ export async function createApp(config: Config, logger: Logger, opts: { clock?: 
     heartbeatMs: Math.min(2_000, Math.max(100, (config.nodeTimeoutSeconds * 1000) / 4)),
     deadAfterMs: config.nodeTimeoutSeconds * 1000,
   });
-  const swf = new SwfEngine({ db, matcher, timers, liveness, clock, log: logger.child({ component: "swf" }) });
+  const swf = new SwfEngine({ db, matcher, timers, liveness, clock, log: logger.child({ component: "swf" }), historyLimit: opts.historyLimit });
   await swf.init();
   await liveness.start();
   // Another node committed a task: wake a local poller of that queue (a nudge; the store decides).

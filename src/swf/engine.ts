@@ -252,7 +252,11 @@ export class SwfEngine {
   #secret: Buffer | undefined;
   readonly #domains = new Set<string>();
 
-  constructor(deps: { db: Database; matcher: Matcher; timers: Timers; liveness: Liveness; clock: Clock; log: Logger }) {
+  /** Largest history of an open execution (AWS: 25,000 events); past it the execution is terminated. */
+  readonly #historyLimit: number;
+
+  constructor(deps: { db: Database; matcher: Matcher; timers: Timers; liveness: Liveness; clock: Clock; log: Logger; historyLimit?: number }) {
+    this.#historyLimit = deps.historyLimit ?? limits.historyEvents;
     this.#db = deps.db;
     this.#liveness = deps.liveness;
     this.#liveness.onRequeue("swf/", async (sql, row) => {
@@ -1048,9 +1052,26 @@ export class SwfEngine {
   // ---------------------------------------------------------------------------------------------
   // Decision tasks
 
+  /**
+   * SWF's hard limit on history size: an execution whose history grew past it is terminated with
+   * cause EVENT_LIMIT_EXCEEDED (and its child policy applied). Checked wherever a history grows
+   * by more than one event (every path that may schedule a decision, and every decision batch),
+   * so a history overshoots the limit by at most one batch. Returns whether it terminated.
+   */
+  async #enforceHistoryLimit(sql: Sql, fx: Effects, x: ExecutionTx): Promise<boolean> {
+    if (!x.open || x.row.nextEventId <= this.#historyLimit) return false;
+    x.append({
+      eventType: EventType.WORKFLOW_EXECUTION_TERMINATED,
+      workflowExecutionTerminatedEventAttributes: { childPolicy: childPolicyValue(x.state.childPolicy), cause: WorkflowExecutionTerminatedCause.EVENT_LIMIT_EXCEEDED },
+    });
+    await this.#close(sql, fx, x, "TERMINATED");
+    await this.#applyChildPolicy(sql, fx, x.row.runId, x.state.childPolicy, x.nowMs);
+    return true;
+  }
+
   /** An event that needs a decision was appended: schedule a decision task unless one is open. */
   async #scheduleDecision(sql: Sql, fx: Effects, x: ExecutionTx, scheduleToStart?: number): Promise<void> {
-    if (!x.open) return;
+    if (!x.open || (await this.#enforceHistoryLimit(sql, fx, x))) return;
     if (x.state.decision) {
       if (x.state.decision.startedEventId !== undefined) x.state.decisionNeeded = true;
       return;
@@ -1304,6 +1325,7 @@ export class SwfEngine {
         if (await this.#applyDecision(sql, fx, x, d, completedId, unhandled)) needDecision = true;
       }
       if (x.open && needDecision) await this.#scheduleDecision(sql, fx, x, override);
+      else await this.#enforceHistoryLimit(sql, fx, x);
       await x.flush(sql, this.#db.caps);
     });
     return {};
