@@ -45,6 +45,12 @@ export interface Database {
    * reach the database surfaces as the `serviceUnavailable` fault (retryable, nothing changed).
    */
   tx<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
+  /**
+   * Publishes a nudge from inside a transaction: delivered only if and when it commits
+   * (PostgreSQL NOTIFY is transactional), with no round trip of its own beyond the statement.
+   * SQLite delivers to this process's subscribers after the commit.
+   */
+  publishInTx(sql: Sql, channel: string, payload: string): Promise<void>;
   /** Publishes a nudge to every subscriber (PostgreSQL NOTIFY reaches other nodes; SQLite only this process). */
   publish(channel: string, payload: string): Promise<void>;
   /**

@@ -213,6 +213,9 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
       p.then(forget, forget);
       return p;
     },
+    async publishInTx(sql, channel, payload) {
+      await sql.run("SELECT pg_notify(?, ?)", [fullChannel(channel), payload]);
+    },
     async publish(channel, payload) {
       if (closed) return;
       try {

@@ -123,6 +123,13 @@ export function openSqlite(opts: SqliteOptions): Database {
         kick();
       });
     },
+    async publishInTx(_sql, channel, payload) {
+      // Delivered after the transaction's (group) commit, like PostgreSQL's NOTIFY.
+      const p = draining ?? Promise.resolve();
+      void p.then(() => {
+        for (const fn of subscribers.get(channel) ?? []) fn(payload);
+      });
+    },
     async publish(channel, payload) {
       // One process owns a SQLite file: a nudge only reaches this process's own subscribers.
       for (const fn of subscribers.get(channel) ?? []) fn(payload);

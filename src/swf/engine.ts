@@ -262,7 +262,7 @@ export class SwfEngine {
     this.#liveness.onRequeue("swf/", async (sql, row) => {
       const fx = new Effects();
       await this.#requeue(sql, fx, row);
-      return () => this.#apply(fx);
+      return this.#afterTx(sql, fx);
     });
     this.#matcher = deps.matcher;
     this.#timers = deps.timers;
@@ -297,6 +297,7 @@ export class SwfEngine {
         const fx = (attempt = new Effects());
         const r = await fn(sql, fx);
         await this.#handoff(sql, fx);
+        await this.#publish(sql, fx);
         return [r, fx] as const;
       });
       this.#apply(fx);
@@ -305,6 +306,17 @@ export class SwfEngine {
       if (attempt) for (const h of [...attempt.handoffs.map((x) => x.r), ...attempt.unused]) h.release();
       throw e;
     }
+  }
+
+  /**
+   * Tells other nodes what this transaction committed, from inside it (delivered at commit, never
+   * for a rollback): "<count> <queue>" wakes up to <count> of their pollers; the earliest new timer
+   * arms their timer loops, so it fires on time even if this node dies.
+   */
+  async #publish(sql: Sql, fx: Effects): Promise<void> {
+    if (!this.#db.caps.shared) return;
+    for (const [q, n] of fx.queues) await this.#db.publishInTx(sql, "taskgate_queue", `${n} ${q}`);
+    if (fx.timers.length > 0) await this.#db.publishInTx(sql, "taskgate_timer", String(Math.min(...fx.timers)));
   }
 
   /**
@@ -338,19 +350,14 @@ export class SwfEngine {
       if (!r.deliver(task)) void this.#unclaim(task.token).catch((e: unknown) => this.#log.error({ err: e }, "unclaim failed"));
     }
     for (const r of fx.unused) r.release();
-    for (const [q, n] of fx.queues) {
-      for (let i = 0; i < n; i++) this.#matcher.notify(q);
-      // Other nodes' pollers: "<count> <queue>" wakes up to <count> of them.
-      if (this.#db.caps.shared) void this.#db.publish("taskgate_queue", `${n} ${q}`).catch((e: unknown) => this.#log.warn({ err: e }, "publish failed"));
-    }
+    for (const [q, n] of fx.queues) for (let i = 0; i < n; i++) this.#matcher.notify(q);
     for (const t of fx.settled) this.#matcher.settle(t);
     for (const ms of fx.timers) this.#timers.added(ms);
-    // Other nodes arm for the earliest new timer too, so it fires on time even if this node dies.
-    if (this.#db.caps.shared && fx.timers.length > 0)
-      void this.#db.publish("taskgate_timer", String(Math.min(...fx.timers))).catch((e: unknown) => this.#log.warn({ err: e }, "publish failed"));
   }
 
-  #afterFx(fx: Effects): () => void {
+  /** The end of a transaction run outside #tx (timers, requeues): publish, then apply after commit. */
+  async #afterTx(sql: Sql, fx: Effects): Promise<() => void> {
+    await this.#publish(sql, fx);
     return () => this.#apply(fx);
   }
 
@@ -1917,9 +1924,9 @@ export class SwfEngine {
     const taskId = Number(t.ref.split(":")[0]);
     const row = (await tq.tasksOfOwner(sql, t.owner)).find((r) => r.id === taskId);
     const x = row ? await this.#loadOpen(sql, t.owner) : undefined;
-    if (!row || !x) return this.#afterFx(fx);
-    if ((type === ActivityTaskTimeoutType.START_TO_CLOSE || type === ActivityTaskTimeoutType.HEARTBEAT) && row.state !== tq.TaskState.started) return this.#afterFx(fx);
-    if (type === ActivityTaskTimeoutType.SCHEDULE_TO_START && row.state !== tq.TaskState.scheduled) return this.#afterFx(fx);
+    if (!row || !x) return this.#afterTx(sql, fx);
+    if ((type === ActivityTaskTimeoutType.START_TO_CLOSE || type === ActivityTaskTimeoutType.HEARTBEAT) && row.state !== tq.TaskState.started) return this.#afterTx(sql, fx);
+    if (type === ActivityTaskTimeoutType.SCHEDULE_TO_START && row.state !== tq.TaskState.scheduled) return this.#afterTx(sql, fx);
     const p = JSON.parse(row.payload) as ActivityPayload;
     x.append({
       eventType: EventType.ACTIVITY_TASK_TIMED_OUT,
@@ -1935,7 +1942,7 @@ export class SwfEngine {
     x.state.openActivityTasks = Math.max(0, x.state.openActivityTasks - 1);
     await this.#scheduleDecision(sql, fx, x);
     await x.flush(sql, this.#db.caps);
-    return this.#afterFx(fx);
+    return this.#afterTx(sql, fx);
   }
 
   async #decisionTimeout(sql: Sql, t: tq.TimerRow, type: DecisionTaskTimeoutType): Promise<() => void> {
@@ -1943,9 +1950,9 @@ export class SwfEngine {
     const taskId = Number(t.ref.split(":")[0]);
     const row = await tq.taskByKey(sql, this.#db.caps, t.owner, "decision");
     const x = row && row.id === taskId ? await this.#loadOpen(sql, t.owner) : undefined;
-    if (!row || !x) return this.#afterFx(fx);
-    if (type === DecisionTaskTimeoutType.START_TO_CLOSE && row.state !== tq.TaskState.started) return this.#afterFx(fx);
-    if (type === DecisionTaskTimeoutType.SCHEDULE_TO_START && row.state !== tq.TaskState.scheduled) return this.#afterFx(fx);
+    if (!row || !x) return this.#afterTx(sql, fx);
+    if (type === DecisionTaskTimeoutType.START_TO_CLOSE && row.state !== tq.TaskState.started) return this.#afterTx(sql, fx);
+    if (type === DecisionTaskTimeoutType.SCHEDULE_TO_START && row.state !== tq.TaskState.scheduled) return this.#afterTx(sql, fx);
     const p = JSON.parse(row.payload) as DecisionPayload;
     x.append({
       eventType: EventType.DECISION_TASK_TIMED_OUT,
@@ -1960,13 +1967,13 @@ export class SwfEngine {
     if (type === DecisionTaskTimeoutType.SCHEDULE_TO_START || p.overrideTaskList) x.state.taskList = x.state.originalTaskList;
     await this.#scheduleDecision(sql, fx, x);
     await x.flush(sql, this.#db.caps);
-    return this.#afterFx(fx);
+    return this.#afterTx(sql, fx);
   }
 
   async #executionTimeout(sql: Sql, t: tq.TimerRow): Promise<() => void> {
     const fx = new Effects();
     const x = await this.#loadOpen(sql, t.owner);
-    if (!x) return this.#afterFx(fx);
+    if (!x) return this.#afterTx(sql, fx);
     x.append({
       eventType: EventType.WORKFLOW_EXECUTION_TIMED_OUT,
       workflowExecutionTimedOutEventAttributes: { timeoutType: WorkflowExecutionTimeoutType.START_TO_CLOSE, childPolicy: childPolicyValue(x.state.childPolicy) },
@@ -1974,7 +1981,7 @@ export class SwfEngine {
     await this.#close(sql, fx, x, "TIMED_OUT");
     await x.flush(sql, this.#db.caps);
     await this.#applyChildPolicy(sql, fx, x.row.runId, x.state.childPolicy, x.nowMs);
-    return this.#afterFx(fx);
+    return this.#afterTx(sql, fx);
   }
 
   async #timerFired(sql: Sql, t: tq.TimerRow): Promise<() => void> {
@@ -1982,13 +1989,13 @@ export class SwfEngine {
     const x = await this.#loadOpen(sql, t.owner);
     const timerId = t.ref.slice("timer:".length);
     const open = x?.state.timers[timerId];
-    if (!x || !open) return this.#afterFx(fx);
+    if (!x || !open) return this.#afterTx(sql, fx);
     delete x.state.timers[timerId];
     x.state.openTimers = Math.max(0, x.state.openTimers - 1);
     x.append({ eventType: EventType.TIMER_FIRED, timerFiredEventAttributes: { timerId, startedEventId: BigInt(open.startedEventId) } });
     await this.#scheduleDecision(sql, fx, x);
     await x.flush(sql, this.#db.caps);
-    return this.#afterFx(fx);
+    return this.#afterTx(sql, fx);
   }
 
   async #purge(sql: Sql, t: tq.TimerRow): Promise<void> {
