@@ -48,6 +48,15 @@ export async function insertTask(sql: Sql, t: { queue: string; priority: number;
   return Number(r!.id);
 }
 
+/** Inserts a scheduled task unless its owner already has one under the key; its id, or undefined. */
+export async function insertTaskIfAbsent(sql: Sql, t: { queue: string; priority: number; owner: string; key: string; payload: string; nowMs: number }): Promise<number | undefined> {
+  const r = await sql.get(
+    "INSERT INTO tasks (queue, priority, state, owner, key, payload, scheduled_ms) VALUES (?, ?, 0, ?, ?, ?, ?) ON CONFLICT (owner, key) DO NOTHING RETURNING id",
+    [t.queue, t.priority, t.owner, t.key, t.payload, t.nowMs],
+  );
+  return r ? Number(r.id) : undefined;
+}
+
 /**
  * The next scheduled tasks of a queue in claim order (highest priority, then oldest), locked for
  * this transaction where the backend locks (rows another node is claiming are skipped).
@@ -103,11 +112,6 @@ export async function takeNode(sql: Sql, node: string, beforeMs: number): Promis
 /** Removes this node's row at a clean shutdown. */
 export async function removeNode(sql: Sql, node: string): Promise<void> {
   await sql.run("DELETE FROM nodes WHERE id = ?", [node]);
-}
-
-/** Whether a task is still scheduled (not started, not deleted). */
-export async function isScheduled(sql: Sql, id: number): Promise<boolean> {
-  return (await sql.get("SELECT 1 AS x FROM tasks WHERE id = ? AND state = 0", [id])) !== undefined;
 }
 
 /** Puts a started task back in its place in the queue (same priority and id), dropping its token. */

@@ -329,14 +329,14 @@ export class SwfEngine {
       if (!t.x.open || !this.#matcher.waiting(t.queue)) continue;
       const r = this.#matcher.reserve<PollCtx, ClaimedActivity | ClaimedDecision>(t.queue);
       if (!r) continue;
-      if (!(await tq.isScheduled(sql, t.id))) {
-        fx.unused.push(r);
-        continue;
-      }
       const task =
         t.kind === "activity"
-          ? await this.#startActivity(sql, fx, t.x, t.id, t.payload as ActivityPayload, r.ctx.identity)
-          : await this.#startDecision(sql, fx, t.x, t.id, t.payload as DecisionPayload, r.ctx.identity);
+          ? await this.#startActivity(sql, fx, t.x, t.id, { ...(t.payload as ActivityPayload) }, r.ctx.identity)
+          : await this.#startDecision(sql, fx, t.x, t.id, { ...(t.payload as DecisionPayload) }, r.ctx.identity);
+      if (!task) {
+        fx.unused.push(r); // the task was deleted later in this transaction
+        continue;
+      }
       await t.x.flush(sql, this.#db.caps);
       fx.handoffs.push({ r, task });
       const n = (fx.queues.get(t.queue) ?? 1) - 1;
@@ -1110,14 +1110,15 @@ export class SwfEngine {
   }
 
   /** Starts a scheduled decision task for a decider: DecisionTaskStarted, a fresh token, its timeout. */
-  async #startDecision(sql: Sql, fx: Effects, x: ExecutionTx, id: number, p: DecisionPayload, identity: string | undefined): Promise<ClaimedDecision> {
-    const startedEventId = x.append({
+  async #startDecision(sql: Sql, fx: Effects, x: ExecutionTx, id: number, p: DecisionPayload, identity: string | undefined): Promise<ClaimedDecision | undefined> {
+    const startedEventId = x.row.nextEventId; // as in #startActivity: mark first, then append
+    p.startedEventId = startedEventId;
+    const token = newToken();
+    if (!(await tq.markStarted(sql, id, token, JSON.stringify(p), x.nowMs, this.#liveness.id))) return undefined;
+    x.append({
       eventType: EventType.DECISION_TASK_STARTED,
       decisionTaskStartedEventAttributes: { identity, scheduledEventId: BigInt(p.scheduledEventId) },
     });
-    p.startedEventId = startedEventId;
-    const token = newToken();
-    await tq.markStarted(sql, id, token, JSON.stringify(p), x.nowMs, this.#liveness.id);
     if (p.overrideTaskList) await tq.deleteTimers(sql, x.row.runId, `${id}:s2s`);
     x.state.decision = { scheduledEventId: p.scheduledEventId, startedEventId };
     x.state.decisionNeeded = false;
@@ -1151,7 +1152,8 @@ export class SwfEngine {
           await tq.deleteTask(sql, row);
           continue;
         }
-        out.push(await this.#startDecision(sql, fx, x, row.id, p, identity));
+        const claimed = await this.#startDecision(sql, fx, x, row.id, p, identity);
+        if (claimed) out.push(claimed);
       }
       await cache.flush();
       return out;
@@ -1499,7 +1501,6 @@ export class SwfEngine {
     const t = await fx.type(sql, x.row.domain, "activity", a.activityType!.name!, a.activityType!.version!);
     if (!t) return fail(ScheduleActivityTaskFailedCause.ACTIVITY_TYPE_DOES_NOT_EXIST);
     if (t.status !== "REGISTERED") return fail(ScheduleActivityTaskFailedCause.ACTIVITY_TYPE_DEPRECATED);
-    if (await tq.taskByKey(sql, this.#db.caps, x.row.runId, `a:${a.activityId}`)) return fail(ScheduleActivityTaskFailedCause.ACTIVITY_ID_ALREADY_IN_USE);
     if (x.state.openActivityTasks >= limits.openActivities) return fail(ScheduleActivityTaskFailedCause.OPEN_ACTIVITIES_LIMIT_EXCEEDED);
     const c = JSON.parse(t.config) as ActivityTypeConfig;
     const taskList = a.taskList?.name ?? c.defaultTaskList;
@@ -1513,7 +1514,26 @@ export class SwfEngine {
     const hb = a.heartbeatTimeout ?? c.defaultTaskHeartbeatTimeout;
     if (hb === undefined) return fail(ScheduleActivityTaskFailedCause.DEFAULT_HEARTBEAT_TIMEOUT_UNDEFINED);
     const priority = a.taskPriority !== undefined ? String(parsePriority(a.taskPriority, "taskPriority")) : (c.defaultTaskPriority ?? "0");
-    const scheduledEventId = x.append({
+    const scheduledEventId = x.row.nextEventId; // ActivityTaskScheduled, appended once the task row exists
+    const payload: ActivityPayload = {
+      activityId: a.activityId!,
+      typeName: t.name,
+      typeVersion: t.version,
+      workflowId: x.row.workflowId,
+      domain: x.row.domain,
+      input: a.input,
+      scheduledEventId,
+      scheduleToStartTimeout: s2s,
+      scheduleToCloseTimeout: s2c,
+      startToCloseTimeout: stc,
+      heartbeatTimeout: hb,
+    };
+    const queue = queueName.activity(x.row.domain, taskList);
+    // The open activityId is unique per execution (the tasks (owner, key) index): the insert itself
+    // is the check, so scheduling costs no lookup first.
+    const id = await tq.insertTaskIfAbsent(sql, { queue, priority: Number(priority), owner: x.row.runId, key: `a:${a.activityId}`, payload: JSON.stringify(payload), nowMs: x.nowMs });
+    if (id === undefined) return fail(ScheduleActivityTaskFailedCause.ACTIVITY_ID_ALREADY_IN_USE);
+    x.append({
       eventType: EventType.ACTIVITY_TASK_SCHEDULED,
       activityTaskScheduledEventAttributes: {
         activityType: { name: t.name, version: t.version },
@@ -1529,21 +1549,6 @@ export class SwfEngine {
         decisionTaskCompletedEventId: dtc,
       },
     });
-    const payload: ActivityPayload = {
-      activityId: a.activityId!,
-      typeName: t.name,
-      typeVersion: t.version,
-      workflowId: x.row.workflowId,
-      domain: x.row.domain,
-      input: a.input,
-      scheduledEventId,
-      scheduleToStartTimeout: s2s,
-      scheduleToCloseTimeout: s2c,
-      startToCloseTimeout: stc,
-      heartbeatTimeout: hb,
-    };
-    const queue = queueName.activity(x.row.domain, taskList);
-    const id = await tq.insertTask(sql, { queue, priority: Number(priority), owner: x.row.runId, key: `a:${a.activityId}`, payload: JSON.stringify(payload), nowMs: x.nowMs });
     fx.newTasks.push({ queue, id, x, kind: "activity", payload });
     const s2sSecs = parseDuration(s2s, "scheduleToStartTimeout");
     if (s2sSecs !== undefined) await this.#addTimer(sql, fx, T.activityScheduleToStart, x.row.runId, `${id}:s2s`, x.nowMs + s2sSecs * 1000);
@@ -1786,13 +1791,16 @@ export class SwfEngine {
   // Activity tasks
 
   /** Starts a scheduled activity task for a worker: ActivityTaskStarted, a fresh token, its timers. */
-  async #startActivity(sql: Sql, fx: Effects, x: ExecutionTx, id: number, p: ActivityPayload, identity: string | undefined): Promise<ClaimedActivity> {
-    p.startedEventId = x.append({
+  async #startActivity(sql: Sql, fx: Effects, x: ExecutionTx, id: number, p: ActivityPayload, identity: string | undefined): Promise<ClaimedActivity | undefined> {
+    // The Started event will be the execution's next; the row is marked first, so a task that is
+    // no longer scheduled (deleted or claimed in this transaction) costs no further statement.
+    p.startedEventId = x.row.nextEventId;
+    const token = newToken();
+    if (!(await tq.markStarted(sql, id, token, JSON.stringify(p), x.nowMs, this.#liveness.id))) return undefined;
+    x.append({
       eventType: EventType.ACTIVITY_TASK_STARTED,
       activityTaskStartedEventAttributes: { identity, scheduledEventId: BigInt(p.scheduledEventId) },
     });
-    const token = newToken();
-    await tq.markStarted(sql, id, token, JSON.stringify(p), x.nowMs, this.#liveness.id);
     if (p.scheduleToStartTimeout !== "NONE") await tq.deleteTimers(sql, x.row.runId, `${id}:s2s`);
     await this.#armStartedTimers(sql, fx, x.row.runId, id, p, x.nowMs);
     return { token, runId: x.row.runId, payload: p };
@@ -1812,7 +1820,8 @@ export class SwfEngine {
           await tq.deleteTask(sql, row);
           continue;
         }
-        out.push(await this.#startActivity(sql, fx, x, row.id, JSON.parse(row.payload) as ActivityPayload, identity));
+        const claimed = await this.#startActivity(sql, fx, x, row.id, JSON.parse(row.payload) as ActivityPayload, identity);
+        if (claimed) out.push(claimed);
       }
       await cache.flush();
       return out;
