@@ -314,10 +314,64 @@ async function dispatch(decideUrl: string, pollUrl: string, n: number) {
   return { p50: pct(lat, 50), p99: pct(lat, 99), samples: lat.length };
 }
 
-/** End-to-end workflows per second with 16 deciders, 16 workers and 16 starters, spread over `urls`. */
-async function workflows(urls: string[], total: number) {
-  const domain = await fixture(client(urls[0]));
+/**
+ * The calls one workflow needs, over one transport. `decide` answers a decision task: complete the
+ * workflow if its activity finished, else schedule the activity; it resolves true when it completed.
+ */
+interface WorkflowCalls {
+  start(workflowId: string): Promise<unknown>;
+  decide(signal: AbortSignal): Promise<boolean>;
+  work(signal: AbortSignal): Promise<unknown>;
+}
+
+/** WorkflowCalls through the generated Connect client (gRPC), spread over `urls`. */
+function grpcCalls(domain: string, urls: string[]): (k: number) => WorkflowCalls {
   const clients = Array.from({ length: 4 }, (_, i) => client(urls[i % urls.length]));
+  return (k) => {
+    const c = clients[k % clients.length];
+    return {
+      start: (workflowId) => c.startWorkflowExecution({ domain, workflowId, workflowType: { name: "wf", version: "1" } }),
+      decide: async (signal) => {
+        const d = await c.pollForDecisionTask({ domain, taskList: { name: "d" }, maximumPageSize: 1000 }, { signal });
+        if (!d.taskToken) return false;
+        const done = d.events.some((e) => e.activityTaskCompletedEventAttributes !== undefined);
+        const decisions = done ? [{ decisionType: DecisionType.COMPLETE_WORKFLOW_EXECUTION }] : [activity("work")];
+        await c.respondDecisionTaskCompleted({ taskToken: d.taskToken, decisions });
+        return done;
+      },
+      work: async (signal) => {
+        const a = await c.pollForActivityTask({ domain, taskList: { name: "a" } }, { signal });
+        if (a.taskToken) await c.respondActivityTaskCompleted({ taskToken: a.taskToken, result: "ok" });
+      },
+    };
+  };
+}
+
+/** WorkflowCalls through the AWS JSON route (HTTP/1.1, lean keep-alive client). */
+function awsCalls(domain: string, url: string): (k: number) => WorkflowCalls {
+  const call = awsClient(url, 4 * conc);
+  const calls: WorkflowCalls = {
+    start: (workflowId) => call("StartWorkflowExecution", { domain, workflowId, workflowType: { name: "wf", version: "1" } }),
+    decide: async (signal) => {
+      const d = await call("PollForDecisionTask", { domain, taskList: { name: "d" } }, signal);
+      if (!d.taskToken) return false;
+      const done = (d.events as { eventType: string }[]).some((e) => e.eventType === "ActivityTaskCompleted");
+      const decisions = done
+        ? [{ decisionType: "CompleteWorkflowExecution" }]
+        : [{ decisionType: "ScheduleActivityTask", scheduleActivityTaskDecisionAttributes: { activityId: "work", activityType: { name: "act", version: "1" } } }];
+      await call("RespondDecisionTaskCompleted", { taskToken: d.taskToken, decisions });
+      return done;
+    },
+    work: async (signal) => {
+      const a = await call("PollForActivityTask", { domain, taskList: { name: "a" } }, signal);
+      if (a.taskToken) await call("RespondActivityTaskCompleted", { taskToken: a.taskToken, result: "ok" });
+    },
+  };
+  return () => calls;
+}
+
+/** End-to-end workflows per second with 16 deciders, 16 workers and 16 starters. */
+async function runWorkflows(total: number, calls: (k: number) => WorkflowCalls) {
   const ac = new AbortController();
   const signal = ac.signal;
   let done = 0;
@@ -325,30 +379,18 @@ async function workflows(urls: string[], total: number) {
   const allDone = new Promise<void>((r) => (finished = r));
   const t0 = performance.now();
   const decider = async (k: number) => {
-    const cc = clients[k % clients.length];
-    while (!signal.aborted) {
-      const d = await cc.pollForDecisionTask({ domain, taskList: { name: "d" }, maximumPageSize: 1000 }, { signal });
-      if (!d.taskToken) continue;
-      const hasResult = d.events.some((e) => e.activityTaskCompletedEventAttributes !== undefined);
-      if (hasResult) {
-        await cc.respondDecisionTaskCompleted({ taskToken: d.taskToken, decisions: [{ decisionType: DecisionType.COMPLETE_WORKFLOW_EXECUTION }] });
-        if (++done === total) finished();
-      } else {
-        await cc.respondDecisionTaskCompleted({ taskToken: d.taskToken, decisions: [activity("work")] });
-      }
-    }
+    const c = calls(k);
+    while (!signal.aborted) if ((await c.decide(signal)) && ++done === total) finished();
   };
   const worker = async (k: number) => {
-    const cc = clients[(k + 2) % clients.length];
-    while (!signal.aborted) {
-      const a = await cc.pollForActivityTask({ domain, taskList: { name: "a" } }, { signal });
-      if (a.taskToken) await cc.respondActivityTaskCompleted({ taskToken: a.taskToken, result: "ok" });
-    }
+    const c = calls(k + 2);
+    while (!signal.aborted) await c.work(signal);
   };
   const loops = [...Array.from({ length: conc }, (_, i) => decider(i)), ...Array.from({ length: conc }, (_, i) => worker(i))].map((l) => l.catch(aborted(signal)));
   try {
     const starters = Array.from({ length: conc }, async (_, k) => {
-      for (let i = k; i < total; i += conc) await clients[k % clients.length].startWorkflowExecution({ domain, workflowId: `wf-${i}`, workflowType: { name: "wf", version: "1" } });
+      const c = calls(k);
+      for (let i = k; i < total; i += conc) await c.start(`wf-${i}`);
     });
     // A loop that fails ends the measurement instead of leaving it waiting.
     await Promise.race([Promise.all(starters).then(() => allDone), ...loops.map((l) => l.then(() => new Promise<never>(() => {})))]);
@@ -360,50 +402,14 @@ async function workflows(urls: string[], total: number) {
   return { workflows: total, seconds: secs, workflowsPerSecond: total / secs };
 }
 
-/** The same workflows/s measurement through the AWS JSON route (HTTP/1.1, lean client). */
+/** Workflows/s through the Connect client, clients spread over `urls`. */
+async function workflows(urls: string[], total: number) {
+  return runWorkflows(total, grpcCalls(await fixture(client(urls[0])), urls));
+}
+
+/** The same through the AWS JSON route. */
 async function workflowsAws(url: string, total: number) {
-  const domain = await fixture(client(url));
-  const call = awsClient(url, 4 * conc);
-  const ac = new AbortController();
-  const signal = ac.signal;
-  let done = 0;
-  let finished: () => void = () => {};
-  const allDone = new Promise<void>((r) => (finished = r));
-  const t0 = performance.now();
-  const decider = async () => {
-    while (!signal.aborted) {
-      const d = await call("PollForDecisionTask", { domain, taskList: { name: "d" } }, signal);
-      if (!d.taskToken) continue;
-      const events = d.events as { eventType: string }[];
-      if (events.some((e) => e.eventType === "ActivityTaskCompleted")) {
-        await call("RespondDecisionTaskCompleted", { taskToken: d.taskToken, decisions: [{ decisionType: "CompleteWorkflowExecution" }] });
-        if (++done === total) finished();
-      } else {
-        await call("RespondDecisionTaskCompleted", {
-          taskToken: d.taskToken,
-          decisions: [{ decisionType: "ScheduleActivityTask", scheduleActivityTaskDecisionAttributes: { activityId: "work", activityType: { name: "act", version: "1" } } }],
-        });
-      }
-    }
-  };
-  const worker = async () => {
-    while (!signal.aborted) {
-      const a = await call("PollForActivityTask", { domain, taskList: { name: "a" } }, signal);
-      if (a.taskToken) await call("RespondActivityTaskCompleted", { taskToken: a.taskToken, result: "ok" });
-    }
-  };
-  const loops = [...Array.from({ length: conc }, () => decider()), ...Array.from({ length: conc }, () => worker())].map((l) => l.catch(aborted(signal)));
-  try {
-    const starters = Array.from({ length: conc }, async (_, k) => {
-      for (let i = k; i < total; i += conc) await call("StartWorkflowExecution", { domain, workflowId: `wf-${i}`, workflowType: { name: "wf", version: "1" } });
-    });
-    await Promise.race([Promise.all(starters).then(() => allDone), ...loops.map((l) => l.then(() => new Promise<never>(() => {})))]);
-  } finally {
-    ac.abort();
-  }
-  const secs = (performance.now() - t0) / 1000;
-  await Promise.all(loops);
-  return { workflows: total, seconds: secs, workflowsPerSecond: total / secs };
+  return runWorkflows(total, awsCalls(await fixture(client(url)), url));
 }
 
 /** Activity tasks per second pushed through StreamActivityTasks. */
