@@ -48,7 +48,7 @@ export interface AwsJsonHandlerOptions {
   logger: Logger;
   /** Largest request body accepted; larger bodies get 413. */
   maxBodyBytes: number;
-  /** Per-request context values (e.g. the authenticated principal). A Delivery is added to them. */
+  /** Per-request context values (e.g. the authenticated principal); a Delivery is added unless they carry one. */
   contextValues?: (req: AwsJsonRequest) => ContextValues;
 }
 
@@ -208,17 +208,21 @@ export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJson
     let clientGone = false;
     let succeeded = false;
     const abort = new AbortController();
-    const delivery = new Delivery();
+    // The edge in front (the server) already ties a Delivery to this response; only a handler
+    // used on its own tracks delivery itself.
+    const values = opts.contextValues ? opts.contextValues(req) : createContextValues();
+    const own = values.get(deliveryKey) === undefined ? new Delivery() : undefined;
+    if (own) values.set(deliveryKey, own);
 
     res.on("close", () => {
       if (res.writableFinished) {
-        if (succeeded) delivery.delivered();
-        else delivery.undelivered();
+        if (succeeded) own?.delivered();
+        else own?.undelivered();
         return;
       }
       clientGone = true;
       abort.abort(new ConnectError("the client closed the connection", Code.Canceled));
-      delivery.undelivered();
+      own?.undelivered();
     });
 
     const send = (status: number, body: Record<string, unknown>, headers: Record<string, string>): void => {
@@ -308,8 +312,6 @@ export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJson
       }
       const request = awsJsonToMessage(method.input, json, route.model);
 
-      const values = opts.contextValues ? opts.contextValues(req) : createContextValues();
-      values.set(deliveryKey, delivery);
       const host = headerValue(req.headers.host) ?? headerValue(req.headers[":authority"]) ?? "localhost";
       const ctx = createHandlerContext({
         service: route.service.desc,
