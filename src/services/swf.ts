@@ -25,8 +25,16 @@ export interface PollConfig {
  * the empty answer, and so that many idle pollers do not all come back at the same instant.
  */
 export function holdMs(method: DescMethod, cfg: PollConfig): number {
-  const seconds = cfg.longPollSeconds ?? getOption(method, long_poll_seconds);
+  const seconds = cfg.longPollSeconds ?? optionSeconds(method);
   return Math.max(1, Math.round(seconds * 1000 * (0.92 + Math.random() * 0.05)));
+}
+
+const holdOption = new WeakMap<DescMethod, number>();
+/** A method's long_poll_seconds option, decoded once (getOption decodes the option bytes on every call). */
+function optionSeconds(method: DescMethod): number {
+  let v = holdOption.get(method);
+  if (v === undefined) holdOption.set(method, (v = getOption(method, long_poll_seconds)));
+  return v;
 }
 
 /** Poll options from a handler context: hold time, abort signal, delivery tracking. */
