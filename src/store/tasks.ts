@@ -139,6 +139,12 @@ export async function taskByKey(sql: Sql, caps: Capabilities, owner: string, key
   return r ? task(r) : undefined;
 }
 
+/** A task by id, locked for update. */
+export async function taskById(sql: Sql, caps: Capabilities, id: number): Promise<TaskRow | undefined> {
+  const r = await sql.get(`SELECT ${cols} FROM tasks WHERE id = ?${caps.lockSuffix}`, [id]);
+  return r ? task(r) : undefined;
+}
+
 /** Every task of an owner. */
 export async function tasksOfOwner(sql: Sql, owner: string): Promise<TaskRow[]> {
   return (await sql.all(`SELECT ${cols} FROM tasks WHERE owner = ? ORDER BY id`, [owner])).map(task);

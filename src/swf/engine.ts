@@ -1931,7 +1931,8 @@ export class SwfEngine {
   async #activityTimeout(sql: Sql, t: tq.TimerRow, type: ActivityTaskTimeoutType): Promise<() => void> {
     const fx = new Effects();
     const taskId = Number(t.ref.split(":")[0]);
-    const row = (await tq.tasksOfOwner(sql, t.owner)).find((r) => r.id === taskId);
+    const found = await tq.taskById(sql, this.#db.caps, taskId);
+    const row = found?.owner === t.owner ? found : undefined;
     const x = row ? await this.#loadOpen(sql, t.owner) : undefined;
     if (!row || !x) return this.#afterTx(sql, fx);
     if ((type === ActivityTaskTimeoutType.START_TO_CLOSE || type === ActivityTaskTimeoutType.HEARTBEAT) && row.state !== tq.TaskState.started) return this.#afterTx(sql, fx);
