@@ -11,6 +11,15 @@
 // Invariant: a task is "held" by at most one valid token. Requeueing drops the old token, so a
 // worker that did receive an answer whose confirmation was lost gets UnknownResourceFault when it
 // responds, and the task runs again elsewhere (at least once, never twice at the same time).
+//
+// A live node also recovers its own orphans. Every claim is registered in memory (`claimed`,
+// called inside the claiming transaction) until its answer was written (`delivered`) or its
+// holder gave it back (`released`). A row this node claimed, still undelivered, whose token is in
+// none of those states is an orphan: a claim whose transaction committed although the caller saw
+// it fail (the connection broke during COMMIT), or a task whose return to its queue failed (the
+// database was down when the answer failed). Each heartbeat returns the orphans to their queues,
+// so no failure between claim and answer strands a task until its timeout (or forever, when it
+// has none).
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { Database, Sql } from "../store/db.ts";
@@ -31,6 +40,10 @@ export class Liveness {
   #deadAfterMs: number;
   #handlers: [string, RequeueHandler][] = [];
   #pending: string[] = [];
+  /** Tokens being confirmed by the running flush. */
+  #confirming = new Set<string>();
+  /** Claims of this process whose answer is not settled yet: token -> claim time (ms). */
+  #inFlight = new Map<string, number>();
   #flushing: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #flushTimer: NodeJS.Timeout | undefined;
@@ -61,13 +74,64 @@ export class Liveness {
     try {
       await this.#db.tx((sql) => tq.heartbeatNode(sql, this.id, this.#clock.now()));
       if (this.#db.caps.shared) await this.#reap(this.#clock.now() - this.#deadAfterMs);
+      await this.recoverOrphans();
     } catch (e) {
       this.#log.warn({ err: e }, "node heartbeat failed");
     }
   }
 
+  /** A task was claimed under `token` by this process (call inside the claiming transaction). */
+  claimed(token: string): void {
+    this.#inFlight.set(token, this.#clock.now());
+  }
+
+  /** The claiming transactions of these tokens did not commit (as far as the caller knows). */
+  forget(tokens: readonly string[]): void {
+    for (const t of tokens) this.#inFlight.delete(t);
+  }
+
+  /**
+   * The holder of `token` gives the task back (its answer failed or never left); it requeues the
+   * task itself. Should that fail, the task is an orphan and the next heartbeat requeues it.
+   */
+  released(token: string): void {
+    this.#inFlight.delete(token);
+  }
+
+  /** Claims whose answer is not settled yet (for tests and metrics). */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /**
+   * Returns this node's orphaned claims to their queues (see the file comment); the number
+   * returned. One unlocked indexed read when there is nothing to do.
+   */
+  async recoverOrphans(): Promise<number> {
+    const held = (token: string): boolean => this.#inFlight.has(token) || this.#confirming.has(token) || this.#pending.includes(token);
+    const candidates = (await this.#db.tx((sql) => tq.undeliveredTokensOf(sql, this.id))).filter((c) => !held(c.token));
+    if (candidates.length === 0) return 0;
+    const after = await this.#db.tx(async (sql) => {
+      const fns: (() => void)[] = [];
+      for (const c of candidates) {
+        const row = await tq.undeliveredTask(sql, this.#db.caps, this.id, c.id, c.token);
+        if (!row || held(c.token)) continue;
+        const h = this.#handlers.find(([prefix]) => row.queue.startsWith(prefix));
+        if (h) fns.push(await h[1](sql, row));
+      }
+      return fns;
+    });
+    if (after.length > 0) this.#log.warn({ tasks: after.length }, "returned claimed tasks whose answer failed to their queues");
+    for (const fn of after) fn();
+    // An entry older than any answer can take was left by a path that never settled it.
+    const stale = this.#clock.now() - 3_600_000;
+    for (const [t, at] of this.#inFlight) if (at < stale) this.#inFlight.delete(t);
+    return after.length;
+  }
+
   /** The answer carrying `token` was written: confirm it (batched). */
   delivered(token: string): void {
+    this.#inFlight.delete(token);
     this.#pending.push(token);
     if (!this.#flushTimer) {
       this.#flushTimer = setTimeout(() => {
@@ -83,13 +147,19 @@ export class Liveness {
     if (this.#pending.length === 0) return;
     const tokens = this.#pending;
     this.#pending = [];
+    for (const t of tokens) this.#confirming.add(t);
     this.#flushing = this.#db
       .tx((sql) => tq.markDelivered(sql, tokens))
       .catch((e: unknown) => {
         this.#log.warn({ err: e }, "delivery confirmations not written; retrying");
         this.#pending.push(...tokens);
+        this.#flushTimer ??= setTimeout(() => {
+          this.#flushTimer = undefined;
+          void this.flush();
+        }, 500).unref();
       })
       .finally(() => {
+        for (const t of tokens) this.#confirming.delete(t);
         this.#flushing = undefined;
       });
     await this.#flushing;

@@ -94,6 +94,17 @@ export async function undeliveredOf(sql: Sql, caps: Capabilities, node: string):
   return (await sql.all(`SELECT ${cols} FROM tasks WHERE node = ? AND delivered = 0 AND state = 1${caps.lockSuffix}`, [node])).map(task);
 }
 
+/** Ids and tokens of the started tasks a node claimed but never confirmed delivered (no lock). */
+export async function undeliveredTokensOf(sql: Sql, node: string): Promise<{ id: number; token: string }[]> {
+  return (await sql.all("SELECT id, token FROM tasks WHERE node = ? AND delivered = 0 AND state = 1", [node])).map((r) => ({ id: Number(r.id), token: r.token as string }));
+}
+
+/** The task of `id` if it is still started under `token`, claimed by `node` and undelivered, locked for update. */
+export async function undeliveredTask(sql: Sql, caps: Capabilities, node: string, id: number, token: string): Promise<TaskRow | undefined> {
+  const r = await sql.get(`SELECT ${cols} FROM tasks WHERE id = ? AND token = ? AND node = ? AND delivered = 0 AND state = 1${caps.lockSuffix}`, [id, token, node]);
+  return r ? task(r) : undefined;
+}
+
 /** Records this node's heartbeat (inserting its row when missing). */
 export async function heartbeatNode(sql: Sql, node: string, nowMs: number): Promise<void> {
   await sql.run("INSERT INTO nodes (id, heartbeat_ms) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET heartbeat_ms = excluded.heartbeat_ms", [node, nowMs]);

@@ -194,6 +194,8 @@ class Effects {
   queues = new Map<string, number>();
   settled: string[] = [];
   timers: number[] = [];
+  /** Tokens of the tasks this transaction claimed (registered with liveness; forgotten on rollback). */
+  claimed: string[] = [];
 }
 
 /** A started decision task as the poll and stream answers carry it. */
@@ -293,7 +295,11 @@ export class SwfEngine {
     let attempt: Effects | undefined;
     try {
       const [r, fx] = await this.#db.tx(async (sql) => {
-        if (attempt) for (const h of [...attempt.handoffs.map((x) => x.r), ...attempt.unused]) h.release(); // a retried attempt starts over
+        if (attempt) {
+          // a retried attempt starts over
+          for (const h of [...attempt.handoffs.map((x) => x.r), ...attempt.unused]) h.release();
+          this.#liveness.forget(attempt.claimed);
+        }
         const fx = (attempt = new Effects());
         const r = await fn(sql, fx);
         await this.#handoff(sql, fx);
@@ -303,7 +309,12 @@ export class SwfEngine {
       this.#apply(fx);
       return r;
     } catch (e) {
-      if (attempt) for (const h of [...attempt.handoffs.map((x) => x.r), ...attempt.unused]) h.release();
+      if (attempt) {
+        for (const h of [...attempt.handoffs.map((x) => x.r), ...attempt.unused]) h.release();
+        // Should the transaction have committed after all (a COMMIT whose answer was lost), its
+        // claims are orphans now, and liveness returns them to their queues.
+        this.#liveness.forget(attempt.claimed);
+      }
       throw e;
     }
   }
@@ -347,7 +358,7 @@ export class SwfEngine {
 
   #apply(fx: Effects): void {
     for (const { r, task } of fx.handoffs) {
-      if (!r.deliver(task)) void this.#unclaim(task.token).catch((e: unknown) => this.#log.error({ err: e }, "unclaim failed"));
+      if (!r.deliver(task)) this.#giveBack(task.token);
     }
     for (const r of fx.unused) r.release();
     for (const [q, n] of fx.queues) for (let i = 0; i < n; i++) this.#matcher.notify(q);
@@ -1115,6 +1126,7 @@ export class SwfEngine {
     p.startedEventId = startedEventId;
     const token = newToken();
     if (!(await tq.markStarted(sql, id, token, JSON.stringify(p), x.nowMs, this.#liveness.id))) return undefined;
+    this.#claimed(fx, token);
     x.append({
       eventType: EventType.DECISION_TASK_STARTED,
       decisionTaskStartedEventAttributes: { identity, scheduledEventId: BigInt(p.scheduledEventId) },
@@ -1160,8 +1172,15 @@ export class SwfEngine {
     });
   }
 
+  /** Registers a claim made in this transaction with liveness. */
+  #claimed(fx: Effects, token: string): void {
+    this.#liveness.claimed(token);
+    fx.claimed.push(token);
+  }
+
   /** Puts a task whose answer never reached its worker back in its place (by token). */
   async #unclaim(token: string): Promise<void> {
+    this.#liveness.released(token);
     await this.#tx(async (sql, fx) => {
       const row = await tq.taskByToken(sql, this.#db.caps, token);
       if (row) await this.#requeue(sql, fx, row);
@@ -1169,11 +1188,32 @@ export class SwfEngine {
     this.#matcher.settle(token);
   }
 
+  /**
+   * Gives a claimed task back without waiting: its answer failed or never left. Should the
+   * requeue fail (the database is down), the claim is an orphan that liveness requeues later.
+   */
+  #giveBack(token: string): void {
+    this.#unclaim(token).catch((e: unknown) => this.#log.warn({ err: e }, "a claimed task could not be returned to its queue yet; it will be on recovery"));
+  }
+
   /** Hooks a claimed task's token to the fate of the answer that carries it. */
   #track(token: string, opts: PollOpts): void {
     const delivered = () => this.#liveness.delivered(token);
     if (!opts.onClaimed) return delivered();
-    opts.onClaimed({ undo: () => void this.#unclaim(token).catch((e: unknown) => this.#log.error({ err: e }, "unclaim failed")), delivered });
+    opts.onClaimed({ undo: () => this.#giveBack(token), delivered });
+  }
+
+  /**
+   * Builds the answer of a claimed task; if that fails (the store broke between claim and answer),
+   * the task goes back to its queue at once and the poll fails.
+   */
+  async #answer<R>(token: string, build: () => Promise<R>): Promise<R> {
+    try {
+      return await build();
+    } catch (e) {
+      this.#giveBack(token);
+      throw e;
+    }
   }
 
   /**
@@ -1230,12 +1270,17 @@ export class SwfEngine {
     );
     if (!claimed) return { startedEventId: 0n, previousStartedEventId: 0n };
     if (opts.signal?.aborted) {
-      await this.#unclaim(claimed.token);
+      this.#giveBack(claimed.token);
+      return { startedEventId: 0n, previousStartedEventId: 0n };
+    }
+    const lo = req.startAtPreviousStartedEvent && claimed.previousStartedEventId > 0 ? claimed.previousStartedEventId : 1;
+    const answer = await this.#answer(claimed.token, () => this.#decisionPage(claimed, limit, reverse, undefined, lo));
+    if (opts.signal?.aborted) {
+      this.#giveBack(claimed.token);
       return { startedEventId: 0n, previousStartedEventId: 0n };
     }
     this.#track(claimed.token, opts);
-    const lo = req.startAtPreviousStartedEvent && claimed.previousStartedEventId > 0 ? claimed.previousStartedEventId : 1;
-    return this.#decisionPage(claimed, limit, reverse, undefined, lo);
+    return answer;
   }
 
   /** One page of a decision task's history, with the token of the next. */
@@ -1279,19 +1324,27 @@ export class SwfEngine {
   async *streamDecisionTasks(req: pb.StreamDecisionTasksRequest, maxInFlight: number, signal: AbortSignal): AsyncGenerator<Res<typeof pb.StreamDecisionTasksResponseSchema>> {
     await this.#domainExists(req.domain!);
     const queue = queueName.decision(req.domain!, req.taskList!.name!);
-    for await (const batch of this.#matcher.stream(queue, (n) => this.#claimDecisions(queue, n, req.identity, signal), { maxInFlight, signal, tokenOf: (c) => c.token })) {
-      for (const c of batch) {
-        const data = await this.#db.tx((sql) => st.readEvents(sql, c.runId, 1, c.upTo, false, limits.historyEvents));
-        yield {
-          taskToken: c.token,
-          startedEventId: BigInt(c.startedEventId),
-          previousStartedEventId: BigInt(c.previousStartedEventId),
-          workflowExecution: { workflowId: c.workflowId, runId: c.runId },
-          workflowType: { name: c.typeName, version: c.typeVersion },
-          events: data.map((d) => fromBinary(HistoryEventSchema, d)),
-        };
-        this.#liveness.delivered(c.token);
+    const unsent = new Set<string>();
+    try {
+      for await (const batch of this.#matcher.stream(queue, (n) => this.#claimDecisions(queue, n, req.identity, signal), { maxInFlight, signal, tokenOf: (c) => c.token })) {
+        for (const c of batch) unsent.add(c.token);
+        for (const c of batch) {
+          const data = await this.#db.tx((sql) => st.readEvents(sql, c.runId, 1, c.upTo, false, limits.historyEvents));
+          yield {
+            taskToken: c.token,
+            startedEventId: BigInt(c.startedEventId),
+            previousStartedEventId: BigInt(c.previousStartedEventId),
+            workflowExecution: { workflowId: c.workflowId, runId: c.runId },
+            workflowType: { name: c.typeName, version: c.typeVersion },
+            events: data.map((d) => fromBinary(HistoryEventSchema, d)),
+          };
+          unsent.delete(c.token);
+          this.#liveness.delivered(c.token);
+        }
       }
+    } finally {
+      // The stream failed or ended with tasks claimed for it that it did not send: give them back.
+      for (const t of unsent) this.#giveBack(t);
     }
   }
 
@@ -1797,6 +1850,7 @@ export class SwfEngine {
     p.startedEventId = x.row.nextEventId;
     const token = newToken();
     if (!(await tq.markStarted(sql, id, token, JSON.stringify(p), x.nowMs, this.#liveness.id))) return undefined;
+    this.#claimed(fx, token);
     x.append({
       eventType: EventType.ACTIVITY_TASK_STARTED,
       activityTaskStartedEventAttributes: { identity, scheduledEventId: BigInt(p.scheduledEventId) },
@@ -1845,7 +1899,7 @@ export class SwfEngine {
     });
     if (!claimed) return { startedEventId: 0n };
     if (opts.signal?.aborted) {
-      await this.#unclaim(claimed.token);
+      this.#giveBack(claimed.token);
       return { startedEventId: 0n };
     }
     this.#track(claimed.token, opts);
@@ -1856,9 +1910,17 @@ export class SwfEngine {
   async *streamActivityTasks(req: pb.StreamActivityTasksRequest, maxInFlight: number, signal: AbortSignal): AsyncGenerator<Res<typeof pb.StreamActivityTasksResponseSchema>[]> {
     await this.#domainExists(req.domain!);
     const queue = queueName.activity(req.domain!, req.taskList!.name!);
-    for await (const batch of this.#matcher.stream(queue, (n) => this.#claimActivities(queue, n, req.identity, signal), { maxInFlight, signal, tokenOf: (c) => c.token })) {
-      yield batch.map(activityTask);
-      for (const c of batch) this.#liveness.delivered(c.token);
+    let unsent: ClaimedActivity[] = [];
+    try {
+      for await (const batch of this.#matcher.stream(queue, (n) => this.#claimActivities(queue, n, req.identity, signal), { maxInFlight, signal, tokenOf: (c) => c.token })) {
+        unsent = batch;
+        yield batch.map(activityTask);
+        unsent = [];
+        for (const c of batch) this.#liveness.delivered(c.token);
+      }
+    } finally {
+      // The stream ended while its last batch was being sent: give those tasks back.
+      for (const c of unsent) this.#giveBack(c.token);
     }
   }
 

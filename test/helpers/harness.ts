@@ -14,6 +14,7 @@ import { createApp, type App } from "../../src/app.ts";
 import { defaults, type Config } from "../../src/server/config.ts";
 import { startServer } from "../../src/server/server.ts";
 import type { Database } from "../../src/store/db.ts";
+import { openSqlite } from "../../src/store/sqlite.ts";
 
 /** Which store a suite runs on. */
 export type StoreKind = "sqlite" | "postgres";
@@ -74,11 +75,14 @@ export async function openStore(loc: StoreLocation): Promise<Database | undefine
 }
 
 /** Starts taskgate on a free port. */
-export async function startTaskgate(opts: { store?: StoreLocation; kind?: StoreKind; longPollSeconds?: number; config?: Partial<Config> } = {}): Promise<Taskgate> {
+export async function startTaskgate(
+  opts: { store?: StoreLocation; kind?: StoreKind; longPollSeconds?: number; config?: Partial<Config>; wrapDb?: (db: Database) => Database } = {},
+): Promise<Taskgate> {
   const loc = opts.store ?? freshStore(opts.kind ?? "sqlite");
   const config: Config = { ...defaults, port: 0, database: loc.database, longPollSeconds: opts.longPollSeconds ?? 0.5, logLevel: "silent", shutdownGraceSeconds: 1, ...opts.config };
   const logger = pino({ level: process.env.TASKGATE_TEST_LOG ?? "silent" });
-  const db = await openStore(loc);
+  let db = await openStore(loc);
+  if (opts.wrapDb) db = opts.wrapDb(db ?? openSqlite({ path: (loc.database as { path: string }).path }));
   const app = await createApp(config, logger, { db });
   const server = await startServer({ config, logger, services: app.services, ready: () => app.ready(), onShutdown: () => app.shutdown() });
   const url = `http://127.0.0.1:${server.port}`;
