@@ -25,7 +25,7 @@ export interface App {
 
 /** Opens the configured database. */
 export async function openDatabase(config: Pick<Config, "database" | "sqliteSync">, log: Logger): Promise<Database> {
-  if (config.database.kind === "sqlite") return openSqlite({ path: config.database.path, sync: config.sqliteSync });
+  if (config.database.kind === "sqlite") return openSqlite({ path: config.database.path, sync: config.sqliteSync, log: log.child({ component: "sqlite" }) });
   const { openPostgres } = await import("./store/postgres.ts");
   // `?schema=name` on the URL keeps taskgate's tables in their own schema (several deployments,
   // or test runs, on one database).

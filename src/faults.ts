@@ -78,14 +78,22 @@ export function internalFailure(cause: unknown): Fault {
 }
 
 /** The store cannot be reached; the call changed nothing and may be retried. */
-export function serviceUnavailable(cause: unknown): Fault {
-  return new Fault("ServiceUnavailable", "The service is temporarily unable to reach its database; nothing was changed. Retry the request.", {
+export function serviceUnavailable(cause: unknown, message = "The service is temporarily unable to reach its database; nothing was changed. Retry the request."): Fault {
+  return new Fault("ServiceUnavailable", message, {
     namespace: Namespace.coralAvailability,
     code: "Unavailable",
     status: 503,
     retryable: true,
     cause,
   });
+}
+
+/** The store cannot write (disk full, out of resources, read-only): nothing changed, retry later. */
+export function storeCannotWrite(cause: unknown): Fault {
+  return serviceUnavailable(
+    cause,
+    "The service's database cannot store changes right now (disk full, out of resources or read-only); nothing was changed. Retry the request.",
+  );
 }
 
 /** SWF's modeled faults (all HTTP 400). */

@@ -19,7 +19,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import type { Logger } from "pino";
 import type { Capabilities, Database, Row, Sql, SqlValue } from "./db.ts";
-import { Fault, internalFailure, serviceUnavailable } from "../faults.ts";
+import { Fault, internalFailure, serviceUnavailable, storeCannotWrite } from "../faults.ts";
 
 /** Options of the PostgreSQL backend. */
 export interface PostgresOptions {
@@ -80,6 +80,14 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
   pool.on("error", (e) => log.warn({ err: e }, "idle database connection failed; it was dropped from the pool"));
 
   let ok = true;
+  // Whether writes succeed: false from a write the server could not store (disk full, out of
+  // memory, I/O error, a read-only standby) until a transaction that wrote commits again.
+  let writable = true;
+  const unwritable = (e: unknown): void => {
+    if (!writable) return;
+    writable = false;
+    log.error({ err: e }, "the database cannot store changes; calls answer ServiceUnavailable until a write succeeds");
+  };
   const up = (): void => {
     if (ok) return;
     ok = true;
@@ -119,6 +127,10 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
         throw serviceUnavailable(e);
       }
       if (isConflict(e)) conn.conflict = true;
+      if (isCannotWrite(e)) {
+        unwritable(e);
+        throw storeCannotWrite(e);
+      }
       throw e;
     }
   }
@@ -127,7 +139,10 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
     return {
       all: async (q, p = []) => (await exec(conn, q, p)).rows,
       get: async (q, p = []) => (await exec(conn, q, p)).rows[0],
-      run: async (q, p = []) => ({ changes: (await exec(conn, q, p)).rowCount ?? 0 }),
+      run: async (q, p = []) => {
+        conn.wrote = true;
+        return { changes: (await exec(conn, q, p)).rowCount ?? 0 };
+      },
     };
   }
 
@@ -142,7 +157,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
       if (!(e instanceof Error && /timeout exceeded when trying to connect/.test(e.message))) down(e);
       throw serviceUnavailable(e);
     }
-    const conn: Conn = { client, broken: undefined, conflict: false, done: false };
+    const conn: Conn = { client, broken: undefined, conflict: false, done: false, wrote: false };
     // The pool's own listener drops a client whose connection fails; this one remembers it.
     const onError = (e: Error): void => {
       conn.broken ??= e;
@@ -162,6 +177,10 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
         // transaction, and COMMIT rolled it back.
         if (conn.conflict && !last) return { retry: new Error("transaction aborted by a serialization failure or deadlock") };
         throw internalFailure(new Error("transaction rolled back: a statement inside it failed and its error was caught"));
+      }
+      if (conn.wrote && !writable) {
+        writable = true;
+        log.info("the database stores changes again");
       }
       return { value };
     } catch (e) {
@@ -230,7 +249,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
       if (closed) return () => undefined;
       return listener.subscribe(fullChannel(channel), fn);
     },
-    healthy: () => ok && !closed,
+    healthy: () => ok && writable && !closed,
     async close() {
       if (closed) return;
       closed = true;
@@ -263,6 +282,8 @@ interface Conn {
   conflict: boolean;
   /** The transaction ended; its Sql must not be used any more. */
   done: boolean;
+  /** The transaction ran a statement that writes (run). */
+  wrote: boolean;
 }
 
 // ---- statements ----
@@ -350,6 +371,16 @@ function isConnectionError(e: unknown, depth = 0): boolean {
   if (connectionMessages.test(e.message)) return true;
   if (e instanceof AggregateError && e.errors.some((x) => isConnectionError(x, depth + 1))) return true;
   return isConnectionError(e.cause, depth + 1);
+}
+
+/**
+ * Whether an error means the server cannot store changes now: class 53 (insufficient resources:
+ * disk full, out of memory, too many connections, configuration limits), class 58 (system error:
+ * I/O error, undefined file), or a read-only transaction (a standby, or default_transaction_read_only).
+ */
+function isCannotWrite(e: unknown): boolean {
+  if (!(e instanceof Error) || !("code" in e) || typeof e.code !== "string") return false;
+  return e.code.startsWith("53") || e.code.startsWith("58") || e.code === "25006";
 }
 
 /** Whether an error is a serialization failure or a deadlock (the transaction may be re-run). */

@@ -4,8 +4,28 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
+import type { Logger } from "pino";
 import type { Capabilities, Database, Row, Sql, SqlValue } from "./db.ts";
-import { internalFailure } from "../faults.ts";
+import { Fault, internalFailure, serviceUnavailable, storeCannotWrite } from "../faults.ts";
+
+/** SQLite primary result codes (the low byte of an extended code) that mean the store cannot write now. */
+const cannotWrite = new Set([
+  7, // SQLITE_NOMEM
+  8, // SQLITE_READONLY (file or directory permissions, a read-only mount)
+  10, // SQLITE_IOERR (the disk failed a read or write)
+  13, // SQLITE_FULL (disk full)
+  14, // SQLITE_CANTOPEN (a journal or WAL file could not be created)
+]);
+/** Result codes that mean the store is busy: the call may be retried as it is. */
+const busy = new Set([
+  5, // SQLITE_BUSY
+  6, // SQLITE_LOCKED
+]);
+
+/** The SQLite result code of an error from node:sqlite, if it is one. */
+function resultCode(e: unknown): number | undefined {
+  return e instanceof Error && "errcode" in e && typeof e.errcode === "number" ? e.errcode & 0xff : undefined;
+}
 
 /** Options of the SQLite backend. */
 export interface SqliteOptions {
@@ -17,12 +37,15 @@ export interface SqliteOptions {
    * `full`: synchronous=FULL — every commit is fsynced before it is acknowledged.
    */
   sync?: "normal" | "full";
+  /** Where storage failures (disk full, I/O errors) and recoveries are logged. */
+  log?: Logger;
 }
 
 const caps: Capabilities = { claimSuffix: "", lockSuffix: "", shared: false, writableCte: false };
 
 /** Opens (creating and migrating) a SQLite database. */
 export function openSqlite(opts: SqliteOptions): Database {
+  const log = opts.log;
   if (opts.path !== ":memory:") mkdirSync(dirname(opts.path), { recursive: true });
   const db = new DatabaseSync(opts.path);
   // One process owns the file (node liveness relies on it: other node rows are earlier runs of
@@ -51,10 +74,36 @@ export function openSqlite(opts: SqliteOptions): Database {
     }
     return s;
   };
+  // Whether the last write reached the disk: false from a failed write (disk full, I/O error,
+  // read-only) until a transaction that wrote commits again; drives readiness on /healthz.
+  let writable = true;
+  let wrote = false;
+  /** A storage failure as the retryable fault, marking the store unwritable; any other error as it is. */
+  const classify = (e: unknown): unknown => {
+    if (e instanceof Fault) return e;
+    const code = resultCode(e);
+    if (code !== undefined && cannotWrite.has(code)) {
+      if (writable) log?.error({ err: e }, "the SQLite database cannot write; calls answer ServiceUnavailable until a write succeeds");
+      writable = false;
+      return storeCannotWrite(e);
+    }
+    if (code !== undefined && busy.has(code)) return serviceUnavailable(e, "The service's database is busy; nothing was changed. Retry the request.");
+    return e;
+  };
+  const guard = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (e) {
+      throw classify(e);
+    }
+  };
   const sql: Sql = {
-    all: async (q, p = []) => prepare(q).all(...(p as SqlValue[])) as Row[],
-    get: async (q, p = []) => prepare(q).get(...(p as SqlValue[])) as Row | undefined,
-    run: async (q, p = []) => ({ changes: Number(prepare(q).run(...(p as SqlValue[])).changes) }),
+    all: async (q, p = []) => guard(() => prepare(q).all(...(p as SqlValue[])) as Row[]),
+    get: async (q, p = []) => guard(() => prepare(q).get(...(p as SqlValue[])) as Row | undefined),
+    run: async (q, p = []) => {
+      wrote = true;
+      return guard(() => ({ changes: Number(prepare(q).run(...(p as SqlValue[])).changes) }));
+    },
   };
 
   // Group commit: transactions that queue up while one runs are applied together under one
@@ -77,6 +126,7 @@ export function openSqlite(opts: SqliteOptions): Database {
       const batch = queue.slice(0, maxBatch);
       queue = queue.slice(batch.length);
       const outcomes: { ok: boolean; value: unknown }[] = [];
+      wrote = false;
       try {
         db.exec("BEGIN IMMEDIATE");
         for (const p of batch) {
@@ -86,19 +136,32 @@ export function openSqlite(opts: SqliteOptions): Database {
             if (batch.length > 1) db.exec("RELEASE tx");
             outcomes.push({ ok: true, value });
           } catch (e) {
+            // After a full disk or an I/O error SQLite may roll the whole transaction back itself:
+            // then every transaction of the batch is lost, and the batch fails with this cause.
+            if (!db.isTransaction) throw e;
             if (batch.length > 1) {
               db.exec("ROLLBACK TO tx");
               db.exec("RELEASE tx");
-            } else if (db.isTransaction) db.exec("ROLLBACK");
+            } else db.exec("ROLLBACK");
             outcomes.push({ ok: false, value: e });
           }
         }
         if (db.isTransaction) db.exec("COMMIT");
+        else if (outcomes.some((o) => o.ok)) throw internalFailure(new Error("SQLite rolled back a transaction whose statement errors were caught"));
       } catch (e) {
-        // BEGIN or COMMIT failed: nothing of the batch was written.
-        if (db.isTransaction) db.exec("ROLLBACK");
-        for (const p of batch) p.reject(e);
+        // BEGIN or COMMIT failed, or SQLite rolled the transaction back: nothing of the batch was written.
+        try {
+          if (db.isTransaction) db.exec("ROLLBACK");
+        } catch (re) {
+          log?.warn({ err: re }, "rollback failed");
+        }
+        const fault = classify(e);
+        for (const p of batch) p.reject(fault);
         continue;
+      }
+      if (wrote && !writable && outcomes.some((o) => o.ok)) {
+        writable = true;
+        log?.info("the SQLite database writes again");
       }
       batch.forEach((p, i) => (outcomes[i].ok ? p.resolve(outcomes[i].value) : p.reject(outcomes[i].value)));
     }
@@ -140,7 +203,7 @@ export function openSqlite(opts: SqliteOptions): Database {
       set.add(fn);
       return () => set.delete(fn);
     },
-    healthy: () => !closed,
+    healthy: () => !closed && writable,
     async close() {
       while (draining) await draining;
       if (closed) return;
