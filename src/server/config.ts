@@ -42,6 +42,30 @@ export interface Config {
    * yet delivered to their queues. Default 10.
    */
   readonly nodeTimeoutSeconds: number;
+  /**
+   * Most TCP connections open at once (every protocol together). A connection over the cap is
+   * closed as soon as it is accepted, and the refusals are logged (at most every 10 s). Default
+   * 10,000. Connections are also refused, whatever this cap, when the process is about to run out
+   * of file descriptors (see README, "Connections and limits").
+   */
+  readonly maxConnections: number;
+  /**
+   * SETTINGS_MAX_CONCURRENT_STREAMS advertised on every HTTP/2 connection: how many requests (held
+   * long polls, streams) one connection may have open at once. Default 1,000.
+   */
+  readonly maxConcurrentStreams: number;
+  /**
+   * A connection with no request in progress (HTTP/1.1 keep-alive between requests, an HTTP/2
+   * connection without open streams) is closed after this many seconds (HTTP/2: with GOAWAY).
+   * Default 65, above the idle timeouts of common clients.
+   */
+  readonly idleTimeoutSeconds: number;
+  /**
+   * Time a client gets to send a request's headers, in seconds: HTTP/1.1 from the request's first
+   * byte (from the connection's start for its first request), HTTP/2 from the connection's start
+   * to the end of its first request's headers. A connection that misses it is closed. Default 60.
+   */
+  readonly headersTimeoutSeconds: number;
 }
 
 /** The defaults, as documented in `usage`. */
@@ -55,6 +79,10 @@ export const defaults: Config = {
   sqliteSync: "normal",
   shutdownGraceSeconds: 10,
   nodeTimeoutSeconds: 10,
+  maxConnections: 10_000,
+  maxConcurrentStreams: 1000,
+  idleTimeoutSeconds: 65,
+  headersTimeoutSeconds: 60,
 };
 
 /** A bad flag or variable; the message is one line naming it, the bad value and what is accepted. */
@@ -91,6 +119,11 @@ Every flag has an environment variable; a flag wins over its variable.
   --shutdown-grace-seconds <s>  TASKGATE_SHUTDOWN_GRACE_SECONDS  time open requests get to finish on shutdown, >= 0 (default 10)
   --node-timeout-seconds <s>    TASKGATE_NODE_TIMEOUT_SECONDS    silence after which another node declares this one dead and
                                                                  requeues its undelivered tasks, >= 0 (default 10)
+  --max-connections <n>         TASKGATE_MAX_CONNECTIONS         most connections open at once; more are refused (default 10000)
+  --max-concurrent-streams <n>  TASKGATE_MAX_CONCURRENT_STREAMS  most requests open at once on one HTTP/2 connection (default 1000)
+  --idle-timeout-seconds <s>    TASKGATE_IDLE_TIMEOUT_SECONDS    a connection with no request in progress is closed after this
+                                                                 long, > 0 (default 65)
+  --headers-timeout-seconds <s> TASKGATE_HEADERS_TIMEOUT_SECONDS time a client gets to send a request's headers, > 0 (default 60)
   -h, --help                                                     print this text
 
 Flags take their value as "--port 9000" or "--port=9000". An empty variable counts as unset.
@@ -114,6 +147,10 @@ const options: readonly Option[] = [
   { key: "sqliteSync", flag: "--sqlite-sync", env: "TASKGATE_SQLITE_SYNC" },
   { key: "shutdownGraceSeconds", flag: "--shutdown-grace-seconds", env: "TASKGATE_SHUTDOWN_GRACE_SECONDS" },
   { key: "nodeTimeoutSeconds", flag: "--node-timeout-seconds", env: "TASKGATE_NODE_TIMEOUT_SECONDS" },
+  { key: "maxConnections", flag: "--max-connections", env: "TASKGATE_MAX_CONNECTIONS" },
+  { key: "maxConcurrentStreams", flag: "--max-concurrent-streams", env: "TASKGATE_MAX_CONCURRENT_STREAMS" },
+  { key: "idleTimeoutSeconds", flag: "--idle-timeout-seconds", env: "TASKGATE_IDLE_TIMEOUT_SECONDS" },
+  { key: "headersTimeoutSeconds", flag: "--headers-timeout-seconds", env: "TASKGATE_HEADERS_TIMEOUT_SECONDS" },
 ];
 
 /** A raw value and where it came from, for error messages. */
@@ -198,6 +235,39 @@ function parseMaxBodyBytes(raw: Raw): number {
   return n;
 }
 
+/** Longest connection timeout accepted, in seconds (a day; Node's timers reach about 24.8 days). */
+const MAX_TIMEOUT_SECONDS = 86_400;
+
+function parseTimeoutSeconds(raw: Raw): number {
+  const accepted = `a number of seconds greater than 0 and at most ${MAX_TIMEOUT_SECONDS}, fractions allowed (e.g. 0.5)`;
+  if (!UNSIGNED_DECIMAL.test(raw.value)) throw bad(raw, accepted);
+  const n = Number(raw.value);
+  if (!(n > 0) || n > MAX_TIMEOUT_SECONDS) throw bad(raw, accepted);
+  return n;
+}
+
+/** Largest --max-connections accepted (far above any file-descriptor limit in practice). */
+const MAX_CONNECTIONS = 10_000_000;
+
+function parseMaxConnections(raw: Raw): number {
+  const accepted = `a whole number of connections from 1 to ${MAX_CONNECTIONS}`;
+  if (!UNSIGNED_INT.test(raw.value)) throw bad(raw, accepted);
+  const n = Number(raw.value);
+  if (n < 1 || n > MAX_CONNECTIONS) throw bad(raw, accepted);
+  return n;
+}
+
+/** Largest SETTINGS_MAX_CONCURRENT_STREAMS HTTP/2 can carry (RFC 9113: a 31-bit stream space). */
+const MAX_STREAMS = 2 ** 31 - 1;
+
+function parseMaxConcurrentStreams(raw: Raw): number {
+  const accepted = `a whole number of streams from 1 to ${MAX_STREAMS}`;
+  if (!UNSIGNED_INT.test(raw.value)) throw bad(raw, accepted);
+  const n = Number(raw.value);
+  if (n < 1 || n > MAX_STREAMS) throw bad(raw, accepted);
+  return n;
+}
+
 function parseLogLevel(raw: Raw): LogLevel {
   const v = raw.value.toLowerCase();
   const level = LOG_LEVELS.find((l) => l === v);
@@ -268,5 +338,9 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     sqliteSync: read("sqliteSync", parseSqliteSync, defaults.sqliteSync),
     shutdownGraceSeconds: read("shutdownGraceSeconds", parseNonNegativeSeconds, defaults.shutdownGraceSeconds),
     nodeTimeoutSeconds: read("nodeTimeoutSeconds", parseNonNegativeSeconds, defaults.nodeTimeoutSeconds),
+    maxConnections: read("maxConnections", parseMaxConnections, defaults.maxConnections),
+    maxConcurrentStreams: read("maxConcurrentStreams", parseMaxConcurrentStreams, defaults.maxConcurrentStreams),
+    idleTimeoutSeconds: read("idleTimeoutSeconds", parseTimeoutSeconds, defaults.idleTimeoutSeconds),
+    headersTimeoutSeconds: read("headersTimeoutSeconds", parseTimeoutSeconds, defaults.headersTimeoutSeconds),
   };
 }

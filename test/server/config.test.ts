@@ -25,6 +25,10 @@ describe("parseConfig", () => {
       sqliteSync: "normal",
       shutdownGraceSeconds: 10,
       nodeTimeoutSeconds: 10,
+      maxConnections: 10000,
+      maxConcurrentStreams: 1000,
+      idleTimeoutSeconds: 65,
+      headersTimeoutSeconds: 60,
     });
   });
 
@@ -39,6 +43,10 @@ describe("parseConfig", () => {
       TASKGATE_SQLITE_SYNC: "full",
       TASKGATE_SHUTDOWN_GRACE_SECONDS: "2.5",
       TASKGATE_NODE_TIMEOUT_SECONDS: "3",
+      TASKGATE_MAX_CONNECTIONS: "500",
+      TASKGATE_MAX_CONCURRENT_STREAMS: "64",
+      TASKGATE_IDLE_TIMEOUT_SECONDS: "30",
+      TASKGATE_HEADERS_TIMEOUT_SECONDS: "0.5",
     });
     expect(c).toEqual({
       host: "0.0.0.0",
@@ -50,6 +58,10 @@ describe("parseConfig", () => {
       sqliteSync: "full",
       shutdownGraceSeconds: 2.5,
       nodeTimeoutSeconds: 3,
+      maxConnections: 500,
+      maxConcurrentStreams: 64,
+      idleTimeoutSeconds: 30,
+      headersTimeoutSeconds: 0.5,
     });
   });
 
@@ -70,6 +82,12 @@ describe("parseConfig", () => {
         "--shutdown-grace-seconds",
         "0",
         "--node-timeout-seconds=1.5",
+        "--max-connections",
+        "20",
+        "--max-concurrent-streams=2",
+        "--idle-timeout-seconds",
+        "0.25",
+        "--headers-timeout-seconds=86400",
       ],
       {},
     );
@@ -83,6 +101,10 @@ describe("parseConfig", () => {
       sqliteSync: "full",
       shutdownGraceSeconds: 0,
       nodeTimeoutSeconds: 1.5,
+      maxConnections: 20,
+      maxConcurrentStreams: 2,
+      idleTimeoutSeconds: 0.25,
+      headersTimeoutSeconds: 86400,
     });
   });
 
@@ -164,6 +186,21 @@ describe("parseConfig", () => {
     expect(errorOf(["--host", " "])).toContain("--host: invalid value");
   });
 
+  it("rejects bad connection caps, stream limits and timeouts", () => {
+    expect(errorOf(["--max-connections", "0"])).toBe('--max-connections: invalid value "0"; expected a whole number of connections from 1 to 10000000');
+    expect(errorOf([], { TASKGATE_MAX_CONNECTIONS: "10k" })).toContain('TASKGATE_MAX_CONNECTIONS: invalid value "10k"');
+    expect(errorOf(["--max-connections=10000001"])).toContain("from 1 to 10000000");
+    expect(errorOf(["--max-concurrent-streams", "0"])).toBe('--max-concurrent-streams: invalid value "0"; expected a whole number of streams from 1 to 2147483647');
+    expect(errorOf([], { TASKGATE_MAX_CONCURRENT_STREAMS: "2147483648" })).toContain("TASKGATE_MAX_CONCURRENT_STREAMS");
+    expect(errorOf(["--max-concurrent-streams=1.5"])).toContain('invalid value "1.5"');
+    const seconds = "expected a number of seconds greater than 0 and at most 86400, fractions allowed (e.g. 0.5)";
+    expect(errorOf(["--idle-timeout-seconds", "0"])).toBe(`--idle-timeout-seconds: invalid value "0"; ${seconds}`);
+    expect(errorOf([], { TASKGATE_IDLE_TIMEOUT_SECONDS: "86400.5" })).toBe(`TASKGATE_IDLE_TIMEOUT_SECONDS: invalid value "86400.5"; ${seconds}`);
+    expect(errorOf(["--headers-timeout-seconds=-1"])).toBe(`--headers-timeout-seconds: invalid value "-1"; ${seconds}`);
+    expect(errorOf([], { TASKGATE_HEADERS_TIMEOUT_SECONDS: "1m" })).toContain("TASKGATE_HEADERS_TIMEOUT_SECONDS");
+    expect(parseConfig(["--headers-timeout-seconds=.1"], {}).headersTimeoutSeconds).toBe(0.1);
+  });
+
   it("signals --help and -h", () => {
     expect(() => parseConfig(["--port", "1", "--help"], {})).toThrow(HelpRequested);
     expect(() => parseConfig(["-h"], {})).toThrow(HelpRequested);
@@ -179,6 +216,11 @@ describe("parseConfig", () => {
       "TASKGATE_MAX_BODY_BYTES",
       "TASKGATE_SQLITE_SYNC",
       "TASKGATE_SHUTDOWN_GRACE_SECONDS",
+      "TASKGATE_NODE_TIMEOUT_SECONDS",
+      "TASKGATE_MAX_CONNECTIONS",
+      "TASKGATE_MAX_CONCURRENT_STREAMS",
+      "TASKGATE_IDLE_TIMEOUT_SECONDS",
+      "TASKGATE_HEADERS_TIMEOUT_SECONDS",
       "--host",
       "--port",
       "--database",
@@ -187,6 +229,11 @@ describe("parseConfig", () => {
       "--max-body-bytes",
       "--sqlite-sync",
       "--shutdown-grace-seconds",
+      "--node-timeout-seconds",
+      "--max-connections",
+      "--max-concurrent-streams",
+      "--idle-timeout-seconds",
+      "--headers-timeout-seconds",
       "--help",
     ]) {
       expect(usage).toContain(name);
