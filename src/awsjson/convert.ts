@@ -168,27 +168,93 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-const INT_RE = /^-?\d+$/;
-const NUMBER_RE = /^\s*-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const UINT64_MAX = 2n ** 64n - 1n;
 // Date's range, which is within google.protobuf.Timestamp's 0001..9999 only partly; both bound it.
 const TIMESTAMP_MS_MIN = -62135596800000; // 0001-01-01T00:00:00Z
 const TIMESTAMP_MS_MAX = 253402300799999; // 9999-12-31T23:59:59.999Z
+/** Longest value quoted in an error message before it is cut with "…". */
+const MAX_QUOTED = 128;
+
+/** A request value as quoted in an error message: at most MAX_QUOTED characters. */
+export function quoted(v: unknown): string {
+  const s = String(v);
+  return s.length > MAX_QUOTED ? `${s.slice(0, MAX_QUOTED)}…` : s;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** Index of the first non-digit at or after i. */
+function skipDigits(s: string, i: number): number {
+  while (i < s.length && isDigit(s.charCodeAt(i))) i++;
+  return i;
+}
+
+/**
+ * The value of a decimal integer string (`-?[0-9]+`, no whitespace), or undefined. One pass over
+ * the string; a value with more than 20 significant digits is returned as a sentinel beyond the
+ * 64-bit range without converting it (BigInt parsing is superlinear in the digit count).
+ */
+export function parseIntegerString(s: string): bigint | undefined {
+  let i = s.charCodeAt(0) === 0x2d ? 1 : 0; // '-'
+  const negative = i === 1;
+  const start = i;
+  const end = skipDigits(s, i);
+  if (end === start || end !== s.length) return undefined;
+  while (i < end - 1 && s.charCodeAt(i) === 0x30) i++; // leading zeros
+  if (end - i > 20) return negative ? -(2n ** 64n) : 2n ** 64n;
+  const n = BigInt(s.slice(i, end));
+  return negative ? -n : n;
+}
+
+/**
+ * The value of a decimal number string, or undefined: optional surrounding whitespace, an
+ * optional `-`, digits with an optional fraction (or a fraction alone), an optional exponent.
+ * A hand-written scanner, linear in the string's length (a regular expression for this grammar
+ * backtracks quadratically on a long digit run followed by a non-digit).
+ */
+export function parseDecimalString(v: string): number | undefined {
+  const s = v.trim();
+  let i = s.charCodeAt(0) === 0x2d ? 1 : 0;
+  const intEnd = skipDigits(s, i);
+  let digits = intEnd - i;
+  i = intEnd;
+  if (s.charCodeAt(i) === 0x2e) {
+    // '.'
+    const fracEnd = skipDigits(s, i + 1);
+    digits += fracEnd - (i + 1);
+    i = fracEnd;
+  }
+  if (digits === 0) return undefined;
+  const e = s.charCodeAt(i);
+  if (e === 0x65 || e === 0x45) {
+    // 'e' | 'E'
+    i++;
+    const sign = s.charCodeAt(i);
+    if (sign === 0x2b || sign === 0x2d) i++;
+    const expEnd = skipDigits(s, i);
+    if (expEnd === i) return undefined;
+    i = expEnd;
+  }
+  return i === s.length ? Number(s) : undefined;
+}
 
 function readInt64(v: unknown, path: string, unsigned: boolean, asString: boolean): bigint | string {
-  let n: bigint;
+  let n: bigint | undefined;
   if (typeof v === "number") {
     if (!Number.isInteger(v)) wrongType(path, "an integer", v);
     n = BigInt(v);
-  } else if (typeof v === "string" && INT_RE.test(v)) {
-    n = BigInt(v);
+  } else if (typeof v === "string") {
+    n = parseIntegerString(v);
+    if (n === undefined) wrongType(path, "an integer", v);
   } else {
     wrongType(path, "an integer", v);
   }
   if (unsigned ? n < 0n || n > UINT64_MAX : n < INT64_MIN || n > INT64_MAX) {
-    throw serializationError(`Invalid value at '${path}': ${String(n)} is out of range for a ${unsigned ? "unsigned " : ""}64-bit integer.`);
+    throw serializationError(`Invalid value at '${path}': ${quoted(typeof v === "string" ? v : n)} is out of range for a ${unsigned ? "unsigned " : ""}64-bit integer.`);
   }
   return asString ? n.toString() : n;
 }
@@ -207,7 +273,8 @@ function readFloat(v: unknown, path: string): number {
     if (v === "NaN") return NaN;
     if (v === "Infinity") return Infinity;
     if (v === "-Infinity") return -Infinity;
-    if (NUMBER_RE.test(v)) return Number(v);
+    const n = parseDecimalString(v);
+    if (n !== undefined) return n;
   }
   return wrongType(path, "a number", v);
 }
@@ -244,19 +311,17 @@ function readScalar(plan: { scalar: ScalarType; longAsString: boolean }, v: unkn
 }
 
 function readTimestamp(v: unknown, path: string): Timestamp {
-  let seconds: number;
-  if (typeof v === "number") seconds = v;
-  else if (typeof v === "string" && NUMBER_RE.test(v)) seconds = Number(v);
-  else return wrongType(path, "a timestamp in epoch seconds", v);
+  const seconds = typeof v === "number" ? v : typeof v === "string" ? parseDecimalString(v) : undefined;
+  if (seconds === undefined) return wrongType(path, "a timestamp in epoch seconds", v);
   const ms = Math.round(seconds * 1000);
   if (!Number.isFinite(ms) || ms < TIMESTAMP_MS_MIN || ms > TIMESTAMP_MS_MAX) {
-    throw serializationError(`Invalid value at '${path}': ${String(v)} is not a valid timestamp in epoch seconds.`);
+    throw serializationError(`Invalid value at '${path}': ${quoted(v)} is not a valid timestamp in epoch seconds.`);
   }
   return timestampFromMs(ms);
 }
 
 function enumMessage(table: AwsEnumTable, v: string, path: string): string {
-  return `1 validation error detected: Value '${v}' at '${path}' failed to satisfy constraint: Member must satisfy enum value set: [${table.values.join(", ")}]`;
+  return `1 validation error detected: Value '${quoted(v)}' at '${path}' failed to satisfy constraint: Member must satisfy enum value set: [${table.values.join(", ")}]`;
 }
 
 function readValue(model: Model, plan: ValuePlan, v: unknown, path: string): unknown {

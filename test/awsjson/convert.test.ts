@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import type { DescEnum, DescField, DescMessage } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import { awsEnumTable, awsJsonToMessage, messageToAwsJson } from "../../src/awsjson/convert.ts";
+import { awsEnumTable, awsJsonToMessage, messageToAwsJson, parseDecimalString, parseIntegerString } from "../../src/awsjson/convert.ts";
 import { Fault } from "../../src/faults.ts";
 import { loadModel } from "../../src/model/model.ts";
 import { protoEnumValueName } from "../../src/model/names.ts";
@@ -142,6 +142,53 @@ describe("awsJsonToMessage / messageToAwsJson", () => {
     expect(awsJsonToMessage(HistoryEventSchema, { eventId: "9007199254740993" }, model).eventId).toBe(9007199254740993n);
     expect(faultOf(() => awsJsonToMessage(HistoryEventSchema, { eventId: 1.5 }, model)).type).toBe("SerializationException");
     expect(faultOf(() => awsJsonToMessage(HistoryEventSchema, { eventId: "x" }, model)).type).toBe("SerializationException");
+  });
+
+  it("reads numbers with a linear scanner: the grammar of JSON-ish decimals, nothing else", () => {
+    for (const [s, n] of [
+      ["1", 1],
+      [" -12.5e3 ", -12500],
+      ["5.", 5],
+      [".5", 0.5],
+      ["-.5", -0.5],
+      ["1E+2", 100],
+      ["007", 7],
+      ["\t1700000000.5\n", 1700000000.5],
+    ] as const) {
+      expect(parseDecimalString(s), s).toBe(n);
+    }
+    for (const s of ["", " ", "-", ".", "-.", "1e", "1e+", "e5", "1.2.3", "0x10", "Infinity", "1_000", "+1", "1 2", "١"]) {
+      expect(parseDecimalString(s), s).toBeUndefined();
+    }
+    for (const [s, n] of [
+      ["0", 0n],
+      ["-0", 0n],
+      ["000000000000000000000000000042", 42n],
+      ["-9223372036854775808", -9223372036854775808n],
+    ] as const) {
+      expect(parseIntegerString(s), s).toBe(n);
+    }
+    for (const s of ["", "-", "+1", " 1", "1.0", "1e3", "0x1"]) expect(parseIntegerString(s), s).toBeUndefined();
+    // more than 20 significant digits: beyond any 64-bit value, without converting them
+    expect(parseIntegerString(`1${"0".repeat(25)}`)! > 2n ** 64n - 1n).toBe(true);
+    expect(parseIntegerString(`-1${"0".repeat(25)}`)! < -(2n ** 63n)).toBe(true);
+  });
+
+  it("answers a long digit run at once (the old regex took seconds: it backtracked quadratically)", () => {
+    const digits = "1".repeat(60_000);
+    for (const v of [`${digits}x`, `${digits}.${digits}x`, `${digits}e${digits}x`, ` ${digits} x`]) {
+      const started = performance.now();
+      const f = faultOf(() => awsJsonToMessage(HistoryEventSchema, { eventTimestamp: v }, model));
+      expect(performance.now() - started).toBeLessThan(100);
+      expect(f.type).toBe("SerializationException");
+      expect(f.message.length).toBeLessThan(300); // the value is quoted cut short, if at all
+    }
+    // a megabyte of digits as a long: out of range, without a superlinear BigInt conversion
+    const started = performance.now();
+    const f = faultOf(() => awsJsonToMessage(HistoryEventSchema, { eventId: "7".repeat(1_000_000) }, model));
+    expect(performance.now() - started).toBeLessThan(100);
+    expect(f.message).toMatch(/^Invalid value at 'eventId': 7{128}… is out of range for a 64-bit integer\.$/);
+    expect(faultOf(() => awsJsonToMessage(HistoryEventSchema, { eventTimestamp: "9".repeat(1_000) }, model)).message).toContain(`${"9".repeat(128)}…`);
   });
 
   it("ignores unknown members and treats null as absent", () => {
