@@ -92,6 +92,26 @@ const MAX_SHOWN = 128; // longest value quoted in a message before it is cut wit
 const skipped = new Set<string>();
 const patternCache = new Map<string, { re: RegExp; source: string } | undefined>();
 
+/** A string shape of a model with a pattern, and the RegExp request strings are matched against. */
+export interface ModelPattern {
+  readonly shape: string;
+  readonly source: string;
+  /** undefined when the pattern does not compile in JS (it is then not checked). */
+  readonly re: RegExp | undefined;
+  readonly min: number | undefined;
+  readonly max: number | undefined;
+}
+
+/** Every string shape of `model` that has a pattern, with the RegExp validation uses for it. */
+export function modelPatterns(model: Model): ModelPattern[] {
+  const out: ModelPattern[] = [];
+  for (const [shape, s] of Object.entries(model.shapes)) {
+    if (s.type !== "string" || s.pattern === undefined) continue;
+    out.push({ shape, source: s.pattern, re: compilePattern(s.pattern)?.re, min: s.min, max: s.max });
+  }
+  return out;
+}
+
 /** Model patterns that do not compile as JS regular expressions and are therefore not checked. */
 export function skippedPatterns(): readonly string[] {
   return [...skipped];
@@ -260,23 +280,58 @@ function shown(v: unknown): string {
   if (typeof v === "string") return `'${v.length > MAX_SHOWN ? `${v.slice(0, MAX_SHOWN)}…` : v}'`;
   if (typeof v === "number" || typeof v === "bigint" || typeof v === "boolean") return `'${String(v)}'`;
   if (Array.isArray(v)) {
-    const text = `[${v.map((x) => (typeof x === "object" && x !== null ? "{…}" : String(x))).join(", ")}]`;
+    let text = "[";
+    for (let i = 0; i < v.length && text.length <= MAX_SHOWN; i++) {
+      const x: unknown = v[i];
+      text += `${i === 0 ? "" : ", "}${typeof x === "object" && x !== null ? "{…}" : String(x).slice(0, MAX_SHOWN)}`;
+    }
+    text += "]";
     return `'${text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text}'`;
   }
   return "null";
 }
 
-function violation(errors: string[], value: unknown, path: string, constraint: string): void {
-  errors.push(`Value ${shown(value)} at '${path}' failed to satisfy constraint: Member ${constraint}`);
+/** The violations found so far: every one counted, the first MAX_REPORTED worded. */
+interface Violations {
+  readonly list: string[];
+  total: number;
+}
+
+/** Most violations one message words; the rest are counted (the message stays bounded). */
+const MAX_REPORTED = 100;
+
+/**
+ * Where a value sits in the request, built into its text (`decisions.3.member.timerId`) only
+ * when a violation is worded: a large valid request allocates no path strings.
+ */
+interface Path {
+  readonly parent: Path | undefined;
+  /** A member name or map key, or a list index (0-based, written `<i+1>.member`). */
+  readonly segment: string | number;
+}
+
+function pathText(p: Path): string {
+  const parts: string[] = [];
+  for (let q: Path | undefined = p; q !== undefined; q = q.parent) parts.push(typeof q.segment === "number" ? `${q.segment + 1}.member` : q.segment);
+  return parts.reverse().join(".");
+}
+
+function violation(errors: Violations, value: unknown, path: Path, constraint: string): void {
+  errors.total++;
+  if (errors.list.length < MAX_REPORTED) errors.list.push(`Value ${shown(value)} at '${pathText(path)}' failed to satisfy constraint: Member ${constraint}`);
 }
 
 const BAD_CHARS = /[:/|\u0000-\u001f\u007f-\u009f]/;
 const EDGE_WHITESPACE = /^\s|\s$/;
 
-function checkString(c: StringCheck, s: string, path: string, errors: string[]): void {
+function checkString(c: StringCheck, s: string, path: Path, errors: Violations): void {
   if (c.min !== undefined && s.length < c.min) violation(errors, s, path, `must have length greater than or equal to ${c.min}`);
-  if (c.max !== undefined && s.length > c.max) violation(errors, s, path, `must have length less than or equal to ${c.max}`);
-  if (c.pattern && !c.pattern.re.test(s)) violation(errors, s, path, `must satisfy regular expression pattern: ${c.pattern.source}`);
+  const tooLong = c.max !== undefined && s.length > c.max;
+  if (tooLong) violation(errors, s, path, `must have length less than or equal to ${c.max}`);
+  // A string over its maximum length is not matched against the pattern: a pattern only ever
+  // sees input of at most the length the model allows (test/model/patterns.test.ts checks that
+  // every model pattern runs in linear time at that length).
+  else if (c.pattern && !c.pattern.re.test(s)) violation(errors, s, path, `must satisfy regular expression pattern: ${c.pattern.source}`);
   const n = c.naming;
   if (n) {
     if (n.whitespace && EDGE_WHITESPACE.test(s)) violation(errors, s, path, "must not start or end with whitespace");
@@ -285,7 +340,7 @@ function checkString(c: StringCheck, s: string, path: string, errors: string[]):
   }
 }
 
-function checkValue(c: ValueCheck, v: unknown, path: string, errors: string[]): void {
+function checkValue(c: ValueCheck, v: unknown, path: Path, errors: Violations): void {
   switch (c.kind) {
     case "string":
       if (typeof v === "string") checkString(c, v, path, errors);
@@ -318,10 +373,11 @@ function memberValue(m: MemberCheck, msg: Record<string, unknown>): unknown {
   return undefined;
 }
 
-function checkStruct(v: StructValidator, msg: Record<string, unknown>, prefix: string, errors: string[]): void {
+function checkStruct(v: StructValidator, msg: Record<string, unknown>, prefix: Path | undefined, errors: Violations): void {
   for (const m of v.members) {
     const value = memberValue(m, msg);
-    const path = prefix === "" ? m.name : `${prefix}.${m.name}`;
+    if (value === undefined && !m.required) continue;
+    const path: Path = { parent: prefix, segment: m.name };
     if (m.collection === "single") {
       if (value === undefined || value === null || (m.zeroIsAbsent && (value === 0 || value === "" || value === false || value === 0n))) {
         if (m.required) violation(errors, null, path, "must not be null");
@@ -339,7 +395,7 @@ function checkStruct(v: StructValidator, msg: Record<string, unknown>, prefix: s
       if (m.min !== undefined && list.length < m.min) violation(errors, list, path, `must have length greater than or equal to ${m.min}`);
       if (m.max !== undefined && list.length > m.max) violation(errors, list, path, `must have length less than or equal to ${m.max}`);
       if (m.value.kind !== "none") {
-        for (let i = 0; i < list.length; i++) checkValue(m.value, list[i], `${path}.${i + 1}.member`, errors);
+        for (let i = 0; i < list.length; i++) checkValue(m.value, list[i], { parent: path, segment: i }, errors);
       }
     } else {
       const map = typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
@@ -351,28 +407,34 @@ function checkStruct(v: StructValidator, msg: Record<string, unknown>, prefix: s
       if (m.min !== undefined && keys.length < m.min) violation(errors, `{${keys.length} entries}`, path, `must have length greater than or equal to ${m.min}`);
       if (m.max !== undefined && keys.length > m.max) violation(errors, `{${keys.length} entries}`, path, `must have length less than or equal to ${m.max}`);
       if (m.value.kind !== "none") {
-        for (const k of keys) checkValue(m.value, map[k], `${path}.${k}`, errors);
+        for (const k of keys) checkValue(m.value, map[k], { parent: path, segment: k }, errors);
       }
     }
   }
 }
 
-/** The violations of `message` against the input shape of `operation`, in Coral's wording. */
-export function requestViolations(model: Model, operation: string, schema: DescMessage, message: Message): string[] {
-  const errors: string[] = [];
-  checkStruct(operationValidator(model, operation, schema), message as unknown as Record<string, unknown>, "", errors);
+function collect(model: Model, operation: string, schema: DescMessage, message: Message): Violations {
+  const errors: Violations = { list: [], total: 0 };
+  checkStruct(operationValidator(model, operation, schema), message as unknown as Record<string, unknown>, undefined, errors);
   return errors;
+}
+
+/** The violations of `message` against the input shape of `operation`, in Coral's wording (the first 100). */
+export function requestViolations(model: Model, operation: string, schema: DescMessage, message: Message): string[] {
+  return collect(model, operation, schema, message).list;
 }
 
 /**
  * Checks `message` (of `schema`) against the input shape of `operation` and throws one
- * ValidationException fault listing every violation. Fields are matched to model members by JSON
- * name, so a taskgate-only request (StreamActivityTasksRequest) can be checked against the
- * operation whose members it shares (PollForActivityTask); fields the model does not know are not
- * checked. Throws a plain Error for an operation the model does not have (a programming error).
+ * ValidationException fault listing every violation (the first 100 of them worded, the rest
+ * counted). Fields are matched to model members by JSON name, so a taskgate-only request
+ * (StreamActivityTasksRequest) can be checked against the operation whose members it shares
+ * (PollForActivityTask); fields the model does not know are not checked. Throws a plain Error for
+ * an operation the model does not have (a programming error).
  */
 export function validateRequest(model: Model, operation: string, schema: DescMessage, message: Message): void {
-  const errors = requestViolations(model, operation, schema, message);
-  if (errors.length === 0) return;
-  throw validationError(`${errors.length} validation error${errors.length === 1 ? "" : "s"} detected: ${errors.join("; ")}`);
+  const { list, total } = collect(model, operation, schema, message);
+  if (total === 0) return;
+  const more = total > list.length ? `; and ${total - list.length} more` : "";
+  throw validationError(`${total} validation error${total === 1 ? "" : "s"} detected: ${list.join("; ")}${more}`);
 }

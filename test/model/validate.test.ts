@@ -171,6 +171,32 @@ describe("validateRequest", () => {
     expect(skippedPatterns()).toContain("a++b");
   });
 
+  it("does not match a string over its maximum length against the pattern", () => {
+    // (a+)+$ backtracks exponentially on "aaa…!" (about a second for 28 a's); with max 10 it never
+    // sees the 29-character string.
+    const m: Model = { ...model, shapes: { ...model.shapes, DomainName: { ...model.shapes.DomainName, pattern: "(a+)+", max: 10 } } };
+    const started = performance.now();
+    const msg = validate("PollForActivityTask", PollForActivityTaskRequestSchema, { domain: `${"a".repeat(28)}!`, taskList: { name: "t" } }, m);
+    expect(performance.now() - started).toBeLessThan(200);
+    expect(msg).toBe(
+      `1 validation error detected: Value '${"a".repeat(28)}!' at 'domain' failed to satisfy constraint: Member must have length less than or equal to 10`,
+    );
+    // within the maximum the pattern applies
+    expect(validate("PollForActivityTask", PollForActivityTaskRequestSchema, { domain: "aa!", taskList: { name: "t" } }, m)).toContain("regular expression pattern");
+  });
+
+  it("words at most 100 violations and counts the rest", () => {
+    const decisions = Array.from({ length: 250 }, () => ({ decisionType: DecisionType.START_TIMER, startTimerDecisionAttributes: {} }));
+    const all = requestViolations(model, "RespondDecisionTaskCompleted", RespondDecisionTaskCompletedRequestSchema, create(RespondDecisionTaskCompletedRequestSchema, { taskToken: "t", decisions }));
+    expect(all).toHaveLength(100);
+    const msg = validate("RespondDecisionTaskCompleted", RespondDecisionTaskCompletedRequestSchema, { taskToken: "t", decisions: [...decisions, ...decisions] })!;
+    expect(msg).toMatch(/^\d+ validation errors detected: /);
+    const total = Number(/^(\d+)/.exec(msg)![1]);
+    expect(total).toBeGreaterThan(100);
+    expect(msg).toMatch(new RegExp(`; and ${total - 100} more$`));
+    expect(msg.length).toBeLessThan(100 * 300);
+  });
+
   it("validates taskgate-only requests against the operation whose members they share", () => {
     expect(requestViolations(model, "PollForActivityTask", StreamActivityTasksRequestSchema, create(StreamActivityTasksRequestSchema, { maxInFlight: 5 }))).toEqual([
       "Value null at 'domain' failed to satisfy constraint: Member must not be null",
