@@ -111,3 +111,115 @@ export const swf = {
   tooManyTags: (message: string) => new Fault("TooManyTagsFault", message, { namespace: Namespace.swf, code: "InvalidArgument" }),
   limitExceeded: (message: string) => new Fault("LimitExceededFault", message, { namespace: Namespace.swf, code: "ResourceExhausted" }),
 } as const;
+
+// ---------------------------------------------------------------------------------------------
+// JSON request bodies
+
+/** Deepest nesting of arrays and objects a JSON request body may have. */
+export const maxJsonDepth = 100;
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** String.prototype.isWellFormed (ES2024): no lone surrogate. */
+export function isWellFormed(s: string): boolean {
+  return (s as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+/**
+ * Reads a JSON request body (the AWS JSON route and the Connect JSON route): the bytes must be
+ * UTF-8 (a leading byte-order mark is dropped), the text JSON, every string and key well-formed
+ * UTF-16 (no lone surrogate escapes such as "\ud800"), nesting at most maxJsonDepth deep. Throws
+ * a SerializationException fault naming the problem; an invalid byte is never replaced with
+ * U+FFFD, so two different byte strings never become the same name. A blank body is `{}`.
+ * Linear in the body's length; the walk uses no recursion.
+ */
+export function parseJsonBody(body: Uint8Array): { text: string; value: unknown } {
+  let text: string;
+  try {
+    text = strictUtf8.decode(body);
+  } catch {
+    throw serializationError("The request body is not valid UTF-8.");
+  }
+  if (text.trim() === "") return { text: "{}", value: {} };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw serializationError(`The request body is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  checkJsonValue(value);
+  return { text, value };
+}
+
+interface JsonFrame {
+  readonly value: object;
+  readonly depth: number;
+  readonly key: string | number;
+  readonly parent: JsonFrame | undefined;
+}
+
+function jsonPath(frame: JsonFrame | undefined, key: string | number | undefined): string {
+  const parts: string[] = [];
+  const push = (k: string | number): void => void parts.push(typeof k === "number" ? `${k + 1}.member` : k);
+  if (key !== undefined) push(key);
+  for (let f = frame; f?.parent !== undefined; f = f.parent) push(f.key);
+  return parts.reverse().join(".");
+}
+
+/** A lone surrogate in `s` as `\uXXXX` (s is known not to be well-formed). */
+function loneSurrogate(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        i++;
+        continue;
+      }
+      return `\\u${c.toString(16)}`;
+    }
+    if (c >= 0xdc00 && c <= 0xdfff) return `\\u${c.toString(16)}`;
+  }
+  return "";
+}
+
+function illFormed(path: string, s: string, what: string): Fault {
+  return serializationError(
+    `Invalid ${what} at '${path === "" ? "(body)" : path}': it contains the unpaired surrogate ${loneSurrogate(s)}, which is not a Unicode character; send well-formed UTF-16 escapes or UTF-8.`,
+  );
+}
+
+/**
+ * Checks a parsed JSON value: strings and keys well-formed, nesting at most `maxDepth` deep.
+ * Iterative (an explicit stack), linear in the value's size.
+ */
+export function checkJsonValue(root: unknown, maxDepth = maxJsonDepth): void {
+  if (typeof root === "string") {
+    if (!isWellFormed(root)) throw illFormed("", root, "value");
+    return;
+  }
+  if (typeof root !== "object" || root === null) return;
+  const tooDeep = (): Fault => serializationError(`The request body nests arrays and objects more than ${maxDepth} levels deep.`);
+  if (maxDepth < 1) throw tooDeep();
+  const stack: JsonFrame[] = [{ value: root, depth: 1, key: "", parent: undefined }];
+  const visit = (frame: JsonFrame, key: string | number, child: unknown): void => {
+    if (typeof child === "string") {
+      if (!isWellFormed(child)) throw illFormed(jsonPath(frame, key), child, "value");
+    } else if (typeof child === "object" && child !== null) {
+      if (frame.depth >= maxDepth) throw tooDeep();
+      stack.push({ value: child, depth: frame.depth + 1, key, parent: frame });
+    }
+  };
+  for (let frame = stack.pop(); frame !== undefined; frame = stack.pop()) {
+    const v = frame.value;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) visit(frame, i, v[i]);
+      continue;
+    }
+    const obj = v as Record<string, unknown>;
+    for (const key of Object.keys(obj)) {
+      if (!isWellFormed(key)) throw illFormed(jsonPath(frame, key), key, "member name");
+      visit(frame, key, obj[key]);
+    }
+  }
+}

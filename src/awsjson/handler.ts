@@ -16,7 +16,9 @@
 //                                       server cannot deserialize; names the accepted types).
 //                                       A request without Content-Type is read as JSON.
 //   body over maxBodyBytes         413  com.amazon.coral.service#RequestEntityTooLargeException
-//   malformed / non-object JSON    400  com.amazon.coral.service#SerializationException
+//   malformed / non-object JSON    400  com.amazon.coral.service#SerializationException (also a
+//                                       body that is not UTF-8, a lone surrogate escape in a string
+//                                       or member name, nesting deeper than 100; src/faults.ts)
 //   wrong member type              400  com.amazon.coral.service#SerializationException (convert.ts)
 //   unknown enum value             400  com.amazon.coral.validate#ValidationException (convert.ts)
 // A ConnectError thrown by an implementation: its taskgate.common.v1.Fault detail when present,
@@ -32,7 +34,7 @@ import { Code, ConnectError, createContextValues, createHandlerContext } from "@
 import type { ContextValues, HandlerContext } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { Delivery, deliveryKey } from "../context.ts";
-import { Fault, Namespace, internalFailure, serializationError, unknownOperation, validationError } from "../faults.ts";
+import { Fault, Namespace, internalFailure, parseJsonBody, serializationError, unknownOperation, validationError } from "../faults.ts";
 import type { FaultCode } from "../faults.ts";
 import type { Model } from "../model/model.ts";
 import type { RegisteredService } from "../services/registry.ts";
@@ -299,18 +301,7 @@ export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJson
         return;
       }
 
-      let json: unknown;
-      const text = body.toString("utf8");
-      if (text.trim() === "") json = {};
-      else {
-        try {
-          json = JSON.parse(text);
-        } catch (e) {
-          sendFault(serializationError(`The request body is not valid JSON: ${e instanceof Error ? e.message : String(e)}`));
-          return;
-        }
-      }
-      const request = awsJsonToMessage(method.input, json, route.model);
+      const request = awsJsonToMessage(method.input, parseJsonBody(body).value, route.model);
 
       const host = headerValue(req.headers.host) ?? headerValue(req.headers[":authority"]) ?? "localhost";
       const ctx = createHandlerContext({
