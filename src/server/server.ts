@@ -4,12 +4,26 @@
 // the HTTP/2 client preface (`PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`, RFC 9113 §3.4) goes to an
 // http2.Server, any other to an http.Server, after the peeked bytes are pushed back onto the
 // socket. Both servers run the same handler: connectNodeAdapter for the registered services, whose
-// fallback answers /healthz and hands every other request to the AWS JSON handler.
+// fallback answers /healthz, answers an unknown RPC path in its protocol's own shape
+// (protocol-errors.ts) and hands every other request to the AWS JSON handler.
 //
-// Every request gets a Delivery (src/context.ts) tied to its response: `delivered()` once the
-// response is completely written (HTTP/1.1 'finish'; HTTP/2: ended, stream closed with NO_ERROR),
-// `undelivered()` when the response closes before that (client gone, socket broken, stream
-// reset), so a long poll can put back a task it could not hand over.
+// Limits (README, "Connections and limits"): at most config.maxConnections connections (Node's
+// maxConnections; the excess is closed on accept and counted); a connection accepted while the
+// process is within a small reserve of its open-file limit is closed and counted too (limits.ts:
+// Node reports nothing when accept() itself fails with EMFILE). Both counts are logged at most
+// every 10 s and shown on /healthz. Timeouts: the headers timeout for a connection's first bytes
+// and an HTTP/2 connection's first request headers, and the idle timeout for HTTP/2 connections
+// without open streams (timeouts.ts); http.Server enforces the same two for HTTP/1.1. HTTP/2
+// advertises config.maxConcurrentStreams; nghttp2 answers streams opened beyond it before the
+// client acknowledged the setting with RST_STREAM(REFUSED_STREAM), and the session memory budget
+// is sized so that held streams up to the limit never make Node refuse streams or end the session.
+//
+// Every request gets a Delivery (src/context.ts) tied to its response. `delivered()` once the
+// response was written completely (HTTP/1.1: 'finish', i.e. the kernel accepted the last byte;
+// HTTP/2: ended, stream closed with NO_ERROR) and its connection then did not fail within a short
+// settle window (settle.ts); `undelivered()` when the response closed before that (client gone,
+// socket broken, stream reset) or the connection failed within the window, so a long poll can put
+// back a task it could not hand over.
 //
 // Shutdown (close()): stop accepting connections; ask HTTP/1.1 clients to close after their
 // current response and send HTTP/2 GOAWAY; await onShutdown (the app answers open long polls with
@@ -18,6 +32,7 @@
 import * as net from "node:net";
 import * as http from "node:http";
 import * as http2 from "node:http2";
+import type * as stream from "node:stream";
 import { Code, ConnectError, createContextValues, type ConnectRouter, type ContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
@@ -27,6 +42,10 @@ import { createFaultInterceptor } from "../faults-connect.ts";
 import type { RegisteredService } from "../services/registry.ts";
 import type { Config } from "./config.ts";
 import { child } from "./logger.ts";
+import { RateLimitedCounter, countOpenFiles, fdHeadroom, fdOf, readOpenFileLimit } from "./limits.ts";
+import { clientErrorResponse, rpcProtocol, sendRpcError, tooLargeMessage, unimplementedMessage, type ClientError, type ParserLimits } from "./protocol-errors.ts";
+import { DeliverySettler } from "./settle.ts";
+import { ConnectionTimeouts, checkIntervalMs } from "./timeouts.ts";
 
 /** What startServer needs. */
 export interface ServerOptions {
@@ -60,21 +79,65 @@ type NodeResponse = Parameters<NodeHandler>[1];
 /** The HTTP/2 client connection preface. */
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
-/** A connection that sends nothing for this long before its first bytes is dropped (http's own headersTimeout takes over after). */
-const FIRST_BYTES_TIMEOUT_MS = 60_000;
+/** Node's default time for receiving a whole HTTP/1.1 request (headers and body). */
+const REQUEST_TIMEOUT_MS = 300_000;
+
+/** Refused connections and descriptor exhaustion are logged at most this often. */
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 /**
- * How long an idle HTTP/1.1 keep-alive connection stays open. Longer than the idle timeouts of
- * common clients (Node's global agent drops idle sockets after 5 s) so a client rarely
- * reuses a connection the server is closing at the same moment.
+ * Node's accounting limit of one HTTP/2 session's memory, in MiB (default 10): over it, Node
+ * refuses new streams with ENHANCE_YOUR_CALM and, after 100 refusals in a row, ends the session
+ * with every stream on it. About 10,000 held streams reach the default; allow 10 KiB per
+ * permitted stream, at least 64 MiB, so the stream limit is what bounds a connection.
  */
-const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+function sessionMemoryMiB(maxConcurrentStreams: number): number {
+  return Math.max(64, Math.ceil(maxConcurrentStreams / 100));
+}
+
+/**
+ * Streams opened beyond the limit before the client acknowledged it are refused and counted by
+ * Node as invalid frames; past maxSessionInvalidFrames (default 1000) Node ends the session.
+ * A client that fires thousands of requests right after connecting must not lose them all.
+ */
+const MAX_SESSION_INVALID_FRAMES = 10_000;
 
 /** Starts the server on config.host:config.port; rejects if the port cannot be bound. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const { config } = opts;
   const log = child(opts.logger, "server");
   const graceMs = Math.round(config.shutdownGraceSeconds * 1000);
+  const idleMs = Math.round(config.idleTimeoutSeconds * 1000);
+  const headersMs = Math.round(config.headersTimeoutSeconds * 1000);
+  const parserLimits: ParserLimits = { maxHeaderBytes: http.maxHeaderSize, headersTimeoutMs: headersMs, requestTimeoutMs: Math.max(REQUEST_TIMEOUT_MS, headersMs) };
+
+  // --- connection limits -------------------------------------------------------------------------
+
+  /** Every accepted connection until it closes. */
+  const sockets = new Set<net.Socket>();
+  const fdLimit = readOpenFileLimit();
+  const fdReserve = fdLimit === undefined ? 0 : fdHeadroom(fdLimit);
+  /** An accepted socket whose descriptor number is at least this finds the table nearly full. */
+  const fdCeiling = fdLimit === undefined ? undefined : fdLimit - fdReserve;
+  if (fdCeiling !== undefined) {
+    const room = fdCeiling - (countOpenFiles() ?? 0);
+    if (room < config.maxConnections) {
+      log.warn(
+        { openFileLimit: fdLimit, room, maxConnections: config.maxConnections },
+        `the open-file limit (${fdLimit}) leaves room for about ${room} connections, fewer than --max-connections ${config.maxConnections}; raise it (ulimit -n, systemd LimitNOFILE=, docker run --ulimit nofile=)`,
+      );
+    }
+  }
+  const refusedAtCap = new RateLimitedCounter(REFUSAL_LOG_INTERVAL_MS, (n, total) =>
+    log.warn({ refused: n, total, open: sockets.size, maxConnections: config.maxConnections }, `refused ${n} connection(s): --max-connections ${config.maxConnections} reached`),
+  );
+  const fdExhausted = new RateLimitedCounter(REFUSAL_LOG_INTERVAL_MS, (n, total) =>
+    log.error(
+      { refused: n, total, open: sockets.size, openFileLimit: fdLimit ?? null },
+      `refused ${n} connection(s): the process is out of file descriptors (open-file limit ${fdLimit ?? "unknown"}); raise it with ulimit -n, systemd LimitNOFILE= or docker run --ulimit nofile=`,
+    ),
+  );
+  const timeouts = new ConnectionTimeouts({ headersMs, idleMs, log });
 
   // --- per-request delivery tracking and logging -------------------------------------------------
 
@@ -102,18 +165,32 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     contextValues,
   });
 
+  /** Full names of the services on the Connect routes, for "unimplemented" messages. */
+  const served: ReadonlySet<string> = new Set(opts.services.map((s) => s.desc.typeName));
+
   const fallback: NodeHandler = (req, res) => {
     const path = (req.url ?? "").split("?", 1)[0];
     if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
       const ok = opts.ready();
-      const body = JSON.stringify({ status: ok ? "ok" : "unavailable" });
+      // Counters only: nothing here walks the connections or the file table.
+      const body = JSON.stringify({
+        status: ok ? "ok" : "unavailable",
+        connections: { open: sockets.size, max: config.maxConnections, http2Sessions: timeouts.sessions, refused: refusedAtCap.snapshot() },
+        openFiles: { limit: fdLimit ?? null, reserved: fdReserve, exhausted: fdExhausted.snapshot() },
+      });
       res.writeHead(ok ? 200 : 503, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), "cache-control": "no-store" });
       if (req.method === "HEAD") res.end();
       else res.end(body);
       return;
     }
-    // connect-node narrows the response type to what both http and http2 share; the objects are
-    // the servers' own ServerResponse / Http2ServerResponse, which the AWS handler takes.
+    // connect-node narrows the request and response types to what both http and http2 share; the
+    // objects are the servers' own, which the AWS handler and the error writers take.
+    const protocol = rpcProtocol(headerValue(req.headers["content-type"]), path);
+    if (protocol !== undefined) {
+      (req as AwsJsonRequest).resume(); // discard the body; the connection stays usable
+      sendRpcError(req as AwsJsonRequest, res as AwsJsonResponse, protocol, "unimplemented", unimplementedMessage(path, served));
+      return;
+    }
     aws(req as AwsJsonRequest, res as AwsJsonResponse);
   };
 
@@ -128,34 +205,48 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     shutdownSignal: shutdown.signal,
   });
 
+  /** The TCP connection under each HTTP/2 session. */
+  const h2Sockets = new WeakMap<http2.Http2Session, net.Socket>();
+  /** Connections whose HTTP/2 session failed or ended abruptly (the socket itself reports no error then). */
+  const failedSockets = new WeakSet<net.Socket>();
+  const settler = new DeliverySettler((socket) => failedSockets.has(socket));
+
   const onRequest = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void => {
     const started = performance.now();
     const delivery = new Delivery();
     deliveries.set(req, delivery);
     const h1 = res instanceof http.ServerResponse ? res : undefined;
+    const h2session = h1 === undefined ? (res as http2.Http2ServerResponse).stream.session : undefined;
+    /** The TCP connection the response goes out on. */
+    const connection: net.Socket | undefined = h1 !== undefined ? (req as http.IncomingMessage).socket : h2session === undefined ? undefined : h2Sockets.get(h2session);
     if (h1 !== undefined) {
       openH1.add(h1);
       if (closing) h1.setHeader("connection", "close");
     }
+    const written = (): void => {
+      if (connection === undefined) delivery.delivered();
+      else settler.written(connection, delivery);
+    };
     let finished = false;
-    // HTTP/1.1: 'finish' means the whole response went to the socket. HTTP/2's compatibility
-    // response emits 'finish' (and reports writableFinished) also for a reset stream, so there
-    // the response counts as delivered only if it was ended and its stream closed without error.
+    // HTTP/1.1: 'finish' means the socket's write callback for the last byte ran (the kernel took
+    // it). HTTP/2's compatibility response emits 'finish' (and reports writableFinished) also for
+    // a reset stream, so there the response counts as written only if it was ended and its stream
+    // closed without error. Either way the connection must then survive the settle window.
     if (h1 !== undefined) {
       h1.once("finish", () => {
         finished = true;
-        delivery.delivered();
+        written();
       });
     }
     res.once("close", () => {
       if (h1 === undefined) {
         const h2res = res as http2.Http2ServerResponse;
         finished = h2res.writableEnded && h2res.stream.rstCode === http2.constants.NGHTTP2_NO_ERROR;
-      } else {
-        finished ||= h1.writableFinished;
+        if (finished) written();
+        else delivery.undelivered();
+      } else if (!finished) {
+        delivery.undelivered();
       }
-      if (finished) delivery.delivered();
-      else delivery.undelivered();
       if (h1 !== undefined) {
         openH1.delete(h1);
         // During shutdown a keep-alive connection is closed as soon as it has nothing to do.
@@ -175,47 +266,119 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (finished && res.statusCode >= 500 && !(req.url ?? "").startsWith("/healthz")) log.error(line, "request failed");
       else log.debug(line, "request");
     });
+    // A body declared over the limit on an RPC route is refused before it is read, with the
+    // limit in the message (Connect's own check reports it as "readMaxBytes").
+    const url = req.url ?? "";
+    if (url !== "/" && !url.startsWith("/?")) {
+      const protocol = rpcProtocol(headerValue(req.headers["content-type"]), url.split("?", 1)[0]);
+      const declared = Number(headerValue(req.headers["content-length"]));
+      if (protocol !== undefined && declared > config.maxBodyBytes) {
+        req.resume();
+        sendRpcError(req, res, protocol, "resource_exhausted", tooLargeMessage(declared, config.maxBodyBytes), true);
+        return;
+      }
+    }
     handler(req as NodeRequest, res as NodeResponse);
   };
 
   // --- the two protocol servers ------------------------------------------------------------------
 
-  const h1Server = http.createServer({ keepAlive: true, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, onRequest);
+  const h1Server = http.createServer(
+    {
+      keepAlive: true,
+      keepAliveTimeout: idleMs,
+      headersTimeout: headersMs,
+      requestTimeout: parserLimits.requestTimeoutMs,
+      connectionsCheckingInterval: checkIntervalMs(headersMs, idleMs),
+    },
+    onRequest,
+  );
   // http.Server tracks its connections (for closeIdleConnections and the headersTimeout /
   // requestTimeout checks) only from its 'listening' event, which a server that never listens
   // itself does not get. Emitting it starts that tracking; nothing else listens for it.
   h1Server.emit("listening");
+  /** Connections already answered for a parser error (the parser reports each further chunk again). */
+  const rejected = new WeakSet<stream.Duplex>();
+  h1Server.on("clientError", (err: ClientError, socket: stream.Duplex) => {
+    if (rejected.has(socket)) return;
+    rejected.add(socket);
+    // Write nothing into a response already under way, as Node's default handler does.
+    const inFlight = (socket as unknown as { _httpMessage?: http.ServerResponse | null })._httpMessage;
+    const text = socket.writable && !(inFlight?.headersSent ?? false) ? clientErrorResponse(err, parserLimits) : undefined;
+    if (text === undefined) {
+      socket.destroy();
+      return;
+    }
+    log.debug({ code: err.code, reason: err.reason ?? err.message }, "rejected a request the HTTP/1.1 parser could not read");
+    socket.end(text);
+    // Closing at once could turn unread request bytes into a reset that discards the response;
+    // give the client a moment to read it and close.
+    const linger = setTimeout(() => socket.destroy(), 1000).unref();
+    socket.once("close", () => clearTimeout(linger));
+  });
 
-  const h2Server = http2.createServer({}, onRequest);
+  const h2Server = http2.createServer(
+    {
+      settings: { maxConcurrentStreams: config.maxConcurrentStreams },
+      maxSessionMemory: sessionMemoryMiB(config.maxConcurrentStreams),
+      maxSessionInvalidFrames: MAX_SESSION_INVALID_FRAMES,
+    },
+    onRequest,
+  );
   const sessions = new Set<http2.ServerHttp2Session>();
+  /** The connection being handed to h2Server (its 'session' event fires synchronously). */
+  let handingOver: { socket: net.Socket; startedAt: number } | undefined;
   h2Server.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
+    const origin = handingOver;
+    if (origin !== undefined) {
+      h2Sockets.set(session, origin.socket);
+      timeouts.session(session, origin.socket, origin.startedAt);
+      // Node reports a connection reset under an HTTP/2 session as a plain close. A client that
+      // ends a connection in order sends GOAWAY first; one that vanishes without it (crashed,
+      // reset) has not read what was still in flight. Closes the server starts are not failures.
+      let peerGoaway = false;
+      session.on("goaway", () => (peerGoaway = true));
+      session.on("error", () => failedSockets.add(origin.socket));
+      session.once("close", () => {
+        if (!peerGoaway && !closing && !timeouts.closedByServer(session)) failedSockets.add(origin.socket);
+      });
+    }
     if (closing) session.close();
   });
   h2Server.on("sessionError", (err: Error) => log.debug({ err }, "http/2 session error"));
 
   // --- the listening socket ----------------------------------------------------------------------
 
-  const sockets = new Set<net.Socket>();
   /** Sockets whose first bytes have not arrived yet. */
   const peeking = new Set<net.Socket>();
 
   const onConnection = (socket: net.Socket): void => {
+    // The kernel hands out the lowest free descriptor: one this high means the table is nearly
+    // full, and the next accept() would fail without Node noticing (see limits.ts).
+    if (fdCeiling !== undefined) {
+      const fd = fdOf(socket);
+      if (fd !== undefined && fd >= fdCeiling) {
+        socket.destroy();
+        fdExhausted.note();
+        return;
+      }
+    }
+    const startedAt = performance.now();
     sockets.add(socket);
     socket.once("close", () => {
       sockets.delete(socket);
       peeking.delete(socket);
+      timeouts.detected(socket);
     });
     if (closing) {
       socket.destroy();
       return;
     }
     peeking.add(socket);
+    timeouts.undetected(socket, startedAt);
     let buffered: Buffer = Buffer.alloc(0);
-    const onTimeout = (): void => {
-      socket.destroy();
-    };
     const onError = (err: Error): void => {
       log.debug({ err }, "connection failed before its first request");
     };
@@ -226,33 +389,46 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (isH2 && buffered.length < H2_PREFACE.length) return; // a prefix of the preface: wait for more
       socket.off("data", onData);
       socket.off("error", onError);
-      socket.setTimeout(0, onTimeout);
       socket.pause();
       socket.unshift(buffered);
       peeking.delete(socket);
+      timeouts.detected(socket);
       if (isH2) {
-        h2Server.emit("connection", socket);
+        handingOver = { socket, startedAt };
+        try {
+          h2Server.emit("connection", socket);
+        } finally {
+          handingOver = undefined;
+        }
       } else {
         h1Server.emit("connection", socket);
         // http.Server reads with a 'data' listener, which does not restart a paused socket.
         socket.resume();
       }
     };
-    socket.setTimeout(FIRST_BYTES_TIMEOUT_MS, onTimeout);
     socket.on("error", onError);
     socket.on("data", onData);
   };
 
   const netServer = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000 }, onConnection);
+  netServer.maxConnections = config.maxConnections;
+  netServer.on("drop", () => refusedAtCap.note());
   await new Promise<void>((resolve, reject) => {
-    const onListenError = (err: Error): void => reject(err);
+    const onListenError = (err: Error): void => {
+      timeouts.stop();
+      reject(err);
+    };
     netServer.once("error", onListenError);
     netServer.listen({ host: config.host, port: config.port }, () => {
       netServer.off("error", onListenError);
       resolve();
     });
   });
-  netServer.on("error", (err: Error) => log.error({ err }, "listening socket failed"));
+  netServer.on("error", (err: NodeJS.ErrnoException) => {
+    // Reported only when libuv has no spare descriptor left to refuse the connection with.
+    if (err.code === "EMFILE" || err.code === "ENFILE") fdExhausted.note();
+    else log.error({ err }, "listening socket failed");
+  });
 
   const address = netServer.address() as net.AddressInfo;
   const port = address.port;
@@ -298,9 +474,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       h1Server.closeIdleConnections();
       await allClosed;
       clearTimeout(deadline);
+      // Every connection is gone: what waited for its settle window is decided now.
+      settler.flush();
+      timeouts.stop();
+      refusedAtCap.close();
+      fdExhausted.close();
     })();
     return closed;
   };
 
   return { port, host, url, close };
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }

@@ -151,12 +151,12 @@ describe("server on one port", () => {
     ready = true;
     const ok = await fetch(`${server.url}/healthz`);
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({ status: "ok" });
+    expect(await ok.json()).toMatchObject({ status: "ok" });
     ready = false;
     try {
       const down = await fetch(`${server.url}/healthz`);
       expect(down.status).toBe(503);
-      expect(await down.json()).toEqual({ status: "unavailable" });
+      expect(await down.json()).toMatchObject({ status: "unavailable" });
     } finally {
       ready = true;
     }
@@ -176,7 +176,7 @@ describe("server on one port", () => {
         req.end();
       });
       expect(status).toBe(200);
-      expect(JSON.parse(body)).toEqual({ status: "ok" });
+      expect(JSON.parse(body)).toMatchObject({ status: "ok" });
     } finally {
       session.close();
     }
@@ -220,6 +220,10 @@ describe("server on one port", () => {
     await client.listDomains({ nextPageToken: "x" });
     const d = fake.deliveries[before];
     expect(d).toBeInstanceOf(Delivery);
+    // Delivered once the connection outlived the settle window after the last byte was written.
+    let delivered = false;
+    d.onDelivered(() => (delivered = true));
+    await vi.waitFor(() => expect(delivered).toBe(true));
     let ran = false;
     // delivered() settled it: a late undelivered() and late registrations are ignored.
     d.onUndelivered(() => (ran = true));

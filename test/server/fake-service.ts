@@ -1,0 +1,56 @@
+// A fake SimpleWorkflowService on the real generated descriptor, for server tests: ListDomains
+// echoes its nextPageToken, or holds the request while it is "hold" until the test releases it
+// (with an answer of the test's choosing), recording what the request's Delivery reported.
+import { Writable } from "node:stream";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { SimpleWorkflowService } from "../../gen/taskgate/swf/v1/service_pb.ts";
+import { deliveryKey } from "../../src/context.ts";
+import { loadModel } from "../../src/model/model.ts";
+import type { RegisteredService } from "../../src/services/registry.ts";
+import { createLogger } from "../../src/server/logger.ts";
+
+/** A held request. */
+export interface Hold {
+  delivered: boolean;
+  undelivered: boolean;
+  aborted: boolean;
+  /** Answers the request; its nextPageToken is `answer`. */
+  release(answer?: string): void;
+}
+
+export function fakeService() {
+  const holds: Hold[] = [];
+  const impl: Partial<ServiceImpl<typeof SimpleWorkflowService>> = {
+    async listDomains(req, ctx) {
+      if (req.nextPageToken !== "hold") return { domainInfos: [], nextPageToken: `echo:${req.nextPageToken ?? ""}` };
+      const delivery = ctx.values.get(deliveryKey);
+      let release = (_answer: string): void => {};
+      const answered = new Promise<string>((r) => (release = r));
+      const hold: Hold = { delivered: false, undelivered: false, aborted: false, release: (answer = "released") => release(answer) };
+      delivery?.onDelivered(() => (hold.delivered = true));
+      delivery?.onUndelivered(() => (hold.undelivered = true));
+      ctx.signal.addEventListener("abort", () => (hold.aborted = true));
+      holds.push(hold);
+      return { domainInfos: [], nextPageToken: await answered };
+    },
+  };
+  const service: RegisteredService = { desc: SimpleWorkflowService, impl: impl as RegisteredService["impl"], model: loadModel("swf") };
+  return { service, holds };
+}
+
+/** A logger whose lines are kept, parsed. */
+export function captureLogs() {
+  const lines: Record<string, unknown>[] = [];
+  const dest = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const l of chunk.toString().split("\n")) if (l.trim() !== "") lines.push(JSON.parse(l) as Record<string, unknown>);
+      cb();
+    },
+  });
+  return { lines, logger: createLogger("debug", dest) };
+}
+
+/** The Connect path of a SimpleWorkflowService method. */
+export function rpcUrl(base: string, method: string): string {
+  return `${base}/${SimpleWorkflowService.typeName}/${method}`;
+}
