@@ -3,10 +3,31 @@
 // Connect client learns the same name (`UnknownResourceFault`) an AWS client reads from `__type`.
 // Anything that is neither a Fault nor a ConnectError is an internal failure: its cause stays in
 // the server (ConnectError.cause is never serialized) and the client gets a generic message.
-import { Code, ConnectError } from "@connectrpc/connect";
-import type { Interceptor, StreamResponse } from "@connectrpc/connect";
+//
+// Malformed requests are the client's error, on every protocol (connectRoutes below):
+//   - connect-es answers a binary message it cannot parse (truncated, bad wire type, invalid
+//     UTF-8 in a string) and a Connect GET whose `message` is not base64 with Code.Internal, before
+//     any interceptor runs. connectRoutes wraps each method's handler: an internal or unknown error
+//     answered before the implementation was reached is re-encoded in the same protocol (Connect
+//     unary JSON error body, gRPC trailers, gRPC-Web trailer frame) as invalid_argument with a
+//     SerializationException Fault detail. For streaming methods, whose input is read inside the
+//     interceptors, createFaultInterceptor turns errors of reading the input into the same.
+//   - JSON messages (Connect, gRPC and gRPC-Web with +json) are read by parseJsonBody (strict
+//     UTF-8, no lone surrogates, nesting at most 100) and checked against the method's input
+//     descriptor before protobuf-es parses them: an unknown field and an enum value the
+//     descriptor lacks are refused by name (connect-es would ignore both by default, and the
+//     service would then report a required member as null).
+import { Code, ConnectError, createContextKey, createContextValues } from "@connectrpc/connect";
+import type { ConnectRouter, ContextValues, HandlerContext, Interceptor, MethodImpl, StreamResponse } from "@connectrpc/connect";
+import { ScalarType } from "@bufbuild/protobuf";
+import type { DescField, DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
+import { createAsyncIterable, encodeEnvelope } from "@connectrpc/connect/protocol";
+import type { UniversalHandler, UniversalServerRequest, UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { codeToHttpStatus, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
+import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import { FaultSchema } from "../gen/taskgate/common/v1/options_pb.ts";
-import { Fault, internalFailure } from "./faults.ts";
+import { Fault, internalFailure, parseJsonBody, serializationError, validationError } from "./faults.ts";
 
 /** The ConnectError a failure is sent as. A ConnectError passes through unchanged. */
 export function toConnectError(e: unknown): ConnectError {
@@ -49,6 +70,10 @@ function translate(e: unknown, onInternal: ((cause: unknown) => void) | undefine
  */
 export function createFaultInterceptor(onInternal?: (cause: unknown) => void): Interceptor {
   return (next) => async (req) => {
+    reached(req.contextValues);
+    // A streaming method's input is parsed while the handler reads it: a message that cannot be
+    // parsed is the client's error.
+    if (req.stream) req = { ...req, message: translateInput(req.message, req.method.input) };
     let res;
     try {
       res = await next(req);
@@ -63,3 +88,324 @@ export function createFaultInterceptor(onInternal?: (cause: unknown) => void): I
 
 /** createFaultInterceptor() without a hook for internal failures. */
 export const faultInterceptor: Interceptor = createFaultInterceptor();
+
+// ---------------------------------------------------------------------------------------------
+// Malformed requests
+
+/** Whether the request reached the interceptors and the implementation (set per request by connectRoutes). */
+const reachedKey = createContextKey<{ reached: boolean } | undefined>(undefined, { description: "taskgate: the request reached its implementation" });
+
+function reached(values: ContextValues): void {
+  const probe = values.get(reachedKey);
+  if (probe) probe.reached = true;
+}
+
+/** Whether a code means connect-es failed on its own (a parse failure it does not classify). */
+function isUnclassified(code: Code): boolean {
+  return code === Code.Internal || code === Code.Unknown;
+}
+
+/** The SerializationException a malformed message of `input` is answered with. */
+function malformed(input: DescMessage, problem: string): ConnectError {
+  const detail = problem.replace(/^parse binary: /, "");
+  return toConnectError(serializationError(`The request is not a valid ${input.typeName} message: ${detail === "internal error" ? "it could not be decoded" : detail}.`));
+}
+
+async function* translateInput<T>(source: AsyncIterable<T>, input: DescMessage): AsyncGenerator<T> {
+  try {
+    yield* source;
+  } catch (e) {
+    if (e instanceof ConnectError && !isUnclassified(e.code)) throw e;
+    throw malformed(input, e instanceof ConnectError ? e.rawMessage : e instanceof Error ? e.message : String(e));
+  }
+}
+
+async function readAll(body: AsyncIterable<Uint8Array> | undefined): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  if (body) for await (const c of body) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+/** The same response with a body iterable that runs `after` once the body is through (before trailers are sent). */
+function afterBody(res: UniversalServerResponse, after: () => void): UniversalServerResponse {
+  const body = res.body;
+  after();
+  return {
+    ...res,
+    body: (async function* () {
+      if (body) yield* body;
+      after();
+    })(),
+  };
+}
+
+/** The error a Connect GET carries when its `message` parameter is not base64 (connect-es reports "internal error"). */
+function getProblem(req: UniversalServerRequest, problem: string): string {
+  if (req.method !== "GET" || problem !== "internal error") return problem;
+  const q = new URL(req.url).searchParams;
+  if (q.get("base64") === "1" && !/^[A-Za-z0-9+/_-]*={0,2}$/.test(q.get("message") ?? "")) return "the message query parameter is not base64";
+  return problem;
+}
+
+/**
+ * Re-encodes a response connect-es gave before the implementation was reached: an internal or
+ * unknown error there is a request it could not decode, answered as invalid_argument in the
+ * response's own protocol. Any other response is returned as it is.
+ */
+async function clientFault(method: DescMethod, req: UniversalServerRequest, res: UniversalServerResponse, onMalformed: ((e: ConnectError) => void) | undefined): Promise<UniversalServerResponse> {
+  const replace = (err: ConnectError): ConnectError => {
+    const e = malformed(method.input, getProblem(req, err.rawMessage));
+    onMalformed?.(e);
+    return e;
+  };
+  const contentType = res.header?.get("content-type") ?? "";
+  // gRPC: the status is in the trailers, complete once the body is through.
+  if (res.trailer !== undefined) {
+    const trailer = res.trailer;
+    return afterBody(res, () => {
+      const err = findTrailerError(trailer);
+      if (err === undefined || !isUnclassified(err.code)) return;
+      for (const k of ["grpc-status", "grpc-message", "grpc-status-details-bin"]) trailer.delete(k);
+      setTrailerStatus(trailer, replace(err));
+    });
+  }
+  // gRPC-Web: the status is in the trailer frame that ends the body.
+  if (contentType.startsWith("application/grpc-web")) {
+    const bytes = await readAll(res.body);
+    const out: Uint8Array[] = [];
+    for (let at = 0; at < bytes.length; ) {
+      if (at + 5 > bytes.length) {
+        out.push(bytes.subarray(at));
+        break;
+      }
+      const flags = bytes[at];
+      const end = Math.min(bytes.length, at + 5 + new DataView(bytes.buffer, bytes.byteOffset + at + 1, 4).getUint32(0));
+      let frame = bytes.subarray(at, end);
+      if ((flags & trailerFlag) !== 0 && (flags & 1) === 0) {
+        const trailer = trailerParse(frame.subarray(5));
+        const err = findTrailerError(trailer);
+        if (err !== undefined && isUnclassified(err.code)) {
+          for (const k of ["grpc-status", "grpc-message", "grpc-status-details-bin"]) trailer.delete(k);
+          frame = encodeEnvelope(trailerFlag, trailerSerialize(setTrailerStatus(trailer, replace(err))));
+        }
+      }
+      out.push(frame);
+      at = end;
+    }
+    return { ...res, body: createAsyncIterable([Buffer.concat(out)]) };
+  }
+  // Connect unary: an HTTP error status with a JSON error body.
+  if (res.status < 500 || !contentType.startsWith("application/json") || res.header?.has("content-encoding")) return res;
+  const bytes = await readAll(res.body);
+  let code: unknown;
+  try {
+    code = (JSON.parse(new TextDecoder().decode(bytes)) as { code?: unknown }).code;
+  } catch {
+    // not an error body connect-es wrote: left as it is
+  }
+  if (code !== "internal" && code !== "unknown") return { ...res, body: createAsyncIterable([bytes]) };
+  const body = errorToJsonBytes(replace(errorFromJsonBytes(bytes, undefined, new ConnectError("", Code.Internal))), {});
+  const header = new Headers(res.header);
+  header.set("content-length", String(body.byteLength));
+  return { ...res, status: codeToHttpStatus(Code.InvalidArgument), header, body: createAsyncIterable([body]) };
+}
+
+/** A method's handler that answers requests connect-es cannot decode as the client's error. */
+function guarded(h: UniversalHandler, onMalformed: ((e: ConnectError) => void) | undefined): UniversalHandler {
+  const handle = async (req: UniversalServerRequest): Promise<UniversalServerResponse> => {
+    const probe = { reached: false };
+    const contextValues = req.contextValues ?? createContextValues();
+    contextValues.set(reachedKey, probe);
+    const res = await h({ ...req, contextValues });
+    return probe.reached ? res : clientFault(h.method, req, res, onMalformed);
+  };
+  return Object.assign(handle, {
+    protocolNames: h.protocolNames,
+    service: h.service,
+    method: h.method,
+    requestPath: h.requestPath,
+    allowedMethods: h.allowedMethods,
+    supportedContentType: h.supportedContentType,
+  });
+}
+
+// ---- JSON messages
+
+interface JsonFields {
+  /** By JSON name and by proto name, as protobuf-es accepts both. */
+  readonly byName: ReadonlyMap<string, DescField>;
+  readonly names: readonly string[];
+}
+
+const jsonFieldCache = new WeakMap<DescMessage, JsonFields>();
+
+function jsonFields(desc: DescMessage): JsonFields {
+  let f = jsonFieldCache.get(desc);
+  if (!f) {
+    const byName = new Map<string, DescField>();
+    for (const field of desc.fields) {
+      byName.set(field.jsonName, field);
+      byName.set(field.name, field);
+    }
+    f = { byName, names: desc.fields.map((x) => x.jsonName) };
+    jsonFieldCache.set(desc, f);
+  }
+  return f;
+}
+
+/** "a string", "an array", "null"… */
+function jsonKind(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object") return "an object";
+  return `a ${typeof v}`;
+}
+
+function cut(s: string): string {
+  return s.length > 128 ? `${s.slice(0, 128)}…` : s;
+}
+
+function wrongType(path: string, expected: string, v: unknown): Fault {
+  return serializationError(`Invalid value at '${path}': expected ${expected}, got ${jsonKind(v)}.`);
+}
+
+type ItemKind =
+  | { readonly kind: "scalar"; readonly scalar: ScalarType }
+  | { readonly kind: "enum"; readonly values: readonly { readonly name: string; readonly number: number }[] }
+  | { readonly kind: "message"; readonly message: DescMessage };
+
+function itemKind(field: DescField): ItemKind {
+  switch (field.fieldKind) {
+    case "scalar":
+      return { kind: "scalar", scalar: field.scalar };
+    case "enum":
+      return { kind: "enum", values: field.enum.values };
+    case "message":
+      return { kind: "message", message: field.message };
+    case "list":
+      return field.listKind === "scalar" ? { kind: "scalar", scalar: field.scalar } : field.listKind === "enum" ? { kind: "enum", values: field.enum.values } : { kind: "message", message: field.message };
+    case "map":
+      return field.mapKind === "scalar" ? { kind: "scalar", scalar: field.scalar } : field.mapKind === "enum" ? { kind: "enum", values: field.enum.values } : { kind: "message", message: field.message };
+  }
+}
+
+function checkJsonItem(item: ItemKind, v: unknown, path: string): void {
+  switch (item.kind) {
+    case "scalar":
+      switch (item.scalar) {
+        case ScalarType.STRING:
+        case ScalarType.BYTES:
+          if (typeof v !== "string") throw wrongType(path, "a string", v);
+          return;
+        case ScalarType.BOOL:
+          if (typeof v !== "boolean") throw wrongType(path, "true or false", v);
+          return;
+        default:
+          if (typeof v !== "number" && typeof v !== "string") throw wrongType(path, "a number", v);
+          return;
+      }
+    case "enum":
+      if (typeof v === "number") return; // open enums: the service checks the number
+      if (typeof v !== "string") throw wrongType(path, "an enum value name", v);
+      if (!item.values.some((x) => x.name === v)) {
+        const names = item.values.filter((x) => x.number !== 0).map((x) => x.name);
+        throw validationError(`1 validation error detected: Value '${cut(v)}' at '${path}' failed to satisfy constraint: Member must satisfy enum value set: [${names.join(", ")}]`);
+      }
+      return;
+    case "message":
+      // Well-known types have their own JSON forms (a Timestamp is an RFC 3339 string); protobuf-es checks them.
+      if (item.message.typeName.startsWith("google.protobuf.")) return;
+      checkJsonMessage(item.message, v, path);
+      return;
+  }
+}
+
+/**
+ * Checks a JSON value against a message descriptor: an object whose members are fields of the
+ * message (by JSON or proto name), with values of the field's JSON type and enum values the enum
+ * has. Recursion is bounded by the nesting limit parseJsonBody already enforced.
+ */
+function checkJsonMessage(desc: DescMessage, v: unknown, path: string): void {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    if (path === "") throw serializationError(`The request body must be a JSON object, got ${jsonKind(v)}.`);
+    throw wrongType(path, "an object", v);
+  }
+  const fields = jsonFields(desc);
+  const obj = v as Record<string, unknown>;
+  for (const key of Object.keys(obj)) {
+    const at = path === "" ? key : `${path}.${key}`;
+    const field = fields.byName.get(key);
+    if (field === undefined) {
+      throw serializationError(`Unknown field '${cut(at)}': ${desc.typeName} has no field '${cut(key)}'. Its fields are ${fields.names.join(", ")}.`);
+    }
+    const value = obj[key];
+    if (value === null) continue; // null means absent
+    const item = itemKind(field);
+    if (field.fieldKind === "list") {
+      if (!Array.isArray(value)) throw wrongType(at, "an array", value);
+      for (let i = 0; i < value.length; i++) {
+        const x: unknown = value[i];
+        if (x === null) throw wrongType(`${at}.${i + 1}.member`, "a value", x);
+        checkJsonItem(item, x, `${at}.${i + 1}.member`);
+      }
+    } else if (field.fieldKind === "map") {
+      if (typeof value !== "object" || Array.isArray(value)) throw wrongType(at, "an object", value);
+      const map = value as Record<string, unknown>;
+      for (const k of Object.keys(map)) checkJsonItem(item, map[k], `${at}.${k}`);
+    } else {
+      checkJsonItem(item, value, at);
+    }
+  }
+}
+
+/**
+ * The JSON options of one method's routes: its JSON messages are read by parseJsonBody and
+ * checked against its input descriptor (see the file comment); protobuf-es then parses the text,
+ * refusing unknown fields itself too.
+ */
+function jsonOptionsFor(input: DescMessage) {
+  return {
+    ignoreUnknownFields: false,
+    textDecoder: {
+      decode(data: Uint8Array): string {
+        try {
+          const { text, value } = parseJsonBody(data);
+          checkJsonMessage(input, value, "");
+          return text;
+        } catch (e) {
+          throw e instanceof Fault ? toConnectError(e) : e;
+        }
+      },
+    },
+  };
+}
+
+/** What connectRoutes mounts: a service descriptor and its implementation. */
+export interface ConnectService {
+  readonly desc: DescService;
+  readonly impl: object;
+}
+
+/**
+ * The `routes` of connectNodeAdapter for `services`: every method of every service, each with the
+ * JSON reading described in the file comment and a handler that answers requests connect-es
+ * cannot decode as invalid_argument instead of internal. `onMalformed` sees each such answer (for
+ * a debug log line). The interceptors and limits are the adapter's own options.
+ */
+export function connectRoutes(services: readonly ConnectService[], onMalformed?: (e: ConnectError) => void): (router: ConnectRouter) => void {
+  return (router) => {
+    for (const { desc, impl } of services) {
+      for (const method of desc.methods) {
+        const fn: unknown = (impl as Record<string, unknown>)[method.localName];
+        const call = (req: unknown, ctx: HandlerContext): unknown => {
+          reached(ctx.values);
+          if (typeof fn !== "function") throw new ConnectError(`${desc.typeName}.${method.name} is not implemented`, Code.Unimplemented);
+          return (fn as (r: unknown, c: HandlerContext) => unknown).call(impl, req, ctx);
+        };
+        router.rpc(method, call as unknown as MethodImpl<DescMethod>, { jsonOptions: jsonOptionsFor(method.input) });
+        const i = router.handlers.length - 1;
+        router.handlers[i] = guarded(router.handlers[i], onMalformed);
+      }
+    }
+  };
+}
