@@ -13,6 +13,10 @@
 //   COMMIT was in flight: whether it committed is unknown, so that is an `internalFailure`.
 // - Concurrent migrators (several nodes starting on an empty database) are serialized by a
 //   transaction-scoped advisory lock; each re-reads the ledger after taking it.
+// - Text holds any string, U+0000 included, which PostgreSQL's text type cannot: every string bound
+//   to a statement or sent with NOTIFY is encoded by encodeText, every string read back (and every
+//   NOTIFY payload) decoded by decodeText. Equal strings stay equal, so lookups by a key with U+0000
+//   find what was stored under it and nothing else, as on SQLite.
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -117,8 +121,9 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
   async function exec(conn: Conn, text: string, values?: readonly SqlValue[]): Promise<pg.QueryResult<Row>> {
     if (conn.done) throw internalFailure(new Error("statement issued after its transaction ended"));
     try {
-      const r = values === undefined ? await conn.client.query<Row>(text) : await conn.client.query<Row>({ ...prepared(text), values: values as SqlValue[] });
+      const r = values === undefined ? await conn.client.query<Row>(text) : await conn.client.query<Row>({ ...prepared(text), values: values.map(encodeValue) });
       up();
+      for (const row of r.rows) decodeRow(row);
       return r;
     } catch (e) {
       if (isConnectionError(e)) {
@@ -238,7 +243,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
     async publish(channel, payload) {
       if (closed) return;
       try {
-        await pool.query("SELECT pg_notify($1, $2)", [fullChannel(channel), payload]);
+        await pool.query("SELECT pg_notify($1, $2)", [fullChannel(channel), encodeText(payload)]);
         up();
       } catch (e) {
         if (isConnectionError(e)) down(e);
@@ -340,6 +345,38 @@ export function positional(sql: string): string {
     }
   }
   return out;
+}
+
+// ---- text ----
+
+// PostgreSQL's text type cannot hold U+0000 ("invalid byte sequence for encoding UTF8: 0x00").
+// Strings are stored with U+0000 written as U+FDD0 U+FDD1 and U+FDD0 itself as U+FDD0 U+FDD0
+// (U+FDD0 is a noncharacter, reserved by Unicode for internal use). A string without either is
+// stored as it is, so rows written before this encoding read unchanged, unless they hold U+FDD0
+// followed by U+FDD0 or U+FDD1.
+const NEEDS_ENCODING = /[\u0000\uFDD0]/;
+const ENCODE = /[\u0000\uFDD0]/g;
+const DECODE = /\uFDD0([\uFDD0\uFDD1])/g;
+
+/** A string as PostgreSQL stores it (see above). */
+export function encodeText(s: string): string {
+  return NEEDS_ENCODING.test(s) ? s.replace(ENCODE, (c) => (c === "\u0000" ? "\uFDD0\uFDD1" : "\uFDD0\uFDD0")) : s;
+}
+
+/** The string encodeText stored. */
+export function decodeText(s: string): string {
+  return s.includes("\uFDD0") ? s.replace(DECODE, (_, c: string) => (c === "\uFDD1" ? "\u0000" : "\uFDD0")) : s;
+}
+
+function encodeValue(v: SqlValue): SqlValue {
+  return typeof v === "string" ? encodeText(v) : v;
+}
+
+function decodeRow(row: Row): void {
+  for (const k of Object.keys(row)) {
+    const v = row[k];
+    if (typeof v === "string") row[k] = decodeText(v);
+  }
 }
 
 // ---- errors ----
@@ -495,7 +532,7 @@ function createListener(config: pg.ClientConfig, log: Logger): Listener {
     if (closed || client || connecting) return;
     const c = new pg.Client(config);
     connecting = c;
-    c.on("notification", (m) => deliver(m.channel, m.payload ?? ""));
+    c.on("notification", (m) => deliver(m.channel, decodeText(m.payload ?? "")));
     c.on("error", (e) => lost(c, e));
     c.on("end", () => lost(c, new Error("listen connection ended")));
     try {
