@@ -401,6 +401,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           handingOver = undefined;
         }
       } else {
+        // After a last response (`Connection: close`) http.Server calls destroySoon(): send FIN
+        // but keep reading through the settle window, so a reset of that response is still seen.
+        socket.destroySoon = () => settler.closeAfterWindow(socket);
         h1Server.emit("connection", socket);
         // http.Server reads with a 'data' listener, which does not restart a paused socket.
         socket.resume();

@@ -5,6 +5,10 @@
 // in which its connection did not fail; a failure within the window makes it undelivered, and its
 // long poll puts the task back at once instead of waiting for the task's timeout.
 //
+// A connection the server closes after its last response (HTTP/1.1 `Connection: close`) would be
+// blind to that reset once closed, so it sends FIN at once but keeps reading until the window has
+// passed (closeAfterWindow).
+//
 // Every entry waits the same window, so the entries form a FIFO queue served by one timer.
 import type * as net from "node:net";
 import type { Delivery } from "../context.ts";
@@ -15,7 +19,8 @@ export const SETTLE_WINDOW_MS = 20;
 interface Entry {
   readonly due: number;
   readonly socket: net.Socket;
-  readonly delivery: Delivery;
+  /** The response to settle; none for a connection to close at the end of the window. */
+  readonly delivery: Delivery | undefined;
 }
 
 /** Settles written responses once their window has passed (see the file comment). */
@@ -35,6 +40,13 @@ export class DeliverySettler {
   /** The response of `delivery` was written completely to `socket`: settle it after the window. */
   written(socket: net.Socket, delivery: Delivery): void {
     this.#queue.push({ due: performance.now() + this.#windowMs, socket, delivery });
+    if (this.#timer === undefined) this.#arm();
+  }
+
+  /** Sends FIN on `socket` now and destroys it at the end of the window (earlier if the client closes). */
+  closeAfterWindow(socket: net.Socket): void {
+    if (socket.writable) socket.end();
+    this.#queue.push({ due: performance.now() + this.#windowMs, socket, delivery: undefined });
     if (this.#timer === undefined) this.#arm();
   }
 
@@ -66,7 +78,8 @@ export class DeliverySettler {
       const e = this.#queue[this.#head];
       if (e.due > now) break;
       this.#head++;
-      if (e.socket.errored != null || this.#failed(e.socket)) e.delivery.undelivered();
+      if (e.delivery === undefined) e.socket.destroy();
+      else if (e.socket.errored != null || this.#failed(e.socket)) e.delivery.undelivered();
       else e.delivery.delivered();
     }
     // Drop the settled prefix now and then instead of shifting on every entry.

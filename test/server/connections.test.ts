@@ -330,19 +330,24 @@ describe("errors in each protocol's own shape", () => {
 describe("the delivery settle window", () => {
   const answer = "a".repeat(100_000);
 
-  it("reports undelivered when an HTTP/1.1 client resets while its answer is being written", async () => {
-    const { server, fake } = await start();
-    const s = await tcp(server.port);
-    const body = JSON.stringify({ nextPageToken: "hold" });
-    s.write(`POST ${LIST_DOMAINS} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
-    await vi.waitFor(() => expect(fake.holds).toHaveLength(1));
-    // The answer fits the socket buffers, so the server's write completes; the client resets on
-    // its first bytes, before it read the rest.
-    s.once("data", () => s.resetAndDestroy());
-    fake.holds[0].release(answer);
-    await vi.waitFor(() => expect(fake.holds[0].undelivered || fake.holds[0].delivered).toBe(true));
-    expect(fake.holds[0]).toMatchObject({ undelivered: true, delivered: false });
-  });
+  for (const connection of ["keep-alive", "close"]) {
+    it(`reports undelivered when an HTTP/1.1 client resets while its answer is being written (Connection: ${connection})`, async () => {
+      const { server, fake } = await start();
+      const s = await tcp(server.port);
+      s.pause();
+      const body = JSON.stringify({ nextPageToken: "hold" });
+      s.write(`POST ${LIST_DOMAINS} HTTP/1.1\r\nHost: x\r\nConnection: ${connection}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      await vi.waitFor(() => expect(fake.holds).toHaveLength(1));
+      // The answer fits the socket buffers, so the server's write completes (and, for
+      // Connection: close, the server closes its side); the client resets on its first bytes,
+      // before it read the rest.
+      s.once("data", () => s.resetAndDestroy());
+      s.resume();
+      fake.holds[0].release(answer);
+      await vi.waitFor(() => expect(fake.holds[0].undelivered || fake.holds[0].delivered).toBe(true));
+      expect(fake.holds[0]).toMatchObject({ undelivered: true, delivered: false });
+    });
+  }
 
   it("reports undelivered when an HTTP/2 connection is reset after the stream ended", async () => {
     const { server, fake } = await start();
