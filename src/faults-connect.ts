@@ -16,7 +16,8 @@
 //     UTF-8, no lone surrogates, nesting at most 100) and checked against the method's input
 //     descriptor before protobuf-es parses them: an unknown field and an enum value the
 //     descriptor lacks are refused by name (connect-es would ignore both by default, and the
-//     service would then report a required member as null).
+//     service would then report a required member as null). A Connect GET's query must be valid
+//     percent-encoded UTF-8 (URLSearchParams would turn `%FF` into U+FFFD).
 import { Code, ConnectError, createContextKey, createContextValues } from "@connectrpc/connect";
 import type { ConnectRouter, ContextValues, HandlerContext, Interceptor, MethodImpl, StreamResponse } from "@connectrpc/connect";
 import { ScalarType } from "@bufbuild/protobuf";
@@ -210,9 +211,43 @@ async function clientFault(method: DescMethod, req: UniversalServerRequest, res:
   return { ...res, status: codeToHttpStatus(Code.InvalidArgument), header, body: createAsyncIterable([body]) };
 }
 
+/**
+ * Whether every name and value of a URL's query is valid percent-encoded UTF-8. connect-es reads
+ * a GET's `message` with URLSearchParams, which turns invalid sequences into U+FFFD: `%FF` and
+ * `%FE` would name the same thing.
+ */
+function strictQuery(url: string): boolean {
+  const q = url.indexOf("?");
+  if (q < 0) return true;
+  const hash = url.indexOf("#", q);
+  for (const part of url.slice(q + 1, hash < 0 ? undefined : hash).split("&")) {
+    try {
+      decodeURIComponent(part);
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** A Connect unary error response (a GET is always Connect unary). */
+function connectUnaryError(e: ConnectError): UniversalServerResponse {
+  const body = errorToJsonBytes(e, {});
+  return {
+    status: codeToHttpStatus(e.code),
+    header: new Headers({ "content-type": "application/json", "content-length": String(body.byteLength) }),
+    body: createAsyncIterable([body]),
+  };
+}
+
 /** A method's handler that answers requests connect-es cannot decode as the client's error. */
 function guarded(h: UniversalHandler, onMalformed: ((e: ConnectError) => void) | undefined): UniversalHandler {
   const handle = async (req: UniversalServerRequest): Promise<UniversalServerResponse> => {
+    if (req.method === "GET" && h.allowedMethods.includes("GET") && !strictQuery(req.url)) {
+      const e = malformed(h.method.input, "the query string is not valid percent-encoded UTF-8");
+      onMalformed?.(e);
+      return connectUnaryError(e);
+    }
     const probe = { reached: false };
     const contextValues = req.contextValues ?? createContextValues();
     contextValues.set(reachedKey, probe);

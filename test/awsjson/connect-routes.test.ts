@@ -165,6 +165,18 @@ describe("malformed protobuf is invalid_argument on every protocol", () => {
     expect(ok).toMatchObject({ status: 404, code: "not_found", fault: { name: "UnknownResourceFault" } });
   });
 
+  it("Connect GET: a query that is not percent-encoded UTF-8 (no aliasing through U+FFFD)", async () => {
+    const get = (message: string) => fetch(`${url}${path("DescribeDomain")}?connect=v1&encoding=json&message=${message}`);
+    for (const bad of ["%7B%22name%22%3A%22al%FFias%22%7D", "%7B%22name%22%3A%22al%FEias%22%7D", "%7B%22name%22%3A%22al%ED%A0%80ias%22%7D"]) {
+      const e = await connectError(await get(bad));
+      expect(e.status).toBe(400);
+      expectSerializationFault(e.code, e.message, e.fault);
+      expect(e.message).toContain("the query string is not valid percent-encoded UTF-8");
+    }
+    const real = await connectError(await get("%7B%22name%22%3A%22al%EF%BF%BDias%22%7D"));
+    expect(real).toMatchObject({ status: 404, code: "not_found", message: "Unknown domain: al\ufffdias" });
+  });
+
   it("gRPC: grpc-status 3 in the trailers", async () => {
     for (const body of [truncated, badUtf8]) {
       const r = await h2Call(path("RegisterDomain"), { "content-type": "application/grpc", te: "trailers" }, envelope(0, body));
