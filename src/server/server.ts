@@ -33,12 +33,12 @@ import * as net from "node:net";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import type * as stream from "node:stream";
-import { Code, ConnectError, createContextValues, type ConnectRouter, type ContextValues } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, type ContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { Delivery, deliveryKey } from "../context.ts";
 import { createAwsJsonHandler, type AwsJsonRequest, type AwsJsonResponse } from "../awsjson/handler.ts";
-import { createFaultInterceptor } from "../faults-connect.ts";
+import { connectRoutes, createFaultInterceptor } from "../faults-connect.ts";
 import type { RegisteredService } from "../services/registry.ts";
 import type { Config } from "./config.ts";
 import { child } from "./logger.ts";
@@ -195,9 +195,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
 
   const handler = connectNodeAdapter({
-    routes: (router: ConnectRouter) => {
-      for (const s of opts.services) router.service(s.desc, s.impl);
-    },
+    // Every method of every service; a request connect-es cannot decode is invalid_argument.
+    routes: connectRoutes(opts.services, (e) => log.debug({ err: e }, "malformed RPC request")),
     fallback,
     contextValues,
     interceptors: [createFaultInterceptor((cause) => log.error({ err: cause }, "internal failure in an RPC handler"))],
