@@ -61,9 +61,10 @@ export interface Config {
    */
   readonly idleTimeoutSeconds: number;
   /**
-   * Time a client gets to send a request's headers, in seconds: HTTP/1.1 from the request's first
-   * byte (from the connection's start for its first request), HTTP/2 from the connection's start
-   * to the end of its first request's headers. A connection that misses it is closed. Default 60.
+   * Time a client gets to send a request's headers, in seconds. A new connection gets this long
+   * to send its first bytes; then HTTP/1.1 gets it for each request's headers (answered 408 when
+   * late), HTTP/2 for its first request's headers, counted from the connection's start (closed
+   * with GOAWAY when late). Default 60.
    */
   readonly headersTimeoutSeconds: number;
 }
