@@ -16,7 +16,9 @@
 // 429), naming the limit in bytes; the AWS JSON route answers the same with 413.
 //
 // Requests Node's HTTP/1.1 parser rejects never reach a route; they get a complete response with
-// a JSON body readable by both kinds of client (`__type` for AWS SDKs, `code` for Connect):
+// a JSON body readable by both kinds of client (`__type` for AWS SDKs, `code` for Connect). So
+// does a request without Host (HTTP/1.1 always; HTTP/1.0 and HTTP/2 on the RPC routes, which
+// need an authority), as 400 invalid_argument:
 //   malformed request         400  SerializationException / invalid_argument
 //   headers over the limit    431  RequestHeaderFieldsTooLargeException / resource_exhausted
 //   headers or body too slow  408  RequestTimeoutException / deadline_exceeded
@@ -61,11 +63,12 @@ export const rpcCodes = {
   deadline_exceeded: 4,
   resource_exhausted: 8,
   unimplemented: 12,
+  internal: 13,
 } as const;
 export type RpcCode = keyof typeof rpcCodes;
 
 /** HTTP status of a Connect unary error. An unknown route is 404, as for any unmatched path. */
-const connectStatus: Record<RpcCode, number> = { invalid_argument: 400, deadline_exceeded: 504, resource_exhausted: 429, unimplemented: 404 };
+const connectStatus: Record<RpcCode, number> = { invalid_argument: 400, deadline_exceeded: 504, resource_exhausted: 429, unimplemented: 404, internal: 500 };
 
 /** grpc-message: UTF-8, percent-encoded outside printable ASCII (and `%` itself). */
 export function encodeGrpcMessage(message: string): string {
@@ -115,6 +118,24 @@ export function sendRpcError(req: AnyRequest, res: AnyResponse, protocol: RpcPro
       return;
     }
   }
+}
+
+/**
+ * A request refused before any route saw it (no Host): in the RPC protocol's shape on an RPC
+ * request, otherwise 400 with the JSON body of a parser rejection. The connection is closed.
+ */
+export function sendBadRequest(req: AnyRequest, res: AnyResponse, path: string, message: string): void {
+  const protocol = rpcProtocol(headerValue(req.headers["content-type"]), path);
+  if (protocol !== undefined) return sendRpcError(req, res, protocol, "invalid_argument", message, true);
+  if (res.headersSent || res.writableEnded) return;
+  const out = res as http.ServerResponse; // both response kinds share these members
+  const body = JSON.stringify({ __type: "com.amazon.coral.service#SerializationException", code: "invalid_argument", message });
+  out.statusCode = 400;
+  out.setHeader("content-type", "application/json");
+  out.setHeader("content-length", String(Buffer.byteLength(body)));
+  out.setHeader("x-amzn-ErrorType", "SerializationException");
+  if (req.httpVersionMajor < 2) out.setHeader("connection", "close");
+  out.end(body);
 }
 
 /** The "unimplemented" message for a path no route serves, naming the method and service. */

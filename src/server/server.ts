@@ -43,7 +43,7 @@ import type { RegisteredService } from "../services/registry.ts";
 import type { Config } from "./config.ts";
 import { child } from "./logger.ts";
 import { RateLimitedCounter, countOpenFiles, fdHeadroom, fdOf, readOpenFileLimit } from "./limits.ts";
-import { clientErrorResponse, rpcProtocol, sendRpcError, tooLargeMessage, unimplementedMessage, type ClientError, type ParserLimits } from "./protocol-errors.ts";
+import { clientErrorResponse, rpcProtocol, sendBadRequest, sendRpcError, tooLargeMessage, unimplementedMessage, type ClientError, type ParserLimits } from "./protocol-errors.ts";
 import { DeliverySettler } from "./settle.ts";
 import { ConnectionTimeouts, checkIntervalMs } from "./timeouts.ts";
 
@@ -265,11 +265,22 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (finished && res.statusCode >= 500 && !(req.url ?? "").startsWith("/healthz")) log.error(line, "request failed");
       else log.debug(line, "request");
     });
-    // A body declared over the limit on an RPC route is refused before it is read, with the
-    // limit in the message (Connect's own check reports it as "readMaxBytes").
     const url = req.url ?? "";
-    if (url !== "/" && !url.startsWith("/?")) {
-      const protocol = rpcProtocol(headerValue(req.headers["content-type"]), url.split("?", 1)[0]);
+    const path = url.split("?", 1)[0];
+    const rpc = path !== "/" && path !== "/healthz";
+    // HTTP/1.1 requires Host (RFC 9112 §3.2; http.Server's own check would answer without a
+    // body), and the RPC routes need an authority (connect-node throws without one), which an
+    // HTTP/1.0 request may lack Host and an HTTP/2 request :authority.
+    const authority = h1 === undefined ? (req as http2.Http2ServerRequest).authority : req.headers.host;
+    if ((authority === undefined || authority === "") && (rpc || req.httpVersion === "1.1")) {
+      req.resume();
+      sendBadRequest(req, res, path, "the request names no authority: send a Host header (HTTP/1.x) or :authority (HTTP/2)");
+      return;
+    }
+    if (rpc) {
+      const protocol = rpcProtocol(headerValue(req.headers["content-type"]), path);
+      // A body declared over the limit on an RPC route is refused before it is read, with the
+      // limit in the message (Connect's own check reports it as "readMaxBytes").
       const declared = Number(headerValue(req.headers["content-length"]));
       if (protocol !== undefined && declared > config.maxBodyBytes) {
         req.resume();
@@ -277,7 +288,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         return;
       }
     }
-    handler(req as NodeRequest, res as NodeResponse);
+    try {
+      handler(req as NodeRequest, res as NodeResponse);
+    } catch (e) {
+      // A request the Connect adapter cannot take; never let it escape as an uncaught exception.
+      log.error({ err: e, method: req.method, path: req.url }, "request refused before routing");
+      if (!res.headersSent) sendRpcError(req, res, rpcProtocol(headerValue(req.headers["content-type"]), path) ?? "connect", "internal", "internal error", true);
+      else res.destroy();
+    }
   };
 
   // --- the two protocol servers ------------------------------------------------------------------
@@ -289,6 +307,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       headersTimeout: headersMs,
       requestTimeout: parserLimits.requestTimeoutMs,
       connectionsCheckingInterval: checkIntervalMs(headersMs, idleMs),
+      // Checked in onRequest, to answer with a body.
+      requireHostHeader: false,
     },
     onRequest,
   );

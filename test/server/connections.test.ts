@@ -190,6 +190,28 @@ describe("HTTP/1.1 parser rejections", () => {
   });
 });
 
+describe("requests without Host", () => {
+  it("answers HTTP/1.1 without Host, and RPC requests without an authority, with 400 and a body; HTTP/1.0 elsewhere is served", async () => {
+    const { server } = await start();
+    const h11 = parseResponse(await rawHttp(server.port, "GET /healthz HTTP/1.1\r\n\r\n"));
+    expect(h11.status).toBe(400);
+    expect(JSON.parse(h11.body)).toMatchObject({ __type: "com.amazon.coral.service#SerializationException", code: "invalid_argument" });
+    const rpc = parseResponse(await rawHttp(server.port, `POST ${LIST_DOMAINS} HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`));
+    expect(rpc.status).toBe(400);
+    expect(JSON.parse(rpc.body)).toEqual({ code: "invalid_argument", message: "the request names no authority: send a Host header (HTTP/1.x) or :authority (HTTP/2)" });
+    const health = parseResponse(await rawHttp(server.port, "GET /healthz HTTP/1.0\r\n\r\n"));
+    expect(health.status).toBe(200);
+    // HTTP/2 without :authority or Host is malformed (RFC 9113 §8.3.1): nghttp2 resets the stream.
+    const c = await RawH2.connect(server.port);
+    c.request(1, [[":method", "POST"], [":scheme", "http"], [":path", LIST_DOMAINS], ["content-type", "application/grpc"]], Buffer.alloc(5));
+    await c.until(() => c.resets().has(1));
+    expect(c.resets().get(1)).toBe(ErrorCode.PROTOCOL_ERROR);
+    expect(c.goaway()).toBeUndefined();
+    c.destroy();
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+});
+
 describe("the connection cap", () => {
   it("refuses connections over --max-connections at once, logs once per 10 s and counts them on /healthz", async () => {
     const { server, logs } = await start({ maxConnections: 4 });
