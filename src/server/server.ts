@@ -270,7 +270,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const rpc = path !== "/" && path !== "/healthz";
     // HTTP/1.1 requires Host (RFC 9112 §3.2; http.Server's own check would answer without a
     // body), and the RPC routes need an authority (connect-node throws without one), which an
-    // HTTP/1.0 request may lack Host and an HTTP/2 request :authority.
+    // HTTP/1.0 request may not name. (nghttp2 resets an HTTP/2 request without one.)
     const authority = h1 === undefined ? (req as http2.Http2ServerRequest).authority : req.headers.host;
     if ((authority === undefined || authority === "") && (rpc || req.httpVersion === "1.1")) {
       req.resume();
