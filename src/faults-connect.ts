@@ -27,6 +27,7 @@ import type { UniversalHandler, UniversalServerRequest, UniversalServerResponse 
 import { codeToHttpStatus, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
+import { deliveryKey } from "./context.ts";
 import { FaultSchema } from "../gen/taskgate/common/v1/options_pb.ts";
 import { Fault, internalFailure, parseJsonBody, serializationError, validationError } from "./faults.ts";
 
@@ -79,6 +80,8 @@ export function createFaultInterceptor(onInternal?: (cause: unknown) => void): I
     try {
       res = await next(req);
     } catch (e) {
+      // An error answer carries no task: anything claimed for this request goes back to its queue.
+      req.contextValues.get(deliveryKey)?.undelivered();
       throw translate(e, onInternal);
     }
     if (!res.stream) return res;

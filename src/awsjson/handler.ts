@@ -333,6 +333,8 @@ export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJson
         logger.debug({ target, requestId, err: e }, "aws-json: the client went away before the response");
         return;
       }
+      // An error answer carries no task: anything claimed for this request goes back to its queue.
+      values.get(deliveryKey)?.undelivered();
       sendFault(faultOf(e));
     }
   }

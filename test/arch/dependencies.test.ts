@@ -18,7 +18,7 @@ const allowed: Record<string, string[]> = {
   store: ["faults.ts"],
   model: ["faults.ts"],
   "faults.ts": [],
-  "faults-connect.ts": ["faults.ts"],
+  "faults-connect.ts": ["faults.ts", "context.ts"],
   "context.ts": [],
 };
 

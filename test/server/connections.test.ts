@@ -387,6 +387,33 @@ describe("the delivery settle window", () => {
     expect(fake.holds[0]).toMatchObject({ undelivered: true, delivered: false });
   });
 
+  it("reports an error answer undelivered on every route, although it was written completely", async () => {
+    const { server, fake } = await start();
+    const transports: Transport[] = [
+      createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }),
+      createGrpcTransport({ baseUrl: server.url }),
+      createGrpcWebTransport({ baseUrl: server.url, httpVersion: "1.1" }),
+    ];
+    for (const [i, transport] of transports.entries()) {
+      const call = createClient(SimpleWorkflowService, transport).listDomains({ nextPageToken: "hold" });
+      await vi.waitFor(() => expect(fake.holds).toHaveLength(i + 1));
+      fake.holds[i].release("fail");
+      await expect(call).rejects.toMatchObject({ code: Code.Unavailable });
+      await vi.waitFor(() => expect(fake.holds[i].undelivered).toBe(true));
+      expect(fake.holds[i].delivered).toBe(false);
+    }
+    const aws = fetch(server.url, {
+      method: "POST",
+      headers: { "content-type": "application/x-amz-json-1.0", "x-amz-target": "SimpleWorkflowService.ListDomains" },
+      body: JSON.stringify({ registrationStatus: "REGISTERED", nextPageToken: "hold" }),
+    });
+    await vi.waitFor(() => expect(fake.holds).toHaveLength(4));
+    fake.holds[3].release("fail");
+    expect((await aws).status).toBe(503);
+    await vi.waitFor(() => expect(fake.holds[3].undelivered).toBe(true));
+    expect(fake.holds[3].delivered).toBe(false);
+  });
+
   it("reports delivered when the client reads the answer", async () => {
     const { server, fake } = await start();
     const client = createClient(SimpleWorkflowService, createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }));

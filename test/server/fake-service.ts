@@ -5,6 +5,7 @@ import { Writable } from "node:stream";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { SimpleWorkflowService } from "../../gen/taskgate/swf/v1/service_pb.ts";
 import { deliveryKey } from "../../src/context.ts";
+import { serviceUnavailable } from "../../src/faults.ts";
 import { loadModel } from "../../src/model/model.ts";
 import type { RegisteredService } from "../../src/services/registry.ts";
 import { createLogger } from "../../src/server/logger.ts";
@@ -14,7 +15,7 @@ export interface Hold {
   delivered: boolean;
   undelivered: boolean;
   aborted: boolean;
-  /** Answers the request; its nextPageToken is `answer`. */
+  /** Answers the request; its nextPageToken is `answer`, or a ServiceUnavailable fault for "fail". */
   release(answer?: string): void;
 }
 
@@ -31,7 +32,10 @@ export function fakeService() {
       delivery?.onUndelivered(() => (hold.undelivered = true));
       ctx.signal.addEventListener("abort", () => (hold.aborted = true));
       holds.push(hold);
-      return { domainInfos: [], nextPageToken: await answered };
+      const answer = await answered;
+      // "fail": the answer is an error, as when the store fails while a claimed task's answer is built.
+      if (answer === "fail") throw serviceUnavailable(new Error("the answer failed"));
+      return { domainInfos: [], nextPageToken: answer };
     },
   };
   const service: RegisteredService = { desc: SimpleWorkflowService, impl: impl as RegisteredService["impl"], model: loadModel("swf") };
