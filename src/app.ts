@@ -5,9 +5,10 @@ import type { Config } from "./server/config.ts";
 import type { RegisteredService } from "./services/registry.ts";
 import { openSqlite } from "./store/sqlite.ts";
 import type { Database } from "./store/db.ts";
-import { Matcher, systemClock, type Clock } from "./dispatch/matcher.ts";
+import { systemClock, type Clock } from "./dispatch/clock.ts";
+import { Matcher } from "./dispatch/matcher.ts";
 import { Timers } from "./dispatch/timers.ts";
-import { Liveness } from "./dispatch/nodes.ts";
+import { Liveness } from "./dispatch/liveness.ts";
 import { SwfEngine } from "./swf/engine.ts";
 import { swfService } from "./services/swf.ts";
 
@@ -39,7 +40,7 @@ export async function openDatabase(config: Pick<Config, "database" | "sqliteSync
 export async function createApp(config: Config, logger: Logger, opts: { clock?: Clock; db?: Database; historyLimit?: number } = {}): Promise<App> {
   const clock = opts.clock ?? systemClock;
   const db = opts.db ?? (await openDatabase(config, logger));
-  const matcher = new Matcher();
+  const matcher = new Matcher(clock);
   const timers = new Timers(db, clock, logger.child({ component: "timers" }));
   const liveness = new Liveness(db, clock, logger.child({ component: "nodes" }), {
     heartbeatMs: Math.min(2_000, Math.max(100, (config.nodeTimeoutSeconds * 1000) / 4)),

@@ -27,7 +27,7 @@ import type { UniversalHandler, UniversalServerRequest, UniversalServerResponse 
 import { codeToHttpStatus, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
-import { deliveryKey } from "./context.ts";
+import { deliveryKey } from "./request/delivery.ts";
 import { FaultSchema } from "../gen/taskgate/common/v1/options_pb.ts";
 import { Fault, internalFailure, parseJsonBody, serializationError, validationError } from "./faults.ts";
 

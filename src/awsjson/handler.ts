@@ -33,7 +33,7 @@ import type { DescMessage, DescMethod, MessageInitShape } from "@bufbuild/protob
 import { Code, ConnectError, createContextValues, createHandlerContext } from "@connectrpc/connect";
 import type { ContextValues, HandlerContext } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import { Delivery, deliveryKey } from "../context.ts";
+import { Delivery, deliveryKey } from "../request/delivery.ts";
 import { Fault, Namespace, internalFailure, parseJsonBody, serializationError, unknownOperation, validationError } from "../faults.ts";
 import type { FaultCode } from "../faults.ts";
 import type { Model } from "../model/model.ts";

@@ -10,13 +10,7 @@
 // - Waiters are woken in arrival order (FIFO), one per notification.
 // - `shutdown()` answers every waiting poll with "nothing" and refuses new waits.
 
-/** A clock, injectable for tests. */
-export interface Clock {
-  now(): number;
-}
-
-/** The wall clock. */
-export const systemClock: Clock = { now: () => Date.now() };
+import { systemClock, type Clock } from "./clock.ts";
 
 interface Waiter {
   wake(): void;
@@ -59,13 +53,23 @@ export interface PollOptions {
   holdMs: number;
   /** Aborted when the client goes away. */
   signal?: AbortSignal;
+  /**
+   * Called once a task is claimed for this poll: `undo` if the answer could not be written,
+   * `delivered` once it was. Without it the answer counts as delivered when the call returns.
+   */
+  onClaimed?: (hooks: { undo: () => void; delivered: () => void }) => void;
 }
 
 /** The in-memory half of the dispatch core. */
 export class Matcher {
+  #clock: Clock;
   #queues = new Map<string, QueueState>();
   #closed = false;
   #shutdown = new AbortController();
+
+  constructor(clock: Clock = systemClock) {
+    this.#clock = clock;
+  }
 
   /** Aborted when the server shuts down. */
   get shutdownSignal(): AbortSignal {
@@ -129,8 +133,8 @@ export class Matcher {
    * Long-polls `queue`: runs `claim` now and again after every wakeup until it returns a task, the
    * hold time ends, the signal aborts or the server shuts down (then undefined).
    */
-  async poll<T>(queue: string, claim: () => Promise<T | undefined>, opts: PollOptions & { ctx?: unknown }): Promise<T | undefined> {
-    const deadline = Date.now() + opts.holdMs;
+  async poll<T>(queue: string, claim: () => Promise<T | undefined>, opts: Pick<PollOptions, "holdMs" | "signal"> & { ctx?: unknown }): Promise<T | undefined> {
+    const deadline = this.#clock.now() + opts.holdMs;
     const s = this.#acquire(queue);
     try {
       for (;;) {
@@ -139,7 +143,7 @@ export class Matcher {
         const task = await claim();
         if (task !== undefined) return task;
         if (s.version !== version) continue; // something committed while we claimed: look again
-        const remaining = deadline - Date.now();
+        const remaining = deadline - this.#clock.now();
         if (remaining <= 0) return undefined;
         const woken = await this.#wait(s, remaining, opts.signal, opts.ctx);
         if (woken === false) return undefined;
@@ -217,7 +221,6 @@ export class Matcher {
     this.#credits.get(token)?.(token);
   }
 
-  /** Sleeps until woken (true), or the time, the signal or the server ends (false). */
   /**
    * Takes the longest-waiting poll of `queue` that accepts a handed-off task, if any. Until the
    * reservation is delivered or released, the poll's hold time does not end it (the task is
@@ -251,13 +254,14 @@ export class Matcher {
     return undefined;
   }
 
+  /** Sleeps until woken (true), or the time, the signal or the server ends (false). */
   #wait(s: QueueState, ms: number, signal: AbortSignal | undefined, ctx?: unknown): Promise<boolean | { task: unknown }> {
     return new Promise<boolean | { task: unknown }>((resolve) => {
       let done = false;
       const finish = (woken: boolean | { task: unknown }) => {
         if (done) return;
         done = true;
-        clearTimeout(timer);
+        cancelTimer();
         signal?.removeEventListener("abort", onAbort);
         this.#shutdown.signal.removeEventListener("abort", onAbort);
         if (!woken) {
@@ -289,10 +293,10 @@ export class Matcher {
       }
       const onAbort = () => finish(false);
       const onTimeout = () => {
-        if (waiter.handoff?.reserved) timer = setTimeout(onTimeout, 50);
+        if (waiter.handoff?.reserved) cancelTimer = this.#clock.setTimer(onTimeout, 50);
         else finish(false);
       };
-      let timer = setTimeout(onTimeout, ms);
+      let cancelTimer = this.#clock.setTimer(onTimeout, ms);
       signal?.addEventListener("abort", onAbort, { once: true });
       this.#shutdown.signal.addEventListener("abort", onAbort, { once: true });
       s.waiters.add(waiter);

@@ -1,12 +1,12 @@
 // Durable timers: every timeout lives as a row in the store and fires through this loop. The loop
-// sleeps until the earliest row is due (a setTimeout, re-armed whenever an earlier timer is
-// added), then takes due rows one at a time: the handler deletes the row in the same transaction
+// sleeps until the earliest row is due (a timer of the injected clock, re-armed whenever an
+// earlier timer is added), then takes due rows one at a time: the handler deletes the row in the same transaction
 // as its effects, so a timer fires exactly once, also with several nodes (the delete of a row
 // another node took matches nothing) and after a restart (rows that fell due while the server was
 // down fire at start).
 import type { Database, Sql } from "../store/db.ts";
-import { dueTimers, nextTimerMs, takeTimer, type TimerRow } from "../store/tasks.ts";
-import type { Clock } from "./matcher.ts";
+import { dueTimers, nextTimerMs, takeTimer, type TimerRow } from "../store/dispatch.ts";
+import type { Clock } from "./clock.ts";
 import type { Logger } from "pino";
 
 /** Applies a timer's effects inside the transaction that took it; returns work to run after commit. */
@@ -21,7 +21,8 @@ export class Timers {
   #clock: Clock;
   #log: Logger;
   #handlers = new Map<string, TimerHandler>();
-  #timeout: NodeJS.Timeout | undefined;
+  /** Cancels the pending wake-up of the loop, if one is armed. */
+  #cancel: (() => void) | undefined;
   #armedFor = Number.POSITIVE_INFINITY;
   #running = false;
   #again = false;
@@ -33,8 +34,9 @@ export class Timers {
     this.#log = log;
   }
 
-  /** Registers the handler of a timer kind. */
+  /** Registers the handler of a timer kind; a kind has exactly one handler. */
   on(kind: string, handler: TimerHandler): void {
+    if (this.#handlers.has(kind)) throw new Error(`timer kind ${kind} already has a handler`);
     this.#handlers.set(kind, handler);
   }
 
@@ -47,8 +49,8 @@ export class Timers {
   /** Stops the loop; a pass under way finishes its current timer. */
   stop(): void {
     this.#stopped = true;
-    if (this.#timeout) clearTimeout(this.#timeout);
-    this.#timeout = undefined;
+    this.#cancel?.();
+    this.#cancel = undefined;
   }
 
   /** A timer due at `fireMs` was committed: make sure the loop wakes by then. */
@@ -68,15 +70,18 @@ export class Timers {
   }
 
   #arm(atMs: number): void {
-    if (this.#timeout) clearTimeout(this.#timeout);
+    this.#cancel?.();
     this.#armedFor = atMs;
     const delay = Math.max(0, Math.min(atMs - this.#clock.now(), maxSleepMs));
-    this.#timeout = setTimeout(() => {
-      this.#timeout = undefined;
-      this.#armedFor = Number.POSITIVE_INFINITY;
-      this.kick();
-    }, delay);
-    this.#timeout.unref();
+    this.#cancel = this.#clock.setTimer(
+      () => {
+        this.#cancel = undefined;
+        this.#armedFor = Number.POSITIVE_INFINITY;
+        this.kick();
+      },
+      delay,
+      { unref: true },
+    );
   }
 
   async #pass(): Promise<void> {

@@ -18,7 +18,7 @@
 // client acknowledged the setting with RST_STREAM(REFUSED_STREAM), and the session memory budget
 // is sized so that held streams up to the limit never make Node refuse streams or end the session.
 //
-// Every request gets a Delivery (src/context.ts) tied to its response. `delivered()` once the
+// Every request gets a Delivery (src/request/delivery.ts) tied to its response. `delivered()` once the
 // response was written completely (HTTP/1.1: 'finish', i.e. the kernel accepted the last byte;
 // HTTP/2: ended, stream closed with NO_ERROR) and its connection then did not fail within a short
 // settle window (settle.ts); `undelivered()` when the response closed before that (client gone,
@@ -36,7 +36,7 @@ import type * as stream from "node:stream";
 import { Code, ConnectError, createContextValues, type ContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
-import { Delivery, deliveryKey } from "../context.ts";
+import { Delivery, deliveryKey } from "../request/delivery.ts";
 import { createAwsJsonHandler, type AwsJsonRequest, type AwsJsonResponse } from "../awsjson/handler.ts";
 import { connectRoutes, createFaultInterceptor } from "../faults-connect.ts";
 import type { RegisteredService } from "../services/registry.ts";

@@ -11,7 +11,7 @@
 //
 // Every entry waits the same window, so the entries form a FIFO queue served by one timer.
 import type * as net from "node:net";
-import type { Delivery } from "../context.ts";
+import type { Delivery } from "../request/delivery.ts";
 
 /** How long a written response waits for its connection to fail before it counts as delivered. */
 export const SETTLE_WINDOW_MS = 20;

@@ -2,55 +2,14 @@
 // engine, shape the answer. Long polls take their hold time from the method's long_poll_seconds
 // option (or the server's override) and hand any task they deliver to the request's Delivery, so
 // a task whose answer never reached the worker goes back to its queue.
-import { getOption, type DescMessage, type DescMethod, type MessageShape } from "@bufbuild/protobuf";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { long_poll_seconds } from "../../gen/taskgate/common/v1/options_pb.ts";
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
 import { SimpleWorkflowService } from "../../gen/taskgate/swf/v1/service_pb.ts";
-import { deliveryKey } from "../context.ts";
-import { validationError } from "../faults.ts";
 import { loadModel, type Model } from "../model/model.ts";
 import { validateRequest } from "../model/validate.ts";
-import type { SwfEngine, PollOpts } from "../swf/engine.ts";
+import type { SwfEngine } from "../swf/engine.ts";
+import { maxInFlight, pollOptions, type PollConfig } from "./longpoll.ts";
 import type { RegisteredService } from "./registry.ts";
-
-/** How the services hold long polls. */
-export interface PollConfig {
-  /** Overrides every long-poll hold time, in seconds (tests use fractions). */
-  longPollSeconds?: number;
-}
-
-/**
- * The hold time of a long-poll method, in ms: its option (or the override), ended a little early
- * (92–97 %) with jitter so a client whose socket timeout equals the documented hold still receives
- * the empty answer, and so that many idle pollers do not all come back at the same instant.
- */
-export function holdMs(method: DescMethod, cfg: PollConfig): number {
-  const seconds = cfg.longPollSeconds ?? optionSeconds(method);
-  return Math.max(1, Math.round(seconds * 1000 * (0.92 + Math.random() * 0.05)));
-}
-
-const holdOption = new WeakMap<DescMethod, number>();
-/** A method's long_poll_seconds option, decoded once (getOption decodes the option bytes on every call). */
-function optionSeconds(method: DescMethod): number {
-  let v = holdOption.get(method);
-  if (v === undefined) holdOption.set(method, (v = getOption(method, long_poll_seconds)));
-  return v;
-}
-
-/** Poll options from a handler context: hold time, abort signal, delivery tracking. */
-export function pollOpts(method: DescMethod, ctx: HandlerContext, cfg: PollConfig): PollOpts {
-  const delivery = ctx.values.get(deliveryKey);
-  return {
-    holdMs: holdMs(method, cfg),
-    signal: ctx.signal,
-    onClaimed: delivery
-      ? ({ undo, delivered }) => {
-          delivery.onUndelivered(undo);
-          delivery.onDelivered(delivered);
-        }
-      : undefined,
-  };
-}
 
 /** Validates a request of `op` against the model (lengths, patterns, ranges, required members, naming rules). */
 export function validator(model: Model) {
@@ -79,9 +38,9 @@ export function swfService(engine: SwfEngine, cfg: PollConfig): RegisteredServic
     startWorkflowExecution: (req) => engine.startWorkflowExecution(v("StartWorkflowExecution", m.startWorkflowExecution.input, req)),
     describeWorkflowExecution: (req) => engine.describeWorkflowExecution(v("DescribeWorkflowExecution", m.describeWorkflowExecution.input, req)),
     getWorkflowExecutionHistory: (req) => engine.getWorkflowExecutionHistory(v("GetWorkflowExecutionHistory", m.getWorkflowExecutionHistory.input, req)),
-    pollForDecisionTask: (req, ctx) => engine.pollForDecisionTask(v("PollForDecisionTask", m.pollForDecisionTask.input, req), pollOpts(m.pollForDecisionTask, ctx, cfg)),
+    pollForDecisionTask: (req, ctx) => engine.pollForDecisionTask(v("PollForDecisionTask", m.pollForDecisionTask.input, req), pollOptions(m.pollForDecisionTask, ctx, cfg)),
     respondDecisionTaskCompleted: (req) => engine.respondDecisionTaskCompleted(v("RespondDecisionTaskCompleted", m.respondDecisionTaskCompleted.input, req)),
-    pollForActivityTask: (req, ctx) => engine.pollForActivityTask(v("PollForActivityTask", m.pollForActivityTask.input, req), pollOpts(m.pollForActivityTask, ctx, cfg)),
+    pollForActivityTask: (req, ctx) => engine.pollForActivityTask(v("PollForActivityTask", m.pollForActivityTask.input, req), pollOptions(m.pollForActivityTask, ctx, cfg)),
     recordActivityTaskHeartbeat: (req) => engine.recordActivityTaskHeartbeat(v("RecordActivityTaskHeartbeat", m.recordActivityTaskHeartbeat.input, req)),
     respondActivityTaskCompleted: (req) => engine.respondActivityTaskCompleted(v("RespondActivityTaskCompleted", m.respondActivityTaskCompleted.input, req)),
     respondActivityTaskFailed: (req) => engine.respondActivityTaskFailed(v("RespondActivityTaskFailed", m.respondActivityTaskFailed.input, req)),
@@ -117,12 +76,4 @@ export function swfService(engine: SwfEngine, cfg: PollConfig): RegisteredServic
     },
   };
   return { desc: SimpleWorkflowService, impl: impl as RegisteredService["impl"], model };
-}
-
-/** A stream's credit: 1 to 10,000, default 1. */
-function maxInFlight(n: number | undefined): number {
-  if (n === undefined) return 1;
-  if (!Number.isInteger(n) || n < 1 || n > 10_000)
-    throw validationError(`1 validation error detected: Value '${n}' at 'maxInFlight' failed to satisfy constraint: Member must have value between 1 and 10000`);
-  return n;
 }

@@ -1,6 +1,6 @@
 // SQL of the SWF engine: domains, types, executions and their history.
 import type { Capabilities, Row, Sql } from "./db.ts";
-import { taskColumns, taskFromRow, type TaskRow } from "./tasks.ts";
+import { taskColumns, taskFromRow, type TaskRow } from "./dispatch.ts";
 
 /** A registered domain. */
 export interface DomainRow {
@@ -234,6 +234,20 @@ export async function readEvents(sql: Sql, runId: string, from: number, to: numb
     [runId, from, to, limit],
   );
   return rows.map((r) => r.data as Uint8Array);
+}
+
+/**
+ * Deletes one event of a run (a Started event withdrawn while it is still the newest: the caller
+ * steps the execution's next_event_id back by one in the same transaction).
+ */
+export async function deleteEvent(sql: Sql, runId: string, eventId: number): Promise<void> {
+  await sql.run("DELETE FROM swf_events WHERE run_id = ? AND event_id = ?", [runId, eventId]);
+}
+
+/** Deletes a closed run's history and row (its retention period ended). */
+export async function purgeExecution(sql: Sql, runId: string): Promise<void> {
+  await sql.run("DELETE FROM swf_events WHERE run_id = ?", [runId]);
+  await sql.run("DELETE FROM swf_executions WHERE run_id = ?", [runId]);
 }
 
 /** Sets a domain's registration status; false if the domain does not exist. */

@@ -41,13 +41,10 @@ import {
 } from "../../gen/taskgate/swf/v1/types_pb.ts";
 import type * as pb from "../../gen/taskgate/swf/v1/service_pb.ts";
 import { swf, validationError } from "../faults.ts";
-import type { Clock } from "../dispatch/matcher.ts";
-import { Matcher, type Reservation } from "../dispatch/matcher.ts";
-import { Timers } from "../dispatch/timers.ts";
-import type { Liveness } from "../dispatch/nodes.ts";
+import type { Clock, Liveness, Matcher, PollOptions, Reservation, Timers } from "../dispatch/index.ts";
 import type { Database, Sql } from "../store/db.ts";
 import * as st from "../store/swf.ts";
-import * as tq from "../store/tasks.ts";
+import * as tq from "../store/dispatch.ts";
 import { ExecutionCache, ExecutionTx, type ExecutionState } from "./history.ts";
 import { checkDuration, parseDuration, parsePriority, parseRetentionDays, priorityString } from "./values.ts";
 
@@ -217,17 +214,6 @@ export interface ClaimedActivity {
   token: string;
   runId: string;
   payload: ActivityPayload;
-}
-
-/** Options of a long poll. */
-export interface PollOpts {
-  holdMs: number;
-  signal?: AbortSignal;
-  /**
-   * Called once a task is claimed for this poll: `undo` if the answer could not be written,
-   * `delivered` once it was. Without it the answer counts as delivered when the call returns.
-   */
-  onClaimed?: (hooks: { undo: () => void; delivered: () => void }) => void;
 }
 
 /** Queue names in the shared tasks table. */
@@ -1197,7 +1183,7 @@ export class SwfEngine {
   }
 
   /** Hooks a claimed task's token to the fate of the answer that carries it. */
-  #track(token: string, opts: PollOpts): void {
+  #track(token: string, opts: PollOptions): void {
     const delivered = () => this.#liveness.delivered(token);
     if (!opts.onClaimed) return delivered();
     opts.onClaimed({ undo: () => this.#giveBack(token), delivered });
@@ -1229,7 +1215,7 @@ export class SwfEngine {
     await tq.deleteTimers(sql, x.row.runId, `${row.id}:stc`);
     await tq.deleteTimers(sql, x.row.runId, `${row.id}:hb`);
     if (p.startedEventId !== undefined && p.startedEventId === x.row.nextEventId - 1) {
-      await sql.run("DELETE FROM swf_events WHERE run_id = ? AND event_id = ?", [x.row.runId, p.startedEventId]);
+      await st.deleteEvent(sql, x.row.runId, p.startedEventId);
       x.row.nextEventId--;
     }
     p.startedEventId = undefined;
@@ -1252,7 +1238,7 @@ export class SwfEngine {
     return new ExecutionTx(row, this.#clock.now());
   }
 
-  async pollForDecisionTask(req: pb.PollForDecisionTaskRequest, opts: PollOpts): Promise<Res<typeof pb.PollForDecisionTaskResponseSchema>> {
+  async pollForDecisionTask(req: pb.PollForDecisionTaskRequest, opts: PollOptions): Promise<Res<typeof pb.PollForDecisionTaskResponseSchema>> {
     const limit = pageSize(req.maximumPageSize);
     const reverse = req.reverseOrder ?? false;
     if (req.nextPageToken) {
@@ -1889,7 +1875,7 @@ export class SwfEngine {
     if (hb !== undefined) await this.#addTimer(sql, fx, T.activityHeartbeat, runId, `${taskId}:hb`, fromMs + hb * 1000);
   }
 
-  async pollForActivityTask(req: pb.PollForActivityTaskRequest, opts: PollOpts): Promise<Res<typeof pb.PollForActivityTaskResponseSchema>> {
+  async pollForActivityTask(req: pb.PollForActivityTaskRequest, opts: PollOptions): Promise<Res<typeof pb.PollForActivityTaskResponseSchema>> {
     await this.#domainExists(req.domain!);
     const queue = queueName.activity(req.domain!, req.taskList!.name!);
     const claimed = await this.#matcher.poll<ClaimedActivity>(queue, async () => (await this.#claimActivities(queue, 1, req.identity, opts.signal))[0], {
@@ -2073,8 +2059,7 @@ export class SwfEngine {
   async #purge(sql: Sql, t: tq.TimerRow): Promise<void> {
     const row = await st.getExecution(sql, this.#db.caps, t.owner);
     if (!row || row.status !== "CLOSED") return;
-    await sql.run("DELETE FROM swf_events WHERE run_id = ?", [t.owner]);
-    await sql.run("DELETE FROM swf_executions WHERE run_id = ?", [t.owner]);
+    await st.purgeExecution(sql, t.owner);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import {
   UnknownResourceFault,
 } from "@aws-sdk/client-swf";
 import { createAwsJsonHandler } from "../../src/awsjson/handler.ts";
-import { deliveryKey } from "../../src/context.ts";
+import { deliveryKey } from "../../src/request/delivery.ts";
 import { swf } from "../../src/faults.ts";
 import { loadModel } from "../../src/model/model.ts";
 import type { RegisteredService } from "../../src/services/registry.ts";

@@ -4,7 +4,7 @@
 import { Writable } from "node:stream";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { SimpleWorkflowService } from "../../gen/taskgate/swf/v1/service_pb.ts";
-import { deliveryKey } from "../../src/context.ts";
+import { deliveryKey } from "../../src/request/delivery.ts";
 import { serviceUnavailable } from "../../src/faults.ts";
 import { loadModel } from "../../src/model/model.ts";
 import type { RegisteredService } from "../../src/services/registry.ts";

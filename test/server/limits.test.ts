@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type * as net from "node:net";
-import { Delivery } from "../../src/context.ts";
+import { Delivery } from "../../src/request/delivery.ts";
 import { RateLimitedCounter, fdHeadroom, readOpenFileLimit } from "../../src/server/limits.ts";
 import { DeliverySettler } from "../../src/server/settle.ts";
 import { checkIntervalMs } from "../../src/server/timeouts.ts";

@@ -8,7 +8,7 @@ import { Writable } from "node:stream";
 import { createClient, ConnectError, Code, type ServiceImpl, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { SimpleWorkflowService } from "../../gen/taskgate/swf/v1/service_pb.ts";
-import { Delivery, deliveryKey } from "../../src/context.ts";
+import { Delivery, deliveryKey } from "../../src/request/delivery.ts";
 import { loadModel } from "../../src/model/model.ts";
 import type { RegisteredService } from "../../src/services/registry.ts";
 import { defaults, type Config } from "../../src/server/config.ts";

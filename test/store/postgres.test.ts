@@ -16,7 +16,7 @@ import type { Database } from "../../src/store/db.ts";
 import { Fault } from "../../src/faults.ts";
 import { openSqlite } from "../../src/store/sqlite.ts";
 import { dropSchema, openPostgres, positional } from "../../src/store/postgres.ts";
-import { insertTask, taskByKey, updatePayload } from "../../src/store/tasks.ts";
+import { insertTask, taskByKey, updatePayload } from "../../src/store/dispatch.ts";
 import { defineStoreSuite } from "./store-conformance.ts";
 
 const url = process.env.TASKGATE_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";

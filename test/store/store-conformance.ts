@@ -1,4 +1,4 @@
-// The store conformance suite: the same tests, through the same functions of src/store/tasks.ts
+// The store conformance suite: the same tests, through the same functions of src/store/dispatch.ts
 // and src/store/swf.ts, against every backend. A backend passes when the engines cannot tell it
 // from another.
 //
@@ -28,7 +28,7 @@ import {
   taskByKey,
   taskByToken,
   tasksOfOwner,
-} from "../../src/store/tasks.ts";
+} from "../../src/store/dispatch.ts";
 import {
   type ExecutionRow,
   findExecution,

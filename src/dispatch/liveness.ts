@@ -23,8 +23,8 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { Database, Sql } from "../store/db.ts";
-import * as tq from "../store/tasks.ts";
-import type { Clock } from "./matcher.ts";
+import * as tq from "../store/dispatch.ts";
+import type { Clock } from "./clock.ts";
 
 /** Returns a started task to its queue; the result runs after commit. */
 export type RequeueHandler = (sql: Sql, row: tq.TaskRow) => Promise<() => void>;
@@ -56,8 +56,13 @@ export class Liveness {
     this.#deadAfterMs = opts.deadAfterMs ?? 10_000;
   }
 
-  /** Registers how tasks of queues starting with `prefix` go back to their queue. */
+  /**
+   * Registers how tasks of queues starting with `prefix` go back to their queue. Prefixes must not
+   * overlap (neither may start with the other), so every queue has at most one handler.
+   */
   onRequeue(prefix: string, handler: RequeueHandler): void {
+    const clash = this.#handlers.find(([p]) => p.startsWith(prefix) || prefix.startsWith(p));
+    if (clash) throw new Error(`requeue prefix ${prefix} overlaps ${clash[0]}`);
     this.#handlers.push([prefix, handler]);
   }
 

@@ -1,0 +1,56 @@
+// What every service's long polls and streams share: the hold time from the method's
+// long_poll_seconds option, the poll options handed to the engine (abort signal, delivery
+// tracking), and the stream credit.
+import { getOption, type DescMethod } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
+import { long_poll_seconds } from "../../gen/taskgate/common/v1/options_pb.ts";
+import type { PollOptions } from "../dispatch/index.ts";
+import { validationError } from "../faults.ts";
+import { deliveryKey } from "../request/delivery.ts";
+
+/** How the services hold long polls. */
+export interface PollConfig {
+  /** Overrides every long-poll hold time, in seconds (tests use fractions). */
+  longPollSeconds?: number;
+}
+
+/**
+ * The hold time of a long-poll method, in ms: its option (or the override), ended a little early
+ * (92–97 %) with jitter so a client whose socket timeout equals the documented hold still receives
+ * the empty answer, and so that many idle pollers do not all come back at the same instant.
+ */
+export function holdMs(method: DescMethod, cfg: PollConfig): number {
+  const seconds = cfg.longPollSeconds ?? optionSeconds(method);
+  return Math.max(1, Math.round(seconds * 1000 * (0.92 + Math.random() * 0.05)));
+}
+
+const holdOption = new WeakMap<DescMethod, number>();
+/** A method's long_poll_seconds option (0 when absent), decoded once (getOption decodes the option bytes on every call). */
+export function optionSeconds(method: DescMethod): number {
+  let v = holdOption.get(method);
+  if (v === undefined) holdOption.set(method, (v = getOption(method, long_poll_seconds)));
+  return v;
+}
+
+/** Poll options from a handler context: hold time, abort signal, delivery tracking. */
+export function pollOptions(method: DescMethod, ctx: HandlerContext, cfg: PollConfig): PollOptions {
+  const delivery = ctx.values.get(deliveryKey);
+  return {
+    holdMs: holdMs(method, cfg),
+    signal: ctx.signal,
+    onClaimed: delivery
+      ? ({ undo, delivered }) => {
+          delivery.onUndelivered(undo);
+          delivery.onDelivered(delivered);
+        }
+      : undefined,
+  };
+}
+
+/** A stream's credit: 1 to 10,000, default 1. */
+export function maxInFlight(n: number | undefined): number {
+  if (n === undefined) return 1;
+  if (!Number.isInteger(n) || n < 1 || n > 10_000)
+    throw validationError(`1 validation error detected: Value '${n}' at 'maxInFlight' failed to satisfy constraint: Member must have value between 1 and 10000`);
+  return n;
+}
