@@ -5,10 +5,7 @@ import type { Config } from "./server/config.ts";
 import type { RegisteredService } from "./services/registry.ts";
 import { openSqlite } from "./store/sqlite.ts";
 import type { Database } from "./store/db.ts";
-import { systemClock, type Clock } from "./dispatch/clock.ts";
-import { Matcher } from "./dispatch/matcher.ts";
-import { Timers } from "./dispatch/timers.ts";
-import { Liveness } from "./dispatch/liveness.ts";
+import { Dispatch, systemClock, type Clock } from "./dispatch/index.ts";
 import { SwfEngine } from "./swf/engine.ts";
 import { swfService } from "./services/swf.ts";
 
@@ -40,13 +37,15 @@ export async function openDatabase(config: Pick<Config, "database" | "sqliteSync
 export async function createApp(config: Config, logger: Logger, opts: { clock?: Clock; db?: Database; historyLimit?: number } = {}): Promise<App> {
   const clock = opts.clock ?? systemClock;
   const db = opts.db ?? (await openDatabase(config, logger));
-  const matcher = new Matcher(clock);
-  const timers = new Timers(db, clock, logger.child({ component: "timers" }));
-  const liveness = new Liveness(db, clock, logger.child({ component: "nodes" }), {
+  const core = new Dispatch({
+    db,
+    clock,
+    log: logger,
     heartbeatMs: Math.min(2_000, Math.max(100, (config.nodeTimeoutSeconds * 1000) / 4)),
     deadAfterMs: config.nodeTimeoutSeconds * 1000,
   });
-  const swf = new SwfEngine({ db, matcher, timers, liveness, clock, log: logger.child({ component: "swf" }), historyLimit: opts.historyLimit });
+  const { matcher, timers, liveness } = core;
+  const swf = new SwfEngine({ core, historyLimit: opts.historyLimit });
   await swf.init();
   await liveness.start();
   // Another node committed a task: wake a local poller of that queue (a nudge; the store decides).

@@ -5,3 +5,5 @@ export { systemClock, type Clock } from "./clock.ts";
 export { Matcher, type PollOptions, type Reservation } from "./matcher.ts";
 export { Timers, type TimerHandler } from "./timers.ts";
 export { Liveness, type RequeueHandler } from "./liveness.ts";
+export { Dispatch, type DispatchOptions } from "./core.ts";
+export { UnitOfWork, type ClaimedTask, type PollCtx } from "./unit-of-work.ts";

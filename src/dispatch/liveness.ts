@@ -25,9 +25,10 @@ import type { Logger } from "pino";
 import type { Database, Sql } from "../store/db.ts";
 import * as tq from "../store/dispatch.ts";
 import type { Clock } from "./clock.ts";
+import type { UnitOfWork, Units } from "./unit-of-work.ts";
 
-/** Returns a started task to its queue; the result runs after commit. */
-export type RequeueHandler = (sql: Sql, row: tq.TaskRow) => Promise<() => void>;
+/** Returns a started task to its queue, in a unit of work. */
+export type RequeueHandler = (uow: UnitOfWork, row: tq.TaskRow) => Promise<void>;
 
 /** Liveness of this node. */
 export class Liveness {
@@ -36,6 +37,7 @@ export class Liveness {
   #db: Database;
   #clock: Clock;
   #log: Logger;
+  #units: Units;
   #heartbeatMs: number;
   #deadAfterMs: number;
   #handlers: [string, RequeueHandler][] = [];
@@ -48,8 +50,9 @@ export class Liveness {
   #timer: NodeJS.Timeout | undefined;
   #flushTimer: NodeJS.Timeout | undefined;
 
-  constructor(db: Database, clock: Clock, log: Logger, opts: { heartbeatMs?: number; deadAfterMs?: number } = {}) {
+  constructor(db: Database, clock: Clock, log: Logger, units: Units, opts: { heartbeatMs?: number; deadAfterMs?: number } = {}) {
     this.#db = db;
+    this.#units = units;
     this.#clock = clock;
     this.#log = log;
     this.#heartbeatMs = opts.heartbeatMs ?? 2_000;
@@ -121,8 +124,8 @@ export class Liveness {
       for (const c of candidates) {
         const row = await tq.undeliveredTask(sql, this.#db.caps, this.id, c.id, c.token);
         if (!row || held(c.token)) continue;
-        const h = this.#handlers.find(([prefix]) => row.queue.startsWith(prefix));
-        if (h) fns.push(await h[1](sql, row));
+        const fn = await this.#requeueIn(sql, row);
+        if (fn) fns.push(fn);
       }
       return fns;
     });
@@ -185,10 +188,25 @@ export class Liveness {
   async #requeueAll(sql: Sql, node: string): Promise<(() => void)[]> {
     const after: (() => void)[] = [];
     for (const row of await tq.undeliveredOf(sql, this.#db.caps, node)) {
-      const h = this.#handlers.find(([prefix]) => row.queue.startsWith(prefix));
-      if (h) after.push(await h[1](sql, row));
+      const fn = await this.#requeueIn(sql, row);
+      if (fn) after.push(fn);
     }
     return after;
+  }
+
+  #handler(row: tq.TaskRow): RequeueHandler | undefined {
+    return this.#handlers.find(([prefix]) => row.queue.startsWith(prefix))?.[1];
+  }
+
+  /** Returns a task to its queue in a unit of its own inside `sql`; the result runs after commit. */
+  async #requeueIn(sql: Sql, row: tq.TaskRow): Promise<(() => void) | undefined> {
+    const h = this.#handler(row);
+    return h ? this.#units.within(sql, (uow) => h(uow, row)) : undefined;
+  }
+
+  /** Returns a started task to its queue through its queue's handler, in the caller's unit of work. */
+  async requeue(uow: UnitOfWork, row: tq.TaskRow): Promise<void> {
+    await this.#handler(row)?.(uow, row);
   }
 
   /** Clean stop: confirms deliveries, returns this node's undelivered tasks, removes its row. */

@@ -4,13 +4,14 @@
 // as its effects, so a timer fires exactly once, also with several nodes (the delete of a row
 // another node took matches nothing) and after a restart (rows that fell due while the server was
 // down fire at start).
-import type { Database, Sql } from "../store/db.ts";
+import type { Database } from "../store/db.ts";
 import { dueTimers, nextTimerMs, takeTimer, type TimerRow } from "../store/dispatch.ts";
 import type { Clock } from "./clock.ts";
 import type { Logger } from "pino";
+import type { UnitOfWork, Units } from "./unit-of-work.ts";
 
-/** Applies a timer's effects inside the transaction that took it; returns work to run after commit. */
-export type TimerHandler = (sql: Sql, timer: TimerRow) => Promise<(() => void) | void>;
+/** Applies a timer's effects in a unit of work inside the transaction that took it. */
+export type TimerHandler = (uow: UnitOfWork, timer: TimerRow) => Promise<void>;
 
 /** Longest sleep between looks at the table: a safety net for timers added by other nodes. */
 const maxSleepMs = 5_000;
@@ -20,6 +21,7 @@ export class Timers {
   #db: Database;
   #clock: Clock;
   #log: Logger;
+  #units: Units;
   #handlers = new Map<string, TimerHandler>();
   /** Cancels the pending wake-up of the loop, if one is armed. */
   #cancel: (() => void) | undefined;
@@ -28,8 +30,9 @@ export class Timers {
   #again = false;
   #stopped = true;
 
-  constructor(db: Database, clock: Clock, log: Logger) {
+  constructor(db: Database, clock: Clock, log: Logger, units: Units) {
     this.#db = db;
+    this.#units = units;
     this.#clock = clock;
     this.#log = log;
   }
@@ -118,7 +121,7 @@ export class Timers {
         this.#log.warn({ kind: t.kind }, "timer of unknown kind dropped");
         return undefined;
       }
-      return h(sql, t);
+      return this.#units.within(sql, (uow) => h(uow, t));
     });
     if (after) after();
   }

@@ -13,7 +13,6 @@
 import { fromBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
-import type { Logger } from "pino";
 import {
   ActivityTaskTimeoutType,
   ChildPolicy,
@@ -41,7 +40,7 @@ import {
 } from "../../gen/taskgate/swf/v1/types_pb.ts";
 import type * as pb from "../../gen/taskgate/swf/v1/service_pb.ts";
 import { swf, validationError } from "../faults.ts";
-import type { Clock, Liveness, Matcher, PollOptions, Reservation, Timers } from "../dispatch/index.ts";
+import type { Clock, Dispatch, Liveness, Matcher, PollCtx, PollOptions, Timers, UnitOfWork } from "../dispatch/index.ts";
 import type { Database, Sql } from "../store/db.ts";
 import * as st from "../store/swf.ts";
 import * as tq from "../store/dispatch.ts";
@@ -161,40 +160,6 @@ const T = {
   purge: "swf.retention",
 } as const;
 
-/** What a long poll offers for a sync handoff. */
-interface PollCtx {
-  identity?: string;
-}
-
-/** A task scheduled in this transaction, which a waiting poll may take at once. */
-interface NewTask {
-  queue: string;
-  id: number;
-  x: ExecutionTx;
-  kind: "activity" | "decision";
-  payload: ActivityPayload | DecisionPayload;
-}
-
-/** Post-commit work of one transaction: wake queues, return stream credits, arm timers, hand off tasks. */
-class Effects {
-  #types = new Map<string, st.TypeRow | undefined>();
-  /** A type, read once per transaction (a decision batch often schedules many of one type). */
-  async type(sql: Sql, domain: string, kind: "workflow" | "activity", name: string, version: string): Promise<st.TypeRow | undefined> {
-    const key = JSON.stringify([domain, kind, name, version]);
-    if (!this.#types.has(key)) this.#types.set(key, await st.getType(sql, domain, kind, name, version));
-    return this.#types.get(key);
-  }
-  newTasks: NewTask[] = [];
-  handoffs: { r: Reservation<PollCtx, ClaimedActivity | ClaimedDecision>; task: ClaimedActivity | ClaimedDecision }[] = [];
-  unused: Reservation<PollCtx, ClaimedActivity | ClaimedDecision>[] = [];
-  /** Tasks committed per queue: one waiting poller is woken per task. */
-  queues = new Map<string, number>();
-  settled: string[] = [];
-  timers: number[] = [];
-  /** Tokens of the tasks this transaction claimed (registered with liveness; forgotten on rollback). */
-  claimed: string[] = [];
-}
-
 /** A started decision task as the poll and stream answers carry it. */
 export interface ClaimedDecision {
   token: string;
@@ -231,11 +196,11 @@ function newToken(): string {
 
 /** The SWF engine of one node. */
 export class SwfEngine {
+  readonly #core: Dispatch;
   readonly #db: Database;
   readonly #matcher: Matcher;
   readonly #timers: Timers;
   readonly #clock: Clock;
-  readonly #log: Logger;
   readonly #liveness: Liveness;
   #secret: Buffer | undefined;
   readonly #domains = new Set<string>();
@@ -243,28 +208,24 @@ export class SwfEngine {
   /** Largest history of an open execution (AWS: 25,000 events); past it the execution is terminated. */
   readonly #historyLimit: number;
 
-  constructor(deps: { db: Database; matcher: Matcher; timers: Timers; liveness: Liveness; clock: Clock; log: Logger; historyLimit?: number }) {
+  constructor(deps: { core: Dispatch; historyLimit?: number }) {
     this.#historyLimit = deps.historyLimit ?? limits.historyEvents;
-    this.#db = deps.db;
-    this.#liveness = deps.liveness;
-    this.#liveness.onRequeue("swf/", async (sql, row) => {
-      const fx = new Effects();
-      await this.#requeue(sql, fx, row);
-      return this.#afterTx(sql, fx);
-    });
-    this.#matcher = deps.matcher;
-    this.#timers = deps.timers;
-    this.#clock = deps.clock;
-    this.#log = deps.log;
-    this.#timers.on(T.activityScheduleToStart, (sql, t) => this.#activityTimeout(sql, t, ActivityTaskTimeoutType.SCHEDULE_TO_START));
-    this.#timers.on(T.activityScheduleToClose, (sql, t) => this.#activityTimeout(sql, t, ActivityTaskTimeoutType.SCHEDULE_TO_CLOSE));
-    this.#timers.on(T.activityStartToClose, (sql, t) => this.#activityTimeout(sql, t, ActivityTaskTimeoutType.START_TO_CLOSE));
-    this.#timers.on(T.activityHeartbeat, (sql, t) => this.#activityTimeout(sql, t, ActivityTaskTimeoutType.HEARTBEAT));
-    this.#timers.on(T.decisionStartToClose, (sql, t) => this.#decisionTimeout(sql, t, DecisionTaskTimeoutType.START_TO_CLOSE));
-    this.#timers.on(T.decisionScheduleToStart, (sql, t) => this.#decisionTimeout(sql, t, DecisionTaskTimeoutType.SCHEDULE_TO_START));
-    this.#timers.on(T.execution, (sql, t) => this.#executionTimeout(sql, t));
-    this.#timers.on(T.timer, (sql, t) => this.#timerFired(sql, t));
-    this.#timers.on(T.purge, (sql, t) => this.#purge(sql, t));
+    this.#core = deps.core;
+    this.#db = deps.core.db;
+    this.#liveness = deps.core.liveness;
+    this.#matcher = deps.core.matcher;
+    this.#timers = deps.core.timers;
+    this.#clock = deps.core.clock;
+    this.#liveness.onRequeue("swf/", (uow, row) => this.#requeue(uow.sql, uow, row));
+    this.#timers.on(T.activityScheduleToStart, (uow, t) => this.#activityTimeout(uow.sql, uow, t, ActivityTaskTimeoutType.SCHEDULE_TO_START));
+    this.#timers.on(T.activityScheduleToClose, (uow, t) => this.#activityTimeout(uow.sql, uow, t, ActivityTaskTimeoutType.SCHEDULE_TO_CLOSE));
+    this.#timers.on(T.activityStartToClose, (uow, t) => this.#activityTimeout(uow.sql, uow, t, ActivityTaskTimeoutType.START_TO_CLOSE));
+    this.#timers.on(T.activityHeartbeat, (uow, t) => this.#activityTimeout(uow.sql, uow, t, ActivityTaskTimeoutType.HEARTBEAT));
+    this.#timers.on(T.decisionStartToClose, (uow, t) => this.#decisionTimeout(uow.sql, uow, t, DecisionTaskTimeoutType.START_TO_CLOSE));
+    this.#timers.on(T.decisionScheduleToStart, (uow, t) => this.#decisionTimeout(uow.sql, uow, t, DecisionTaskTimeoutType.SCHEDULE_TO_START));
+    this.#timers.on(T.execution, (uow, t) => this.#executionTimeout(uow.sql, uow, t));
+    this.#timers.on(T.timer, (uow, t) => this.#timerFired(uow.sql, uow, t));
+    this.#timers.on(T.purge, (uow, t) => this.#purge(uow.sql, t));
   }
 
   /** Loads the page-token secret (created once per database). */
@@ -276,91 +237,9 @@ export class SwfEngine {
   // ---------------------------------------------------------------------------------------------
   // Transactions and effects
 
-  /** One transaction; its effects apply after commit. A retried transaction starts with fresh effects. */
-  async #tx<R>(fn: (sql: Sql, fx: Effects) => Promise<R>): Promise<R> {
-    let attempt: Effects | undefined;
-    try {
-      const [r, fx] = await this.#db.tx(async (sql) => {
-        if (attempt) {
-          // a retried attempt starts over
-          for (const h of [...attempt.handoffs.map((x) => x.r), ...attempt.unused]) h.release();
-          this.#liveness.forget(attempt.claimed);
-        }
-        const fx = (attempt = new Effects());
-        const r = await fn(sql, fx);
-        await this.#handoff(sql, fx);
-        await this.#publish(sql, fx);
-        return [r, fx] as const;
-      });
-      this.#apply(fx);
-      return r;
-    } catch (e) {
-      if (attempt) {
-        for (const h of [...attempt.handoffs.map((x) => x.r), ...attempt.unused]) h.release();
-        // Should the transaction have committed after all (a COMMIT whose answer was lost), its
-        // claims are orphans now, and liveness returns them to their queues.
-        this.#liveness.forget(attempt.claimed);
-      }
-      throw e;
-    }
-  }
-
-  /**
-   * Tells other nodes what this transaction committed, from inside it (delivered at commit, never
-   * for a rollback): "<count> <queue>" wakes up to <count> of their pollers; the earliest new timer
-   * arms their timer loops, so it fires on time even if this node dies.
-   */
-  async #publish(sql: Sql, fx: Effects): Promise<void> {
-    if (!this.#db.caps.shared) return;
-    for (const [q, n] of fx.queues) await this.#db.publishInTx(sql, "taskgate_queue", `${n} ${q}`);
-    if (fx.timers.length > 0) await this.#db.publishInTx(sql, "taskgate_timer", String(Math.min(...fx.timers)));
-  }
-
-  /**
-   * Sync handoff: a task scheduled in this transaction while a poll of its queue waits on this
-   * node is started for that poll in the same transaction, saving the poll a claim of its own. The
-   * task is handed over after commit; if the poll left meanwhile, the task goes back to its queue.
-   */
-  async #handoff(sql: Sql, fx: Effects): Promise<void> {
-    for (const t of fx.newTasks) {
-      if (!t.x.open || !this.#matcher.waiting(t.queue)) continue;
-      const r = this.#matcher.reserve<PollCtx, ClaimedActivity | ClaimedDecision>(t.queue);
-      if (!r) continue;
-      const task =
-        t.kind === "activity"
-          ? await this.#startActivity(sql, fx, t.x, t.id, { ...(t.payload as ActivityPayload) }, r.ctx.identity)
-          : await this.#startDecision(sql, fx, t.x, t.id, { ...(t.payload as DecisionPayload) }, r.ctx.identity);
-      if (!task) {
-        fx.unused.push(r); // the task was deleted later in this transaction
-        continue;
-      }
-      await t.x.flush(sql, this.#db.caps);
-      fx.handoffs.push({ r, task });
-      const n = (fx.queues.get(t.queue) ?? 1) - 1;
-      if (n > 0) fx.queues.set(t.queue, n);
-      else fx.queues.delete(t.queue);
-    }
-  }
-
-  #apply(fx: Effects): void {
-    for (const { r, task } of fx.handoffs) {
-      if (!r.deliver(task)) this.#giveBack(task.token);
-    }
-    for (const r of fx.unused) r.release();
-    for (const [q, n] of fx.queues) for (let i = 0; i < n; i++) this.#matcher.notify(q);
-    for (const t of fx.settled) this.#matcher.settle(t);
-    for (const ms of fx.timers) this.#timers.added(ms);
-  }
-
-  /** The end of a transaction run outside #tx (timers, requeues): publish, then apply after commit. */
-  async #afterTx(sql: Sql, fx: Effects): Promise<() => void> {
-    await this.#publish(sql, fx);
-    return () => this.#apply(fx);
-  }
-
-  async #addTimer(sql: Sql, fx: Effects, kind: string, owner: string, ref: string, fireMs: number): Promise<void> {
-    await tq.insertTimer(sql, { fireMs, kind, owner, ref });
-    fx.timers.push(fireMs);
+  /** One transaction through a unit of work: its outbox applies after commit. */
+  #tx<R>(fn: (sql: Sql, uow: UnitOfWork) => Promise<R>): Promise<R> {
+    return this.#core.units.run((uow) => fn(uow.sql, uow));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -705,7 +584,7 @@ export class SwfEngine {
     checkDuration(req.executionStartToCloseTimeout, "executionStartToCloseTimeout", false);
     checkDuration(req.taskStartToCloseTimeout, "taskStartToCloseTimeout");
     const priority = priorityString(req.taskPriority, "taskPriority");
-    const runId = await this.#tx(async (sql, fx) => {
+    const runId = await this.#tx(async (sql, uow) => {
       const d = await this.#registeredDomain(sql, req.domain!);
       const t = await st.getType(sql, d.name, "workflow", req.workflowType!.name!, req.workflowType!.version!);
       if (!t) throw swf.unknownResource(`Unknown type: ${typeLabel("workflow", req.workflowType!.name!, req.workflowType!.version!)}`);
@@ -725,7 +604,7 @@ export class SwfEngine {
       if (cfg.taskStartToCloseTimeout === undefined)
         throw swf.defaultUndefined("No taskStartToCloseTimeout was given and the workflow type has no defaultTaskStartToCloseTimeout.");
       if (cfg.childPolicy === undefined) throw swf.defaultUndefined("No childPolicy was given and the workflow type has no defaultChildPolicy.");
-      const x = await this.#createExecution(sql, fx, {
+      const x = await this.#createExecution(sql, uow, {
         domain: d.name,
         workflowId: req.workflowId!,
         typeName: t.name,
@@ -748,7 +627,7 @@ export class SwfEngine {
   /** Creates an open execution with its first events; undefined if the workflowId is already open. */
   async #createExecution(
     sql: Sql,
-    fx: Effects,
+    uow: UnitOfWork,
     c: {
       domain: string;
       workflowId: string;
@@ -822,8 +701,8 @@ export class SwfEngine {
       },
     });
     const execSeconds = parseDuration(c.executionStartToCloseTimeout, "executionStartToCloseTimeout", false)!;
-    await this.#addTimer(sql, fx, T.execution, runId, "execution", now + execSeconds * 1000);
-    await this.#scheduleDecision(sql, fx, x);
+    await uow.addTimer(T.execution, runId, "execution", now + execSeconds * 1000);
+    await this.#scheduleDecision(sql, uow, x);
     return x;
   }
 
@@ -894,22 +773,22 @@ export class SwfEngine {
   }
 
   async signalWorkflowExecution(req: pb.SignalWorkflowExecutionRequest): Promise<Res<typeof pb.SignalWorkflowExecutionResponseSchema>> {
-    await this.#tx(async (sql, fx) => {
+    await this.#tx(async (sql, uow) => {
       const x = await this.#openExecution(sql, req.domain!, req.workflowId!, req.runId);
       x.append({ eventType: EventType.WORKFLOW_EXECUTION_SIGNALED, workflowExecutionSignaledEventAttributes: { signalName: req.signalName, input: req.input } });
-      await this.#scheduleDecision(sql, fx, x);
+      await this.#scheduleDecision(sql, uow, x);
       await x.flush(sql, this.#db.caps);
     });
     return {};
   }
 
   async requestCancelWorkflowExecution(req: pb.RequestCancelWorkflowExecutionRequest): Promise<Res<typeof pb.RequestCancelWorkflowExecutionResponseSchema>> {
-    await this.#tx(async (sql, fx) => {
+    await this.#tx(async (sql, uow) => {
       const x = await this.#openExecution(sql, req.domain!, req.workflowId!, req.runId);
       if (!x.state.cancelRequested) {
         x.state.cancelRequested = true;
         x.append({ eventType: EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED, workflowExecutionCancelRequestedEventAttributes: {} });
-        await this.#scheduleDecision(sql, fx, x);
+        await this.#scheduleDecision(sql, uow, x);
       }
       await x.flush(sql, this.#db.caps);
     });
@@ -917,7 +796,7 @@ export class SwfEngine {
   }
 
   async terminateWorkflowExecution(req: pb.TerminateWorkflowExecutionRequest): Promise<Res<typeof pb.TerminateWorkflowExecutionResponseSchema>> {
-    await this.#tx(async (sql, fx) => {
+    await this.#tx(async (sql, uow) => {
       const x = await this.#openExecution(sql, req.domain!, req.workflowId!, req.runId);
       const childPolicy = req.childPolicy ? childPolicyName(req.childPolicy) : x.state.childPolicy;
       x.append({
@@ -929,9 +808,9 @@ export class SwfEngine {
           // No cause: the model sets one only when SWF itself terminated the execution.
         },
       });
-      await this.#close(sql, fx, x, "TERMINATED");
+      await this.#close(sql, uow, x, "TERMINATED");
       await x.flush(sql, this.#db.caps);
-      await this.#applyChildPolicy(sql, fx, x.row.runId, childPolicy, x.nowMs);
+      await this.#applyChildPolicy(sql, uow, x.row.runId, childPolicy, x.nowMs);
     });
     return {};
   }
@@ -941,7 +820,7 @@ export class SwfEngine {
    * TERMINATE closes them (each applying its own policy in turn), REQUEST_CANCEL records a cancel
    * request in each, ABANDON leaves them running.
    */
-  async #applyChildPolicy(sql: Sql, fx: Effects, parentRunId: string, policy: string, nowMs: number): Promise<void> {
+  async #applyChildPolicy(sql: Sql, uow: UnitOfWork, parentRunId: string, policy: string, nowMs: number): Promise<void> {
     if (policy === "ABANDON") return;
     for (const runId of await st.openChildren(sql, parentRunId)) {
       const row = await st.getExecution(sql, this.#db.caps, runId);
@@ -955,16 +834,16 @@ export class SwfEngine {
             cause: WorkflowExecutionTerminatedCause.CHILD_POLICY_APPLIED,
           },
         });
-        await this.#close(sql, fx, child, "TERMINATED");
+        await this.#close(sql, uow, child, "TERMINATED");
         await child.flush(sql, this.#db.caps);
-        await this.#applyChildPolicy(sql, fx, runId, child.state.childPolicy, nowMs);
+        await this.#applyChildPolicy(sql, uow, runId, child.state.childPolicy, nowMs);
       } else if (!child.state.cancelRequested) {
         child.state.cancelRequested = true;
         child.append({
           eventType: EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED,
           workflowExecutionCancelRequestedEventAttributes: { cause: WorkflowExecutionCancelRequestedCause.CHILD_POLICY_APPLIED },
         });
-        await this.#scheduleDecision(sql, fx, child);
+        await this.#scheduleDecision(sql, uow, child);
         await child.flush(sql, this.#db.caps);
       }
     }
@@ -987,7 +866,7 @@ export class SwfEngine {
   }
 
   /** Closes an execution: status, close time, every task and timer dropped, retention purge armed. */
-  async #close(sql: Sql, fx: Effects, x: ExecutionTx, closeStatus: string): Promise<void> {
+  async #close(sql: Sql, uow: UnitOfWork, x: ExecutionTx, closeStatus: string): Promise<void> {
     x.row.status = "CLOSED";
     x.row.closeStatus = closeStatus;
     x.row.closeMs = x.nowMs;
@@ -996,15 +875,15 @@ export class SwfEngine {
     x.state.openActivityTasks = 0;
     x.state.openTimers = 0;
     x.state.timers = {};
-    for (const t of await tq.deleteOwner(sql, x.row.runId)) if (t.token) fx.settled.push(t.token);
+    for (const t of await tq.deleteOwner(sql, x.row.runId)) if (t.token) uow.settled(t.token);
     const d = await st.getDomain(sql, x.row.domain);
     const days = d ? parseRetentionDays(d.retentionDays, "workflowExecutionRetentionPeriodInDays") : 0;
-    await this.#addTimer(sql, fx, T.purge, x.row.runId, "purge", x.nowMs + days * 86_400_000);
-    if (x.state.parent) await this.#notifyParent(sql, fx, x, closeStatus);
+    await uow.addTimer(T.purge, x.row.runId, "purge", x.nowMs + days * 86_400_000);
+    if (x.state.parent) await this.#notifyParent(sql, uow, x, closeStatus);
   }
 
   /** Records the close of a child execution in its parent's history. */
-  async #notifyParent(sql: Sql, fx: Effects, child: ExecutionTx, closeStatus: string): Promise<void> {
+  async #notifyParent(sql: Sql, uow: UnitOfWork, child: ExecutionTx, closeStatus: string): Promise<void> {
     const p = child.state.parent!;
     const prow = await st.getExecution(sql, this.#db.caps, p.runId);
     if (!prow || prow.status !== "OPEN") return;
@@ -1049,7 +928,7 @@ export class SwfEngine {
         return; // CONTINUED_AS_NEW: the child lives on under a new run
     }
     parent.state.openChildWorkflowExecutions = Math.max(0, parent.state.openChildWorkflowExecutions - 1);
-    await this.#scheduleDecision(sql, fx, parent);
+    await this.#scheduleDecision(sql, uow, parent);
     await parent.flush(sql, this.#db.caps);
   }
 
@@ -1062,20 +941,20 @@ export class SwfEngine {
    * by more than one event (every path that may schedule a decision, and every decision batch),
    * so a history overshoots the limit by at most one batch. Returns whether it terminated.
    */
-  async #enforceHistoryLimit(sql: Sql, fx: Effects, x: ExecutionTx): Promise<boolean> {
+  async #enforceHistoryLimit(sql: Sql, uow: UnitOfWork, x: ExecutionTx): Promise<boolean> {
     if (!x.open || x.row.nextEventId <= this.#historyLimit) return false;
     x.append({
       eventType: EventType.WORKFLOW_EXECUTION_TERMINATED,
       workflowExecutionTerminatedEventAttributes: { childPolicy: childPolicyValue(x.state.childPolicy), cause: WorkflowExecutionTerminatedCause.EVENT_LIMIT_EXCEEDED },
     });
-    await this.#close(sql, fx, x, "TERMINATED");
-    await this.#applyChildPolicy(sql, fx, x.row.runId, x.state.childPolicy, x.nowMs);
+    await this.#close(sql, uow, x, "TERMINATED");
+    await this.#applyChildPolicy(sql, uow, x.row.runId, x.state.childPolicy, x.nowMs);
     return true;
   }
 
   /** An event that needs a decision was appended: schedule a decision task unless one is open. */
-  async #scheduleDecision(sql: Sql, fx: Effects, x: ExecutionTx, scheduleToStart?: number): Promise<void> {
-    if (!x.open || (await this.#enforceHistoryLimit(sql, fx, x))) return;
+  async #scheduleDecision(sql: Sql, uow: UnitOfWork, x: ExecutionTx, scheduleToStart?: number): Promise<void> {
+    if (!x.open || (await this.#enforceHistoryLimit(sql, uow, x))) return;
     if (x.state.decision) {
       if (x.state.decision.startedEventId !== undefined) x.state.decisionNeeded = true;
       return;
@@ -1101,18 +980,22 @@ export class SwfEngine {
     };
     const queue = queueName.decision(x.row.domain, s.taskList);
     const id = await tq.insertTask(sql, { queue, priority: Number(s.taskPriority), owner: x.row.runId, key: "decision", payload: JSON.stringify(payload), nowMs: x.nowMs });
-    fx.newTasks.push({ queue, id, x, kind: "decision", payload });
-    if (scheduleToStart !== undefined) await this.#addTimer(sql, fx, T.decisionScheduleToStart, x.row.runId, `${id}:s2s`, x.nowMs + scheduleToStart * 1000);
-    fx.queues.set(queue, (fx.queues.get(queue) ?? 0) + 1);
+    uow.offer(queue, () => x.open, async (ctx) => {
+      const task = await this.#startDecision(sql, uow, x, id, { ...payload }, ctx.identity);
+      if (task) await x.flush(sql, this.#db.caps);
+      return task;
+    });
+    if (scheduleToStart !== undefined) await uow.addTimer(T.decisionScheduleToStart, x.row.runId, `${id}:s2s`, x.nowMs + scheduleToStart * 1000);
+    uow.scheduled(queue);
   }
 
   /** Starts a scheduled decision task for a decider: DecisionTaskStarted, a fresh token, its timeout. */
-  async #startDecision(sql: Sql, fx: Effects, x: ExecutionTx, id: number, p: DecisionPayload, identity: string | undefined): Promise<ClaimedDecision | undefined> {
+  async #startDecision(sql: Sql, uow: UnitOfWork, x: ExecutionTx, id: number, p: DecisionPayload, identity: string | undefined): Promise<ClaimedDecision | undefined> {
     const startedEventId = x.row.nextEventId; // as in #startActivity: mark first, then append
     p.startedEventId = startedEventId;
     const token = newToken();
     if (!(await tq.markStarted(sql, id, token, JSON.stringify(p), x.nowMs, this.#liveness.id))) return undefined;
-    this.#claimed(fx, token);
+    uow.claimed(token);
     x.append({
       eventType: EventType.DECISION_TASK_STARTED,
       decisionTaskStartedEventAttributes: { identity, scheduledEventId: BigInt(p.scheduledEventId) },
@@ -1121,7 +1004,7 @@ export class SwfEngine {
     x.state.decision = { scheduledEventId: p.scheduledEventId, startedEventId };
     x.state.decisionNeeded = false;
     const secs = parseDuration(x.state.taskStartToCloseTimeout, "taskStartToCloseTimeout");
-    if (secs !== undefined) await this.#addTimer(sql, fx, T.decisionStartToClose, x.row.runId, `${id}:stc`, x.nowMs + secs * 1000);
+    if (secs !== undefined) await uow.addTimer(T.decisionStartToClose, x.row.runId, `${id}:stc`, x.nowMs + secs * 1000);
     return {
       token,
       runId: x.row.runId,
@@ -1137,7 +1020,7 @@ export class SwfEngine {
 
   /** Claims up to `n` decision tasks of a queue in one transaction. */
   async #claimDecisions(queue: string, n: number, identity: string | undefined, signal: AbortSignal | undefined): Promise<ClaimedDecision[]> {
-    return this.#tx(async (sql, fx) => {
+    return this.#tx(async (sql, uow) => {
       if (signal?.aborted) return [];
       const rows = await tq.nextScheduled(sql, this.#db.caps, queue, n);
       if (rows.length === 0) return [];
@@ -1150,7 +1033,7 @@ export class SwfEngine {
           await tq.deleteTask(sql, row);
           continue;
         }
-        const claimed = await this.#startDecision(sql, fx, x, row.id, p, identity);
+        const claimed = await this.#startDecision(sql, uow, x, row.id, p, identity);
         if (claimed) out.push(claimed);
       }
       await cache.flush();
@@ -1158,35 +1041,11 @@ export class SwfEngine {
     });
   }
 
-  /** Registers a claim made in this transaction with liveness. */
-  #claimed(fx: Effects, token: string): void {
-    this.#liveness.claimed(token);
-    fx.claimed.push(token);
-  }
-
-  /** Puts a task whose answer never reached its worker back in its place (by token). */
-  async #unclaim(token: string): Promise<void> {
-    this.#liveness.released(token);
-    await this.#tx(async (sql, fx) => {
-      const row = await tq.taskByToken(sql, this.#db.caps, token);
-      if (row) await this.#requeue(sql, fx, row);
-    });
-    this.#matcher.settle(token);
-  }
-
-  /**
-   * Gives a claimed task back without waiting: its answer failed or never left. Should the
-   * requeue fail (the database is down), the claim is an orphan that liveness requeues later.
-   */
-  #giveBack(token: string): void {
-    this.#unclaim(token).catch((e: unknown) => this.#log.warn({ err: e }, "a claimed task could not be returned to its queue yet; it will be on recovery"));
-  }
-
   /** Hooks a claimed task's token to the fate of the answer that carries it. */
   #track(token: string, opts: PollOptions): void {
     const delivered = () => this.#liveness.delivered(token);
     if (!opts.onClaimed) return delivered();
-    opts.onClaimed({ undo: () => this.#giveBack(token), delivered });
+    opts.onClaimed({ undo: () => this.#core.giveBack(token), delivered });
   }
 
   /**
@@ -1197,7 +1056,7 @@ export class SwfEngine {
     try {
       return await build();
     } catch (e) {
-      this.#giveBack(token);
+      this.#core.giveBack(token);
       throw e;
     }
   }
@@ -1207,7 +1066,7 @@ export class SwfEngine {
    * come. The Started event is withdrawn when it is still the newest event of the history;
    * otherwise it stays as the record of the lost attempt and the next claim appends a new one.
    */
-  async #requeue(sql: Sql, fx: Effects, row: tq.TaskRow): Promise<void> {
+  async #requeue(sql: Sql, uow: UnitOfWork, row: tq.TaskRow): Promise<void> {
     if (row.state !== tq.TaskState.started) return;
     const x = await this.#loadOpen(sql, row.owner);
     if (!x) return;
@@ -1224,11 +1083,11 @@ export class SwfEngine {
       x.state.decisionNeeded = false;
     } else if (p.scheduleToStartTimeout !== undefined) {
       const s2s = parseDuration(p.scheduleToStartTimeout, "scheduleToStartTimeout");
-      if (s2s !== undefined) await this.#addTimer(sql, fx, T.activityScheduleToStart, x.row.runId, `${row.id}:s2s`, Math.max(row.scheduledMs + s2s * 1000, x.nowMs));
+      if (s2s !== undefined) await uow.addTimer(T.activityScheduleToStart, x.row.runId, `${row.id}:s2s`, Math.max(row.scheduledMs + s2s * 1000, x.nowMs));
     }
     await tq.markScheduled(sql, row.id, JSON.stringify(p));
-    if (row.token) fx.settled.push(row.token);
-    fx.queues.set(row.queue, (fx.queues.get(row.queue) ?? 0) + 1);
+    if (row.token) uow.settled(row.token);
+    uow.scheduled(row.queue);
     await x.flush(sql, this.#db.caps);
   }
 
@@ -1256,13 +1115,13 @@ export class SwfEngine {
     );
     if (!claimed) return { startedEventId: 0n, previousStartedEventId: 0n };
     if (opts.signal?.aborted) {
-      this.#giveBack(claimed.token);
+      this.#core.giveBack(claimed.token);
       return { startedEventId: 0n, previousStartedEventId: 0n };
     }
     const lo = req.startAtPreviousStartedEvent && claimed.previousStartedEventId > 0 ? claimed.previousStartedEventId : 1;
     const answer = await this.#answer(claimed.token, () => this.#decisionPage(claimed, limit, reverse, undefined, lo));
     if (opts.signal?.aborted) {
-      this.#giveBack(claimed.token);
+      this.#core.giveBack(claimed.token);
       return { startedEventId: 0n, previousStartedEventId: 0n };
     }
     this.#track(claimed.token, opts);
@@ -1330,21 +1189,21 @@ export class SwfEngine {
       }
     } finally {
       // The stream failed or ended with tasks claimed for it that it did not send: give them back.
-      for (const t of unsent) this.#giveBack(t);
+      for (const t of unsent) this.#core.giveBack(t);
     }
   }
 
   async respondDecisionTaskCompleted(req: pb.RespondDecisionTaskCompletedRequest): Promise<Res<typeof pb.RespondDecisionTaskCompletedResponseSchema>> {
     checkDecisions(req.decisions);
     if (req.taskListScheduleToStartTimeout !== undefined) parseDuration(req.taskListScheduleToStartTimeout, "taskListScheduleToStartTimeout");
-    await this.#tx(async (sql, fx) => {
+    await this.#tx(async (sql, uow) => {
       const found = await st.startedTaskWithExecution(sql, this.#db.caps, req.taskToken!);
       if (!found || found.task.key !== "decision") throw unknownToken();
       const row = found.task;
       const x = new ExecutionTx(found.execution, this.#clock.now());
       const p = JSON.parse(row.payload) as DecisionPayload;
       await tq.deleteTask(sql, row);
-      fx.settled.push(req.taskToken!);
+      uow.settled(req.taskToken!);
       const s = x.state;
       const completedId = x.append({
         eventType: EventType.DECISION_TASK_COMPLETED,
@@ -1370,21 +1229,21 @@ export class SwfEngine {
       }
       for (const d of req.decisions) {
         if (!x.open) break;
-        if (await this.#applyDecision(sql, fx, x, d, completedId, unhandled)) needDecision = true;
+        if (await this.#applyDecision(sql, uow, x, d, completedId, unhandled)) needDecision = true;
       }
-      if (x.open && needDecision) await this.#scheduleDecision(sql, fx, x, override);
-      else await this.#enforceHistoryLimit(sql, fx, x);
+      if (x.open && needDecision) await this.#scheduleDecision(sql, uow, x, override);
+      else await this.#enforceHistoryLimit(sql, uow, x);
       await x.flush(sql, this.#db.caps);
     });
     return {};
   }
 
   /** Applies one decision; returns true when it recorded an event that needs a new decision. */
-  async #applyDecision(sql: Sql, fx: Effects, x: ExecutionTx, d: Decision, completedId: number, unhandled: boolean): Promise<boolean> {
+  async #applyDecision(sql: Sql, uow: UnitOfWork, x: ExecutionTx, d: Decision, completedId: number, unhandled: boolean): Promise<boolean> {
     const dtc = BigInt(completedId);
     switch (d.decisionType) {
       case DecisionType.SCHEDULE_ACTIVITY_TASK:
-        return this.#scheduleActivity(sql, fx, x, d.scheduleActivityTaskDecisionAttributes!, dtc);
+        return this.#scheduleActivity(sql, uow, x, d.scheduleActivityTaskDecisionAttributes!, dtc);
       case DecisionType.REQUEST_CANCEL_ACTIVITY_TASK: {
         const a = d.requestCancelActivityTaskDecisionAttributes!;
         const row = await tq.taskByKey(sql, this.#db.caps, x.row.runId, `a:${a.activityId}`);
@@ -1426,7 +1285,7 @@ export class SwfEngine {
           eventType: EventType.WORKFLOW_EXECUTION_COMPLETED,
           workflowExecutionCompletedEventAttributes: { result: d.completeWorkflowExecutionDecisionAttributes?.result, decisionTaskCompletedEventId: dtc },
         });
-        await this.#close(sql, fx, x, "COMPLETED");
+        await this.#close(sql, uow, x, "COMPLETED");
         return false;
       case DecisionType.FAIL_WORKFLOW_EXECUTION:
         if (unhandled) {
@@ -1444,7 +1303,7 @@ export class SwfEngine {
             decisionTaskCompletedEventId: dtc,
           },
         });
-        await this.#close(sql, fx, x, "FAILED");
+        await this.#close(sql, uow, x, "FAILED");
         return false;
       case DecisionType.CANCEL_WORKFLOW_EXECUTION:
         if (unhandled) {
@@ -1458,10 +1317,10 @@ export class SwfEngine {
           eventType: EventType.WORKFLOW_EXECUTION_CANCELED,
           workflowExecutionCanceledEventAttributes: { details: d.cancelWorkflowExecutionDecisionAttributes?.details, decisionTaskCompletedEventId: dtc },
         });
-        await this.#close(sql, fx, x, "CANCELED");
+        await this.#close(sql, uow, x, "CANCELED");
         return false;
       case DecisionType.CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
-        return this.#continueAsNew(sql, fx, x, d, dtc, unhandled);
+        return this.#continueAsNew(sql, uow, x, d, dtc, unhandled);
       case DecisionType.RECORD_MARKER: {
         const a = d.recordMarkerDecisionAttributes!;
         x.append({ eventType: EventType.MARKER_RECORDED, markerRecordedEventAttributes: { markerName: a.markerName, details: a.details, decisionTaskCompletedEventId: dtc } });
@@ -1482,7 +1341,7 @@ export class SwfEngine {
         x.state.timers[a.timerId!] = { startedEventId: id, control: a.control };
         x.state.openTimers++;
         const secs = parseDuration(a.startToFireTimeout!, "startToFireTimeout", false)!;
-        await this.#addTimer(sql, fx, T.timer, x.row.runId, `timer:${a.timerId}`, x.nowMs + secs * 1000);
+        await uow.addTimer(T.timer, x.row.runId, `timer:${a.timerId}`, x.nowMs + secs * 1000);
         return false;
       }
       case DecisionType.CANCEL_TIMER: {
@@ -1505,11 +1364,11 @@ export class SwfEngine {
         return false;
       }
       case DecisionType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
-        return this.#signalExternal(sql, fx, x, d, dtc);
+        return this.#signalExternal(sql, uow, x, d, dtc);
       case DecisionType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
-        return this.#cancelExternal(sql, fx, x, d, dtc);
+        return this.#cancelExternal(sql, uow, x, d, dtc);
       case DecisionType.START_CHILD_WORKFLOW_EXECUTION:
-        return this.#startChild(sql, fx, x, d, dtc);
+        return this.#startChild(sql, uow, x, d, dtc);
       case DecisionType.SCHEDULE_LAMBDA_FUNCTION: {
         const a = d.scheduleLambdaFunctionDecisionAttributes!;
         // taskgate runs no AWS Lambda functions: the decision fails as it does in a region without Lambda.
@@ -1529,7 +1388,7 @@ export class SwfEngine {
     }
   }
 
-  async #scheduleActivity(sql: Sql, fx: Effects, x: ExecutionTx, a: NonNullable<Decision["scheduleActivityTaskDecisionAttributes"]>, dtc: bigint): Promise<boolean> {
+  async #scheduleActivity(sql: Sql, uow: UnitOfWork, x: ExecutionTx, a: NonNullable<Decision["scheduleActivityTaskDecisionAttributes"]>, dtc: bigint): Promise<boolean> {
     const fail = (cause: ScheduleActivityTaskFailedCause) => {
       x.append({
         eventType: EventType.SCHEDULE_ACTIVITY_TASK_FAILED,
@@ -1537,7 +1396,8 @@ export class SwfEngine {
       });
       return true;
     };
-    const t = await fx.type(sql, x.row.domain, "activity", a.activityType!.name!, a.activityType!.version!);
+    const [typeName, typeVersion] = [a.activityType!.name!, a.activityType!.version!];
+    const t = await uow.memo(JSON.stringify(["type", x.row.domain, "activity", typeName, typeVersion]), () => st.getType(sql, x.row.domain, "activity", typeName, typeVersion));
     if (!t) return fail(ScheduleActivityTaskFailedCause.ACTIVITY_TYPE_DOES_NOT_EXIST);
     if (t.status !== "REGISTERED") return fail(ScheduleActivityTaskFailedCause.ACTIVITY_TYPE_DEPRECATED);
     if (x.state.openActivityTasks >= limits.openActivities) return fail(ScheduleActivityTaskFailedCause.OPEN_ACTIVITIES_LIMIT_EXCEEDED);
@@ -1588,18 +1448,22 @@ export class SwfEngine {
         decisionTaskCompletedEventId: dtc,
       },
     });
-    fx.newTasks.push({ queue, id, x, kind: "activity", payload });
+    uow.offer(queue, () => x.open, async (ctx) => {
+      const task = await this.#startActivity(sql, uow, x, id, { ...payload }, ctx.identity);
+      if (task) await x.flush(sql, this.#db.caps);
+      return task;
+    });
     const s2sSecs = parseDuration(s2s, "scheduleToStartTimeout");
-    if (s2sSecs !== undefined) await this.#addTimer(sql, fx, T.activityScheduleToStart, x.row.runId, `${id}:s2s`, x.nowMs + s2sSecs * 1000);
+    if (s2sSecs !== undefined) await uow.addTimer(T.activityScheduleToStart, x.row.runId, `${id}:s2s`, x.nowMs + s2sSecs * 1000);
     const s2cSecs = parseDuration(s2c, "scheduleToCloseTimeout");
-    if (s2cSecs !== undefined) await this.#addTimer(sql, fx, T.activityScheduleToClose, x.row.runId, `${id}:s2c`, x.nowMs + s2cSecs * 1000);
+    if (s2cSecs !== undefined) await uow.addTimer(T.activityScheduleToClose, x.row.runId, `${id}:s2c`, x.nowMs + s2cSecs * 1000);
     x.state.openActivityTasks++;
     x.state.latestActivityTaskMs = x.nowMs;
-    fx.queues.set(queue, (fx.queues.get(queue) ?? 0) + 1);
+    uow.scheduled(queue);
     return false;
   }
 
-  async #continueAsNew(sql: Sql, fx: Effects, x: ExecutionTx, d: Decision, dtc: bigint, unhandled: boolean): Promise<boolean> {
+  async #continueAsNew(sql: Sql, uow: UnitOfWork, x: ExecutionTx, d: Decision, dtc: bigint, unhandled: boolean): Promise<boolean> {
     const attrs = d.continueAsNewWorkflowExecutionDecisionAttributes;
     const fail = (cause: ContinueAsNewWorkflowExecutionFailedCause) => {
       x.append({
@@ -1626,7 +1490,7 @@ export class SwfEngine {
     // Close this run first so the workflowId is free for the new one.
     x.row.status = "CLOSED";
     await st.updateExecution(sql, { ...x.row, state: JSON.stringify(x.state) });
-    const next = await this.#createExecution(sql, fx, {
+    const next = await this.#createExecution(sql, uow, {
       domain: x.row.domain,
       workflowId: x.row.workflowId,
       typeName: t.name,
@@ -1661,7 +1525,7 @@ export class SwfEngine {
       },
     });
     await next.flush(sql, this.#db.caps);
-    await this.#close(sql, fx, x, "CONTINUED_AS_NEW");
+    await this.#close(sql, uow, x, "CONTINUED_AS_NEW");
     return false;
   }
 
@@ -1672,7 +1536,7 @@ export class SwfEngine {
     return t;
   }
 
-  async #signalExternal(sql: Sql, fx: Effects, x: ExecutionTx, d: Decision, dtc: bigint): Promise<boolean> {
+  async #signalExternal(sql: Sql, uow: UnitOfWork, x: ExecutionTx, d: Decision, dtc: bigint): Promise<boolean> {
     const a = d.signalExternalWorkflowExecutionDecisionAttributes!;
     const initiatedId = x.append({
       eventType: EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
@@ -1705,7 +1569,7 @@ export class SwfEngine {
       eventType: EventType.WORKFLOW_EXECUTION_SIGNALED,
       workflowExecutionSignaledEventAttributes: { signalName: a.signalName, input: a.input, externalWorkflowExecution: execRef(x), externalInitiatedEventId: BigInt(initiatedId) },
     });
-    await this.#scheduleDecision(sql, fx, target);
+    await this.#scheduleDecision(sql, uow, target);
     await target.flush(sql, this.#db.caps);
     x.append({
       eventType: EventType.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
@@ -1714,7 +1578,7 @@ export class SwfEngine {
     return true;
   }
 
-  async #cancelExternal(sql: Sql, fx: Effects, x: ExecutionTx, d: Decision, dtc: bigint): Promise<boolean> {
+  async #cancelExternal(sql: Sql, uow: UnitOfWork, x: ExecutionTx, d: Decision, dtc: bigint): Promise<boolean> {
     const a = d.requestCancelExternalWorkflowExecutionDecisionAttributes!;
     const initiatedId = x.append({
       eventType: EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
@@ -1742,7 +1606,7 @@ export class SwfEngine {
         eventType: EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED,
         workflowExecutionCancelRequestedEventAttributes: { externalWorkflowExecution: execRef(x), externalInitiatedEventId: BigInt(initiatedId) },
       });
-      await this.#scheduleDecision(sql, fx, target);
+      await this.#scheduleDecision(sql, uow, target);
     }
     await target.flush(sql, this.#db.caps);
     x.append({
@@ -1752,7 +1616,7 @@ export class SwfEngine {
     return true;
   }
 
-  async #startChild(sql: Sql, fx: Effects, x: ExecutionTx, d: Decision, dtc: bigint): Promise<boolean> {
+  async #startChild(sql: Sql, uow: UnitOfWork, x: ExecutionTx, d: Decision, dtc: bigint): Promise<boolean> {
     const a = d.startChildWorkflowExecutionDecisionAttributes!;
     const fail = (cause: StartChildWorkflowExecutionFailedCause, initiatedEventId = 0) => {
       x.append({
@@ -1800,7 +1664,7 @@ export class SwfEngine {
         lambdaRole: a.lambdaRole,
       },
     });
-    const child = await this.#createExecution(sql, fx, {
+    const child = await this.#createExecution(sql, uow, {
       domain: x.row.domain,
       workflowId: a.workflowId!,
       typeName: t.name,
@@ -1830,25 +1694,25 @@ export class SwfEngine {
   // Activity tasks
 
   /** Starts a scheduled activity task for a worker: ActivityTaskStarted, a fresh token, its timers. */
-  async #startActivity(sql: Sql, fx: Effects, x: ExecutionTx, id: number, p: ActivityPayload, identity: string | undefined): Promise<ClaimedActivity | undefined> {
+  async #startActivity(sql: Sql, uow: UnitOfWork, x: ExecutionTx, id: number, p: ActivityPayload, identity: string | undefined): Promise<ClaimedActivity | undefined> {
     // The Started event will be the execution's next; the row is marked first, so a task that is
     // no longer scheduled (deleted or claimed in this transaction) costs no further statement.
     p.startedEventId = x.row.nextEventId;
     const token = newToken();
     if (!(await tq.markStarted(sql, id, token, JSON.stringify(p), x.nowMs, this.#liveness.id))) return undefined;
-    this.#claimed(fx, token);
+    uow.claimed(token);
     x.append({
       eventType: EventType.ACTIVITY_TASK_STARTED,
       activityTaskStartedEventAttributes: { identity, scheduledEventId: BigInt(p.scheduledEventId) },
     });
     if (p.scheduleToStartTimeout !== "NONE") await tq.deleteTimers(sql, x.row.runId, `${id}:s2s`);
-    await this.#armStartedTimers(sql, fx, x.row.runId, id, p, x.nowMs);
+    await this.#armStartedTimers(uow, x.row.runId, id, p, x.nowMs);
     return { token, runId: x.row.runId, payload: p };
   }
 
   /** Claims up to `n` activity tasks of a queue in one transaction. */
   async #claimActivities(queue: string, n: number, identity: string | undefined, signal: AbortSignal | undefined): Promise<ClaimedActivity[]> {
-    return this.#tx(async (sql, fx) => {
+    return this.#tx(async (sql, uow) => {
       if (signal?.aborted) return [];
       const rows = await tq.nextScheduled(sql, this.#db.caps, queue, n);
       if (rows.length === 0) return [];
@@ -1860,7 +1724,7 @@ export class SwfEngine {
           await tq.deleteTask(sql, row);
           continue;
         }
-        const claimed = await this.#startActivity(sql, fx, x, row.id, JSON.parse(row.payload) as ActivityPayload, identity);
+        const claimed = await this.#startActivity(sql, uow, x, row.id, JSON.parse(row.payload) as ActivityPayload, identity);
         if (claimed) out.push(claimed);
       }
       await cache.flush();
@@ -1868,11 +1732,11 @@ export class SwfEngine {
     });
   }
 
-  async #armStartedTimers(sql: Sql, fx: Effects, runId: string, taskId: number, p: ActivityPayload, fromMs: number): Promise<void> {
+  async #armStartedTimers(uow: UnitOfWork, runId: string, taskId: number, p: ActivityPayload, fromMs: number): Promise<void> {
     const stc = parseDuration(p.startToCloseTimeout, "startToCloseTimeout");
-    if (stc !== undefined) await this.#addTimer(sql, fx, T.activityStartToClose, runId, `${taskId}:stc`, fromMs + stc * 1000);
+    if (stc !== undefined) await uow.addTimer(T.activityStartToClose, runId, `${taskId}:stc`, fromMs + stc * 1000);
     const hb = parseDuration(p.heartbeatTimeout, "heartbeatTimeout");
-    if (hb !== undefined) await this.#addTimer(sql, fx, T.activityHeartbeat, runId, `${taskId}:hb`, fromMs + hb * 1000);
+    if (hb !== undefined) await uow.addTimer(T.activityHeartbeat, runId, `${taskId}:hb`, fromMs + hb * 1000);
   }
 
   async pollForActivityTask(req: pb.PollForActivityTaskRequest, opts: PollOptions): Promise<Res<typeof pb.PollForActivityTaskResponseSchema>> {
@@ -1885,7 +1749,7 @@ export class SwfEngine {
     });
     if (!claimed) return { startedEventId: 0n };
     if (opts.signal?.aborted) {
-      this.#giveBack(claimed.token);
+      this.#core.giveBack(claimed.token);
       return { startedEventId: 0n };
     }
     this.#track(claimed.token, opts);
@@ -1906,7 +1770,7 @@ export class SwfEngine {
       }
     } finally {
       // The stream ended while its last batch was being sent: give those tasks back.
-      for (const c of unsent) this.#giveBack(c.token);
+      for (const c of unsent) this.#core.giveBack(c.token);
     }
   }
 
@@ -1918,7 +1782,7 @@ export class SwfEngine {
   }
 
   async recordActivityTaskHeartbeat(req: pb.RecordActivityTaskHeartbeatRequest): Promise<Res<typeof pb.RecordActivityTaskHeartbeatResponseSchema>> {
-    return this.#tx(async (sql, fx) => {
+    return this.#tx(async (sql, uow) => {
       const { row, p, x } = await this.#startedActivity(sql, req.taskToken!);
       if (req.details !== undefined) p.details = req.details;
       await tq.updatePayload(sql, row.id, JSON.stringify(p));
@@ -1926,7 +1790,7 @@ export class SwfEngine {
       if (hb !== undefined) {
         const at = x.nowMs + hb * 1000;
         await tq.rescheduleTimer(sql, { fireMs: at, kind: T.activityHeartbeat, owner: x.row.runId, ref: `${row.id}:hb` });
-        fx.timers.push(at);
+        uow.timerMoved(at);
       }
       return { cancelRequested: p.cancelRequested ?? false };
     });
@@ -1962,13 +1826,13 @@ export class SwfEngine {
   }
 
   async #closeActivity(token: string, event: (p: ActivityPayload) => Parameters<ExecutionTx["append"]>[0]): Promise<void> {
-    await this.#tx(async (sql, fx) => {
+    await this.#tx(async (sql, uow) => {
       const { row, p, x } = await this.#startedActivity(sql, token);
       x.append(event(p));
       await tq.deleteTask(sql, row, hasTimeouts(p));
-      fx.settled.push(token);
+      uow.settled(token);
       x.state.openActivityTasks = Math.max(0, x.state.openActivityTasks - 1);
-      await this.#scheduleDecision(sql, fx, x);
+      await this.#scheduleDecision(sql, uow, x);
       await x.flush(sql, this.#db.caps);
     });
   }
@@ -1976,15 +1840,14 @@ export class SwfEngine {
   // ---------------------------------------------------------------------------------------------
   // Timeouts
 
-  async #activityTimeout(sql: Sql, t: tq.TimerRow, type: ActivityTaskTimeoutType): Promise<() => void> {
-    const fx = new Effects();
+  async #activityTimeout(sql: Sql, uow: UnitOfWork, t: tq.TimerRow, type: ActivityTaskTimeoutType): Promise<void> {
     const taskId = Number(t.ref.split(":")[0]);
     const found = await tq.taskById(sql, this.#db.caps, taskId);
     const row = found?.owner === t.owner ? found : undefined;
     const x = row ? await this.#loadOpen(sql, t.owner) : undefined;
-    if (!row || !x) return this.#afterTx(sql, fx);
-    if ((type === ActivityTaskTimeoutType.START_TO_CLOSE || type === ActivityTaskTimeoutType.HEARTBEAT) && row.state !== tq.TaskState.started) return this.#afterTx(sql, fx);
-    if (type === ActivityTaskTimeoutType.SCHEDULE_TO_START && row.state !== tq.TaskState.scheduled) return this.#afterTx(sql, fx);
+    if (!row || !x) return;
+    if ((type === ActivityTaskTimeoutType.START_TO_CLOSE || type === ActivityTaskTimeoutType.HEARTBEAT) && row.state !== tq.TaskState.started) return;
+    if (type === ActivityTaskTimeoutType.SCHEDULE_TO_START && row.state !== tq.TaskState.scheduled) return;
     const p = JSON.parse(row.payload) as ActivityPayload;
     x.append({
       eventType: EventType.ACTIVITY_TASK_TIMED_OUT,
@@ -1996,64 +1859,57 @@ export class SwfEngine {
       },
     });
     await tq.deleteTask(sql, row);
-    if (row.token) fx.settled.push(row.token);
+    if (row.token) uow.settled(row.token);
     x.state.openActivityTasks = Math.max(0, x.state.openActivityTasks - 1);
-    await this.#scheduleDecision(sql, fx, x);
+    await this.#scheduleDecision(sql, uow, x);
     await x.flush(sql, this.#db.caps);
-    return this.#afterTx(sql, fx);
   }
 
-  async #decisionTimeout(sql: Sql, t: tq.TimerRow, type: DecisionTaskTimeoutType): Promise<() => void> {
-    const fx = new Effects();
+  async #decisionTimeout(sql: Sql, uow: UnitOfWork, t: tq.TimerRow, type: DecisionTaskTimeoutType): Promise<void> {
     const taskId = Number(t.ref.split(":")[0]);
     const row = await tq.taskByKey(sql, this.#db.caps, t.owner, "decision");
     const x = row && row.id === taskId ? await this.#loadOpen(sql, t.owner) : undefined;
-    if (!row || !x) return this.#afterTx(sql, fx);
-    if (type === DecisionTaskTimeoutType.START_TO_CLOSE && row.state !== tq.TaskState.started) return this.#afterTx(sql, fx);
-    if (type === DecisionTaskTimeoutType.SCHEDULE_TO_START && row.state !== tq.TaskState.scheduled) return this.#afterTx(sql, fx);
+    if (!row || !x) return;
+    if (type === DecisionTaskTimeoutType.START_TO_CLOSE && row.state !== tq.TaskState.started) return;
+    if (type === DecisionTaskTimeoutType.SCHEDULE_TO_START && row.state !== tq.TaskState.scheduled) return;
     const p = JSON.parse(row.payload) as DecisionPayload;
     x.append({
       eventType: EventType.DECISION_TASK_TIMED_OUT,
       decisionTaskTimedOutEventAttributes: { timeoutType: type, scheduledEventId: BigInt(p.scheduledEventId), startedEventId: BigInt(p.startedEventId ?? 0) },
     });
     await tq.deleteTask(sql, row);
-    if (row.token) fx.settled.push(row.token);
+    if (row.token) uow.settled(row.token);
     x.state.decision = undefined;
     x.state.decisionNeeded = false;
     // A temporary task-list override (taskListScheduleToStartTimeout) is reverted when its decision
     // task is not started in time, or started but not completed in time.
     if (type === DecisionTaskTimeoutType.SCHEDULE_TO_START || p.overrideTaskList) x.state.taskList = x.state.originalTaskList;
-    await this.#scheduleDecision(sql, fx, x);
+    await this.#scheduleDecision(sql, uow, x);
     await x.flush(sql, this.#db.caps);
-    return this.#afterTx(sql, fx);
   }
 
-  async #executionTimeout(sql: Sql, t: tq.TimerRow): Promise<() => void> {
-    const fx = new Effects();
+  async #executionTimeout(sql: Sql, uow: UnitOfWork, t: tq.TimerRow): Promise<void> {
     const x = await this.#loadOpen(sql, t.owner);
-    if (!x) return this.#afterTx(sql, fx);
+    if (!x) return;
     x.append({
       eventType: EventType.WORKFLOW_EXECUTION_TIMED_OUT,
       workflowExecutionTimedOutEventAttributes: { timeoutType: WorkflowExecutionTimeoutType.START_TO_CLOSE, childPolicy: childPolicyValue(x.state.childPolicy) },
     });
-    await this.#close(sql, fx, x, "TIMED_OUT");
+    await this.#close(sql, uow, x, "TIMED_OUT");
     await x.flush(sql, this.#db.caps);
-    await this.#applyChildPolicy(sql, fx, x.row.runId, x.state.childPolicy, x.nowMs);
-    return this.#afterTx(sql, fx);
+    await this.#applyChildPolicy(sql, uow, x.row.runId, x.state.childPolicy, x.nowMs);
   }
 
-  async #timerFired(sql: Sql, t: tq.TimerRow): Promise<() => void> {
-    const fx = new Effects();
+  async #timerFired(sql: Sql, uow: UnitOfWork, t: tq.TimerRow): Promise<void> {
     const x = await this.#loadOpen(sql, t.owner);
     const timerId = t.ref.slice("timer:".length);
     const open = x?.state.timers[timerId];
-    if (!x || !open) return this.#afterTx(sql, fx);
+    if (!x || !open) return;
     delete x.state.timers[timerId];
     x.state.openTimers = Math.max(0, x.state.openTimers - 1);
     x.append({ eventType: EventType.TIMER_FIRED, timerFiredEventAttributes: { timerId, startedEventId: BigInt(open.startedEventId) } });
-    await this.#scheduleDecision(sql, fx, x);
+    await this.#scheduleDecision(sql, uow, x);
     await x.flush(sql, this.#db.caps);
-    return this.#afterTx(sql, fx);
   }
 
   async #purge(sql: Sql, t: tq.TimerRow): Promise<void> {
