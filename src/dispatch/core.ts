@@ -3,12 +3,13 @@
 // every engine.
 import type { Logger } from "pino";
 import type { Database } from "../store/db.ts";
-import { taskByToken } from "../store/dispatch.ts";
+import { metaValue, taskByToken } from "../store/dispatch.ts";
 import type { Clock } from "./clock.ts";
 import { Liveness } from "./liveness.ts";
 import { Matcher } from "./matcher.ts";
 import { Timers } from "./timers.ts";
 import { Units, type ClaimedTask, type Outbox, type PollCtx } from "./unit-of-work.ts";
+import { WorkerTasks } from "./worker-tasks.ts";
 
 /** How the core of one node is built. */
 export interface DispatchOptions {
@@ -29,6 +30,8 @@ export class Dispatch {
   readonly timers: Timers;
   readonly liveness: Liveness;
   readonly units: Units;
+  /** The worker-task lifecycle every engine's task kinds run on. */
+  readonly tasks: WorkerTasks;
   readonly #log: Logger;
 
   constructor(o: DispatchOptions) {
@@ -52,6 +55,12 @@ export class Dispatch {
     this.units = new Units(out);
     this.timers = new Timers(o.db, o.clock, o.log.child({ component: "timers" }), this.units);
     this.liveness = new Liveness(o.db, o.clock, o.log.child({ component: "nodes" }), this.units, { heartbeatMs: o.heartbeatMs, deadAfterMs: o.deadAfterMs });
+    this.tasks = new WorkerTasks(this);
+  }
+
+  /** A server-wide value kept in the store, created with `init` the first time it is read. */
+  meta(key: string, init: () => string): Promise<string> {
+    return this.db.tx((sql) => metaValue(sql, key, init));
   }
 
   /**

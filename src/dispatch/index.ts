@@ -7,3 +7,5 @@ export { Timers, type TimerHandler } from "./timers.ts";
 export { Liveness, type RequeueHandler } from "./liveness.ts";
 export { Dispatch, type DispatchOptions } from "./core.ts";
 export { UnitOfWork, type ClaimedTask, type PollCtx } from "./unit-of-work.ts";
+export { WorkerTasks, timeoutRef, type NewTask, type Started, type TaskKind, type TaskTimeout } from "./worker-tasks.ts";
+export { TaskState, type TaskRow, type TimerRow } from "../store/dispatch.ts";

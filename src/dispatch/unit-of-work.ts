@@ -17,7 +17,7 @@
 //   back to its queue.
 import type { Logger } from "pino";
 import type { Capabilities, Database, Sql } from "../store/db.ts";
-import { insertTimer } from "../store/dispatch.ts";
+import { deleteTimers, insertTimer } from "../store/dispatch.ts";
 import type { Reservation } from "./matcher.ts";
 
 /** What a waiting long poll offers for a sync handoff. */
@@ -82,6 +82,11 @@ export class UnitOfWork {
   async addTimer(kind: string, owner: string, ref: string, fireMs: number): Promise<void> {
     await insertTimer(this.sql, { fireMs, kind, owner, ref });
     this.#timers.push(fireMs);
+  }
+
+  /** Deletes the timers of (owner, ref): a timer cancelled before it fired. */
+  async deleteTimers(owner: string, ref: string): Promise<void> {
+    await deleteTimers(this.sql, owner, ref);
   }
 
   /** A timer row written by other means (moved to `fireMs`): re-arm the loops at commit. */

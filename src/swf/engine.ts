@@ -40,11 +40,10 @@ import {
 } from "../../gen/taskgate/swf/v1/types_pb.ts";
 import type * as pb from "../../gen/taskgate/swf/v1/service_pb.ts";
 import { swf, validationError } from "../faults.ts";
-import type { Clock, Dispatch, Liveness, Matcher, PollCtx, PollOptions, Timers, UnitOfWork } from "../dispatch/index.ts";
+import { TaskState, type Clock, type Dispatch, type PollOptions, type TaskKind, type TaskRow, type TaskTimeout, type TimerRow, type Timers, type UnitOfWork, type WorkerTasks } from "../dispatch/index.ts";
 import type { Database, Sql } from "../store/db.ts";
 import * as st from "../store/swf.ts";
-import * as tq from "../store/dispatch.ts";
-import { ExecutionCache, ExecutionTx, type ExecutionState } from "./history.ts";
+import { ExecutionTx, type ExecutionState } from "./history.ts";
 import { checkDuration, parseDuration, parsePriority, parseRetentionDays, priorityString } from "./values.ts";
 
 type Res<S extends DescMessage> = MessageInitShape<S>;
@@ -181,27 +180,31 @@ export interface ClaimedActivity {
   payload: ActivityPayload;
 }
 
+/**
+ * Queue-name prefixes of the two SWF task kinds. A queue is `<prefix><domain>/<taskList>`: the
+ * key is unambiguous because SWF's naming rule forbids `/` in domain and task-list names
+ * (enforced in model/validate.ts). Requeues are routed to a kind by its prefix.
+ */
+const queuePrefix = { activity: "swf/a/", decision: "swf/d/" };
+
 /** Queue names in the shared tasks table. */
 export const queueName = {
-  activity: (domain: string, taskList: string) => `swf/a/${domain}/${taskList}`,
-  decision: (domain: string, taskList: string) => `swf/d/${domain}/${taskList}`,
+  activity: (domain: string, taskList: string) => `${queuePrefix.activity}${domain}/${taskList}`,
+  decision: (domain: string, taskList: string) => `${queuePrefix.decision}${domain}/${taskList}`,
 };
 
 const execTypeInfo = (x: ExecutionTx) => ({ name: x.row.typeName, version: x.row.typeVersion });
 const execRef = (x: ExecutionTx) => ({ workflowId: x.row.workflowId, runId: x.row.runId });
 
-function newToken(): string {
-  return randomBytes(18).toString("base64url");
-}
-
 /** The SWF engine of one node. */
 export class SwfEngine {
   readonly #core: Dispatch;
+  readonly #tasks: WorkerTasks;
+  readonly #activityTask: TaskKind<ExecutionTx, ActivityPayload, ClaimedActivity>;
+  readonly #decisionTask: TaskKind<ExecutionTx, DecisionPayload, ClaimedDecision>;
   readonly #db: Database;
-  readonly #matcher: Matcher;
   readonly #timers: Timers;
   readonly #clock: Clock;
-  readonly #liveness: Liveness;
   #secret: Buffer | undefined;
   readonly #domains = new Set<string>();
 
@@ -212,17 +215,13 @@ export class SwfEngine {
     this.#historyLimit = deps.historyLimit ?? limits.historyEvents;
     this.#core = deps.core;
     this.#db = deps.core.db;
-    this.#liveness = deps.core.liveness;
-    this.#matcher = deps.core.matcher;
     this.#timers = deps.core.timers;
     this.#clock = deps.core.clock;
-    this.#liveness.onRequeue("swf/", (uow, row) => this.#requeue(uow.sql, uow, row));
-    this.#timers.on(T.activityScheduleToStart, (uow, t) => this.#activityTimeout(uow.sql, uow, t, ActivityTaskTimeoutType.SCHEDULE_TO_START));
-    this.#timers.on(T.activityScheduleToClose, (uow, t) => this.#activityTimeout(uow.sql, uow, t, ActivityTaskTimeoutType.SCHEDULE_TO_CLOSE));
-    this.#timers.on(T.activityStartToClose, (uow, t) => this.#activityTimeout(uow.sql, uow, t, ActivityTaskTimeoutType.START_TO_CLOSE));
-    this.#timers.on(T.activityHeartbeat, (uow, t) => this.#activityTimeout(uow.sql, uow, t, ActivityTaskTimeoutType.HEARTBEAT));
-    this.#timers.on(T.decisionStartToClose, (uow, t) => this.#decisionTimeout(uow.sql, uow, t, DecisionTaskTimeoutType.START_TO_CLOSE));
-    this.#timers.on(T.decisionScheduleToStart, (uow, t) => this.#decisionTimeout(uow.sql, uow, t, DecisionTaskTimeoutType.SCHEDULE_TO_START));
+    this.#tasks = deps.core.tasks;
+    this.#activityTask = this.#activityTaskKind();
+    this.#decisionTask = this.#decisionTaskKind();
+    this.#tasks.register(this.#activityTask);
+    this.#tasks.register(this.#decisionTask);
     this.#timers.on(T.execution, (uow, t) => this.#executionTimeout(uow.sql, uow, t));
     this.#timers.on(T.timer, (uow, t) => this.#timerFired(uow.sql, uow, t));
     this.#timers.on(T.purge, (uow, t) => this.#purge(uow.sql, t));
@@ -230,7 +229,7 @@ export class SwfEngine {
 
   /** Loads the page-token secret (created once per database). */
   async init(): Promise<void> {
-    const hex = await this.#db.tx((sql) => tq.metaValue(sql, "page-token-secret", () => randomBytes(32).toString("hex")));
+    const hex = await this.#core.meta("page-token-secret", () => randomBytes(32).toString("hex"));
     this.#secret = Buffer.from(hex, "hex");
   }
 
@@ -852,7 +851,7 @@ export class SwfEngine {
   async countPendingActivityTasks(req: pb.CountPendingActivityTasksRequest): Promise<Res<typeof pb.CountPendingActivityTasksResponseSchema>> {
     const n = await this.#db.tx(async (sql) => {
       await this.#knownDomain(sql, req.domain!);
-      return tq.countScheduled(sql, queueName.activity(req.domain!, req.taskList!.name!));
+      return this.#tasks.countScheduled(sql, queueName.activity(req.domain!, req.taskList!.name!));
     });
     return { count: n, truncated: false };
   }
@@ -860,7 +859,7 @@ export class SwfEngine {
   async countPendingDecisionTasks(req: pb.CountPendingDecisionTasksRequest): Promise<Res<typeof pb.CountPendingDecisionTasksResponseSchema>> {
     const n = await this.#db.tx(async (sql) => {
       await this.#knownDomain(sql, req.domain!);
-      return tq.countScheduled(sql, queueName.decision(req.domain!, req.taskList!.name!));
+      return this.#tasks.countScheduled(sql, queueName.decision(req.domain!, req.taskList!.name!));
     });
     return { count: n, truncated: false };
   }
@@ -875,7 +874,7 @@ export class SwfEngine {
     x.state.openActivityTasks = 0;
     x.state.openTimers = 0;
     x.state.timers = {};
-    for (const t of await tq.deleteOwner(sql, x.row.runId)) if (t.token) uow.settled(t.token);
+    await this.#tasks.dropOwner(uow, x.row.runId);
     const d = await st.getDomain(sql, x.row.domain);
     const days = d ? parseRetentionDays(d.retentionDays, "workflowExecutionRetentionPeriodInDays") : 0;
     await uow.addTimer(T.purge, x.row.runId, "purge", x.nowMs + days * 86_400_000);
@@ -978,117 +977,140 @@ export class SwfEngine {
       typeVersion: x.row.typeVersion,
       overrideTaskList: scheduleToStart !== undefined ? true : undefined,
     };
-    const queue = queueName.decision(x.row.domain, s.taskList);
-    const id = await tq.insertTask(sql, { queue, priority: Number(s.taskPriority), owner: x.row.runId, key: "decision", payload: JSON.stringify(payload), nowMs: x.nowMs });
-    uow.offer(queue, () => x.open, async (ctx) => {
-      const task = await this.#startDecision(sql, uow, x, id, { ...payload }, ctx.identity);
-      if (task) await x.flush(sql, this.#db.caps);
-      return task;
+    await this.#tasks.schedule(uow, this.#decisionTask, x, {
+      queue: queueName.decision(x.row.domain, s.taskList),
+      priority: Number(s.taskPriority),
+      ownerId: x.row.runId,
+      key: "decision",
+      payload,
+      nowMs: x.nowMs,
+      scheduleToStart,
     });
-    if (scheduleToStart !== undefined) await uow.addTimer(T.decisionScheduleToStart, x.row.runId, `${id}:s2s`, x.nowMs + scheduleToStart * 1000);
-    uow.scheduled(queue);
   }
 
-  /** Starts a scheduled decision task for a decider: DecisionTaskStarted, a fresh token, its timeout. */
-  async #startDecision(sql: Sql, uow: UnitOfWork, x: ExecutionTx, id: number, p: DecisionPayload, identity: string | undefined): Promise<ClaimedDecision | undefined> {
-    const startedEventId = x.row.nextEventId; // as in #startActivity: mark first, then append
-    p.startedEventId = startedEventId;
-    const token = newToken();
-    if (!(await tq.markStarted(sql, id, token, JSON.stringify(p), x.nowMs, this.#liveness.id))) return undefined;
-    uow.claimed(token);
-    x.append({
-      eventType: EventType.DECISION_TASK_STARTED,
-      decisionTaskStartedEventAttributes: { identity, scheduledEventId: BigInt(p.scheduledEventId) },
-    });
-    if (p.overrideTaskList) await tq.deleteTimers(sql, x.row.runId, `${id}:s2s`);
-    x.state.decision = { scheduledEventId: p.scheduledEventId, startedEventId };
-    x.state.decisionNeeded = false;
-    const secs = parseDuration(x.state.taskStartToCloseTimeout, "taskStartToCloseTimeout");
-    if (secs !== undefined) await uow.addTimer(T.decisionStartToClose, x.row.runId, `${id}:stc`, x.nowMs + secs * 1000);
+  /**
+   * The activity task as a worker-task kind: its start appends ActivityTaskStarted and arms the
+   * start-to-close and heartbeat timeouts of its payload; a timeout appends ActivityTaskTimedOut
+   * and needs a decision.
+   */
+  #activityTaskKind(): TaskKind<ExecutionTx, ActivityPayload, ClaimedActivity> {
+    const timeoutType: Record<TaskTimeout, ActivityTaskTimeoutType> = {
+      scheduleToStart: ActivityTaskTimeoutType.SCHEDULE_TO_START,
+      scheduleToClose: ActivityTaskTimeoutType.SCHEDULE_TO_CLOSE,
+      startToClose: ActivityTaskTimeoutType.START_TO_CLOSE,
+      heartbeat: ActivityTaskTimeoutType.HEARTBEAT,
+    };
     return {
-      token,
-      runId: x.row.runId,
-      workflowId: x.row.workflowId,
-      typeName: x.row.typeName,
-      typeVersion: x.row.typeVersion,
-      startedEventId,
-      previousStartedEventId: x.state.previousStartedEventId,
-      domain: x.row.domain,
-      upTo: startedEventId,
+      prefix: queuePrefix.activity,
+      timerKinds: { scheduleToStart: T.activityScheduleToStart, scheduleToClose: T.activityScheduleToClose, startToClose: T.activityStartToClose, heartbeat: T.activityHeartbeat },
+      open: (uow, runId) => this.#loadOpen(uow.sql, runId),
+      live: (x) => x.open,
+      flush: (uow, x) => x.flush(uow.sql, uow.caps),
+      // The Started event will be the execution's next: recorded in the payload the mark writes.
+      starting: (x, p) => void (p.startedEventId = x.row.nextEventId),
+      started: (_uow, x, t, identity) => {
+        const p = t.payload;
+        x.append({ eventType: EventType.ACTIVITY_TASK_STARTED, activityTaskStartedEventAttributes: { identity, scheduledEventId: BigInt(p.scheduledEventId) } });
+        return {
+          claimed: { token: t.token, runId: x.row.runId, payload: p },
+          startToClose: parseDuration(p.startToCloseTimeout, "startToCloseTimeout"),
+          heartbeat: parseDuration(p.heartbeatTimeout, "heartbeatTimeout"),
+          clearsScheduleToStart: p.scheduleToStartTimeout !== "NONE",
+        };
+      },
+      requeued: async (uow, x, row, p) => {
+        await this.#withdrawStarted(uow, x, p);
+        // Schedule-to-start counts from the first scheduling, not from the return to the queue.
+        const s2s = p.scheduleToStartTimeout !== undefined ? parseDuration(p.scheduleToStartTimeout, "scheduleToStartTimeout") : undefined;
+        return { scheduleToStartAt: s2s !== undefined ? Math.max(row.scheduledMs + s2s * 1000, x.nowMs) : undefined };
+      },
+      timedOut: async (uow, x, _row, p, which) => {
+        x.append({
+          eventType: EventType.ACTIVITY_TASK_TIMED_OUT,
+          activityTaskTimedOutEventAttributes: {
+            timeoutType: timeoutType[which],
+            scheduledEventId: BigInt(p.scheduledEventId),
+            startedEventId: BigInt(p.startedEventId ?? 0),
+            details: p.details,
+          },
+        });
+        x.state.openActivityTasks = Math.max(0, x.state.openActivityTasks - 1);
+        await this.#scheduleDecision(uow.sql, uow, x);
+      },
     };
   }
 
-  /** Claims up to `n` decision tasks of a queue in one transaction. */
-  async #claimDecisions(queue: string, n: number, identity: string | undefined, signal: AbortSignal | undefined): Promise<ClaimedDecision[]> {
-    return this.#tx(async (sql, uow) => {
-      if (signal?.aborted) return [];
-      const rows = await tq.nextScheduled(sql, this.#db.caps, queue, n);
-      if (rows.length === 0) return [];
-      const cache = new ExecutionCache(sql, this.#db.caps, this.#clock.now(), st.getExecution);
-      const out: ClaimedDecision[] = [];
-      for (const row of rows) {
-        const x = await cache.get(row.owner);
-        const p = JSON.parse(row.payload) as DecisionPayload;
-        if (!x || !x.open) {
-          await tq.deleteTask(sql, row);
-          continue;
-        }
-        const claimed = await this.#startDecision(sql, uow, x, row.id, p, identity);
-        if (claimed) out.push(claimed);
-      }
-      await cache.flush();
-      return out;
-    });
-  }
-
-  /** Hooks a claimed task's token to the fate of the answer that carries it. */
-  #track(token: string, opts: PollOptions): void {
-    const delivered = () => this.#liveness.delivered(token);
-    if (!opts.onClaimed) return delivered();
-    opts.onClaimed({ undo: () => this.#core.giveBack(token), delivered });
+  /**
+   * The decision task as a worker-task kind: its start appends DecisionTaskStarted, marks the open
+   * decision task started and arms the execution's task start-to-close timeout; a timeout
+   * appends DecisionTaskTimedOut and schedules the next decision task.
+   */
+  #decisionTaskKind(): TaskKind<ExecutionTx, DecisionPayload, ClaimedDecision> {
+    return {
+      prefix: queuePrefix.decision,
+      timerKinds: { scheduleToStart: T.decisionScheduleToStart, startToClose: T.decisionStartToClose },
+      open: (uow, runId) => this.#loadOpen(uow.sql, runId),
+      live: (x) => x.open,
+      flush: (uow, x) => x.flush(uow.sql, uow.caps),
+      starting: (x, p) => void (p.startedEventId = x.row.nextEventId),
+      started: (_uow, x, t, identity) => {
+        const p = t.payload;
+        const startedEventId = x.append({
+          eventType: EventType.DECISION_TASK_STARTED,
+          decisionTaskStartedEventAttributes: { identity, scheduledEventId: BigInt(p.scheduledEventId) },
+        });
+        x.state.decision = { scheduledEventId: p.scheduledEventId, startedEventId };
+        x.state.decisionNeeded = false;
+        return {
+          claimed: {
+            token: t.token,
+            runId: x.row.runId,
+            workflowId: x.row.workflowId,
+            typeName: x.row.typeName,
+            typeVersion: x.row.typeVersion,
+            startedEventId,
+            previousStartedEventId: x.state.previousStartedEventId,
+            domain: x.row.domain,
+            upTo: startedEventId,
+          },
+          startToClose: parseDuration(x.state.taskStartToCloseTimeout, "taskStartToCloseTimeout"),
+          // Only a task-list override (RespondDecisionTaskCompleted) arms a schedule-to-start timeout.
+          clearsScheduleToStart: p.overrideTaskList === true,
+        };
+      },
+      requeued: async (uow, x, _row, p) => {
+        await this.#withdrawStarted(uow, x, p);
+        x.state.decision = { scheduledEventId: p.scheduledEventId };
+        x.state.decisionNeeded = false;
+        return {};
+      },
+      timedOut: async (uow, x, _row, p, which) => {
+        const type = which === "scheduleToStart" ? DecisionTaskTimeoutType.SCHEDULE_TO_START : DecisionTaskTimeoutType.START_TO_CLOSE;
+        x.append({
+          eventType: EventType.DECISION_TASK_TIMED_OUT,
+          decisionTaskTimedOutEventAttributes: { timeoutType: type, scheduledEventId: BigInt(p.scheduledEventId), startedEventId: BigInt(p.startedEventId ?? 0) },
+        });
+        x.state.decision = undefined;
+        x.state.decisionNeeded = false;
+        // A temporary task-list override (taskListScheduleToStartTimeout) is reverted when its decision
+        // task is not started in time, or started but not completed in time.
+        if (type === DecisionTaskTimeoutType.SCHEDULE_TO_START || p.overrideTaskList) x.state.taskList = x.state.originalTaskList;
+        await this.#scheduleDecision(uow.sql, uow, x);
+      },
+    };
   }
 
   /**
-   * Builds the answer of a claimed task; if that fails (the store broke between claim and answer),
-   * the task goes back to its queue at once and the poll fails.
+   * A started task goes back to its queue: its Started event is withdrawn when it is still the
+   * newest event of the history; otherwise it stays as the record of the lost attempt and the next
+   * claim appends a new one.
    */
-  async #answer<R>(token: string, build: () => Promise<R>): Promise<R> {
-    try {
-      return await build();
-    } catch (e) {
-      this.#core.giveBack(token);
-      throw e;
-    }
-  }
-
-  /**
-   * Returns a started task to its queue, in its place (same priority and age), with a new token to
-   * come. The Started event is withdrawn when it is still the newest event of the history;
-   * otherwise it stays as the record of the lost attempt and the next claim appends a new one.
-   */
-  async #requeue(sql: Sql, uow: UnitOfWork, row: tq.TaskRow): Promise<void> {
-    if (row.state !== tq.TaskState.started) return;
-    const x = await this.#loadOpen(sql, row.owner);
-    if (!x) return;
-    const p = JSON.parse(row.payload) as { startedEventId?: number; scheduledEventId: number; scheduleToStartTimeout?: string };
-    await tq.deleteTimers(sql, x.row.runId, `${row.id}:stc`);
-    await tq.deleteTimers(sql, x.row.runId, `${row.id}:hb`);
+  async #withdrawStarted(uow: UnitOfWork, x: ExecutionTx, p: { startedEventId?: number }): Promise<void> {
     if (p.startedEventId !== undefined && p.startedEventId === x.row.nextEventId - 1) {
-      await st.deleteEvent(sql, x.row.runId, p.startedEventId);
+      await st.deleteEvent(uow.sql, x.row.runId, p.startedEventId);
       x.row.nextEventId--;
     }
     p.startedEventId = undefined;
-    if (row.key === "decision") {
-      x.state.decision = { scheduledEventId: p.scheduledEventId };
-      x.state.decisionNeeded = false;
-    } else if (p.scheduleToStartTimeout !== undefined) {
-      const s2s = parseDuration(p.scheduleToStartTimeout, "scheduleToStartTimeout");
-      if (s2s !== undefined) await uow.addTimer(T.activityScheduleToStart, x.row.runId, `${row.id}:s2s`, Math.max(row.scheduledMs + s2s * 1000, x.nowMs));
-    }
-    await tq.markScheduled(sql, row.id, JSON.stringify(p));
-    if (row.token) uow.settled(row.token);
-    uow.scheduled(row.queue);
-    await x.flush(sql, this.#db.caps);
   }
 
   async #loadOpen(sql: Sql, runId: string): Promise<ExecutionTx | undefined> {
@@ -1108,24 +1130,17 @@ export class SwfEngine {
     }
     await this.#domainExists(req.domain!);
     const queue = queueName.decision(req.domain!, req.taskList!.name!);
-    const claimed = await this.#matcher.poll<ClaimedDecision>(
+    return this.#tasks.poll(
+      this.#decisionTask,
       queue,
-      async () => (await this.#claimDecisions(queue, 1, req.identity, opts.signal))[0],
-      { holdMs: opts.holdMs, signal: opts.signal, ctx: { identity: req.identity } satisfies PollCtx },
+      req.identity,
+      opts,
+      (claimed) => {
+        const lo = req.startAtPreviousStartedEvent && claimed.previousStartedEventId > 0 ? claimed.previousStartedEventId : 1;
+        return this.#decisionPage(claimed, limit, reverse, undefined, lo);
+      },
+      (): Res<typeof pb.PollForDecisionTaskResponseSchema> => ({ startedEventId: 0n, previousStartedEventId: 0n }),
     );
-    if (!claimed) return { startedEventId: 0n, previousStartedEventId: 0n };
-    if (opts.signal?.aborted) {
-      this.#core.giveBack(claimed.token);
-      return { startedEventId: 0n, previousStartedEventId: 0n };
-    }
-    const lo = req.startAtPreviousStartedEvent && claimed.previousStartedEventId > 0 ? claimed.previousStartedEventId : 1;
-    const answer = await this.#answer(claimed.token, () => this.#decisionPage(claimed, limit, reverse, undefined, lo));
-    if (opts.signal?.aborted) {
-      this.#core.giveBack(claimed.token);
-      return { startedEventId: 0n, previousStartedEventId: 0n };
-    }
-    this.#track(claimed.token, opts);
-    return answer;
   }
 
   /** One page of a decision task's history, with the token of the next. */
@@ -1169,28 +1184,19 @@ export class SwfEngine {
   async *streamDecisionTasks(req: pb.StreamDecisionTasksRequest, maxInFlight: number, signal: AbortSignal): AsyncGenerator<Res<typeof pb.StreamDecisionTasksResponseSchema>> {
     await this.#domainExists(req.domain!);
     const queue = queueName.decision(req.domain!, req.taskList!.name!);
-    const unsent = new Set<string>();
-    try {
-      for await (const batch of this.#matcher.stream(queue, (n) => this.#claimDecisions(queue, n, req.identity, signal), { maxInFlight, signal, tokenOf: (c) => c.token })) {
-        for (const c of batch) unsent.add(c.token);
-        for (const c of batch) {
-          const data = await this.#db.tx((sql) => st.readEvents(sql, c.runId, 1, c.upTo, false, limits.historyEvents));
-          yield {
-            taskToken: c.token,
-            startedEventId: BigInt(c.startedEventId),
-            previousStartedEventId: BigInt(c.previousStartedEventId),
-            workflowExecution: { workflowId: c.workflowId, runId: c.runId },
-            workflowType: { name: c.typeName, version: c.typeVersion },
-            events: data.map((d) => fromBinary(HistoryEventSchema, d)),
-          };
-          unsent.delete(c.token);
-          this.#liveness.delivered(c.token);
-        }
-      }
-    } finally {
-      // The stream failed or ended with tasks claimed for it that it did not send: give them back.
-      for (const t of unsent) this.#core.giveBack(t);
-    }
+    const answer = async (c: ClaimedDecision): Promise<Res<typeof pb.StreamDecisionTasksResponseSchema>> => {
+      const data = await this.#db.tx((sql) => st.readEvents(sql, c.runId, 1, c.upTo, false, limits.historyEvents));
+      return {
+        taskToken: c.token,
+        startedEventId: BigInt(c.startedEventId),
+        previousStartedEventId: BigInt(c.previousStartedEventId),
+        workflowExecution: { workflowId: c.workflowId, runId: c.runId },
+        workflowType: { name: c.typeName, version: c.typeVersion },
+        events: data.map((d) => fromBinary(HistoryEventSchema, d)),
+      };
+    };
+    // Each task's history is read and sent on its own.
+    for await (const [task] of this.#tasks.stream(this.#decisionTask, queue, req.identity, maxInFlight, signal, answer, true)) yield task;
   }
 
   async respondDecisionTaskCompleted(req: pb.RespondDecisionTaskCompletedRequest): Promise<Res<typeof pb.RespondDecisionTaskCompletedResponseSchema>> {
@@ -1202,8 +1208,7 @@ export class SwfEngine {
       const row = found.task;
       const x = new ExecutionTx(found.execution, this.#clock.now());
       const p = JSON.parse(row.payload) as DecisionPayload;
-      await tq.deleteTask(sql, row);
-      uow.settled(req.taskToken!);
+      await this.#tasks.close(uow, row);
       const s = x.state;
       const completedId = x.append({
         eventType: EventType.DECISION_TASK_COMPLETED,
@@ -1246,7 +1251,7 @@ export class SwfEngine {
         return this.#scheduleActivity(sql, uow, x, d.scheduleActivityTaskDecisionAttributes!, dtc);
       case DecisionType.REQUEST_CANCEL_ACTIVITY_TASK: {
         const a = d.requestCancelActivityTaskDecisionAttributes!;
-        const row = await tq.taskByKey(sql, this.#db.caps, x.row.runId, `a:${a.activityId}`);
+        const row = await this.#tasks.byKey(uow, x.row.runId, `a:${a.activityId}`);
         if (!row) {
           x.append({
             eventType: EventType.REQUEST_CANCEL_ACTIVITY_TASK_FAILED,
@@ -1259,18 +1264,18 @@ export class SwfEngine {
           eventType: EventType.ACTIVITY_TASK_CANCEL_REQUESTED,
           activityTaskCancelRequestedEventAttributes: { activityId: a.activityId, decisionTaskCompletedEventId: dtc },
         });
-        if (row.state === tq.TaskState.scheduled) {
+        if (row.state === TaskState.scheduled) {
           x.append({
             eventType: EventType.ACTIVITY_TASK_CANCELED,
             activityTaskCanceledEventAttributes: { scheduledEventId: BigInt(p.scheduledEventId), startedEventId: 0n, latestCancelRequestedEventId: BigInt(reqId) },
           });
-          await tq.deleteTask(sql, row);
+          await this.#tasks.close(uow, row);
           x.state.openActivityTasks--;
           return true;
         }
         p.cancelRequested = true;
         p.latestCancelRequestedEventId = reqId;
-        await tq.updatePayload(sql, row.id, JSON.stringify(p));
+        await this.#tasks.updatePayload(uow, row, p);
         return false;
       }
       case DecisionType.COMPLETE_WORKFLOW_EXECUTION:
@@ -1356,7 +1361,7 @@ export class SwfEngine {
         }
         delete x.state.timers[a.timerId!];
         x.state.openTimers--;
-        await tq.deleteTimers(sql, x.row.runId, `timer:${a.timerId}`);
+        await uow.deleteTimers(x.row.runId, `timer:${a.timerId}`);
         x.append({
           eventType: EventType.TIMER_CANCELED,
           timerCanceledEventAttributes: { timerId: a.timerId, startedEventId: BigInt(t.startedEventId), decisionTaskCompletedEventId: dtc },
@@ -1427,10 +1432,19 @@ export class SwfEngine {
       startToCloseTimeout: stc,
       heartbeatTimeout: hb,
     };
-    const queue = queueName.activity(x.row.domain, taskList);
     // The open activityId is unique per execution (the tasks (owner, key) index): the insert itself
     // is the check, so scheduling costs no lookup first.
-    const id = await tq.insertTaskIfAbsent(sql, { queue, priority: Number(priority), owner: x.row.runId, key: `a:${a.activityId}`, payload: JSON.stringify(payload), nowMs: x.nowMs });
+    const id = await this.#tasks.schedule(uow, this.#activityTask, x, {
+      queue: queueName.activity(x.row.domain, taskList),
+      priority: Number(priority),
+      ownerId: x.row.runId,
+      key: `a:${a.activityId}`,
+      payload,
+      unique: true,
+      nowMs: x.nowMs,
+      scheduleToStart: parseDuration(s2s, "scheduleToStartTimeout"),
+      scheduleToClose: parseDuration(s2c, "scheduleToCloseTimeout"),
+    });
     if (id === undefined) return fail(ScheduleActivityTaskFailedCause.ACTIVITY_ID_ALREADY_IN_USE);
     x.append({
       eventType: EventType.ACTIVITY_TASK_SCHEDULED,
@@ -1448,18 +1462,8 @@ export class SwfEngine {
         decisionTaskCompletedEventId: dtc,
       },
     });
-    uow.offer(queue, () => x.open, async (ctx) => {
-      const task = await this.#startActivity(sql, uow, x, id, { ...payload }, ctx.identity);
-      if (task) await x.flush(sql, this.#db.caps);
-      return task;
-    });
-    const s2sSecs = parseDuration(s2s, "scheduleToStartTimeout");
-    if (s2sSecs !== undefined) await uow.addTimer(T.activityScheduleToStart, x.row.runId, `${id}:s2s`, x.nowMs + s2sSecs * 1000);
-    const s2cSecs = parseDuration(s2c, "scheduleToCloseTimeout");
-    if (s2cSecs !== undefined) await uow.addTimer(T.activityScheduleToClose, x.row.runId, `${id}:s2c`, x.nowMs + s2cSecs * 1000);
     x.state.openActivityTasks++;
     x.state.latestActivityTaskMs = x.nowMs;
-    uow.scheduled(queue);
     return false;
   }
 
@@ -1693,89 +1697,21 @@ export class SwfEngine {
   // ---------------------------------------------------------------------------------------------
   // Activity tasks
 
-  /** Starts a scheduled activity task for a worker: ActivityTaskStarted, a fresh token, its timers. */
-  async #startActivity(sql: Sql, uow: UnitOfWork, x: ExecutionTx, id: number, p: ActivityPayload, identity: string | undefined): Promise<ClaimedActivity | undefined> {
-    // The Started event will be the execution's next; the row is marked first, so a task that is
-    // no longer scheduled (deleted or claimed in this transaction) costs no further statement.
-    p.startedEventId = x.row.nextEventId;
-    const token = newToken();
-    if (!(await tq.markStarted(sql, id, token, JSON.stringify(p), x.nowMs, this.#liveness.id))) return undefined;
-    uow.claimed(token);
-    x.append({
-      eventType: EventType.ACTIVITY_TASK_STARTED,
-      activityTaskStartedEventAttributes: { identity, scheduledEventId: BigInt(p.scheduledEventId) },
-    });
-    if (p.scheduleToStartTimeout !== "NONE") await tq.deleteTimers(sql, x.row.runId, `${id}:s2s`);
-    await this.#armStartedTimers(uow, x.row.runId, id, p, x.nowMs);
-    return { token, runId: x.row.runId, payload: p };
-  }
-
-  /** Claims up to `n` activity tasks of a queue in one transaction. */
-  async #claimActivities(queue: string, n: number, identity: string | undefined, signal: AbortSignal | undefined): Promise<ClaimedActivity[]> {
-    return this.#tx(async (sql, uow) => {
-      if (signal?.aborted) return [];
-      const rows = await tq.nextScheduled(sql, this.#db.caps, queue, n);
-      if (rows.length === 0) return [];
-      const cache = new ExecutionCache(sql, this.#db.caps, this.#clock.now(), st.getExecution);
-      const out: ClaimedActivity[] = [];
-      for (const row of rows) {
-        const x = await cache.get(row.owner);
-        if (!x || !x.open) {
-          await tq.deleteTask(sql, row);
-          continue;
-        }
-        const claimed = await this.#startActivity(sql, uow, x, row.id, JSON.parse(row.payload) as ActivityPayload, identity);
-        if (claimed) out.push(claimed);
-      }
-      await cache.flush();
-      return out;
-    });
-  }
-
-  async #armStartedTimers(uow: UnitOfWork, runId: string, taskId: number, p: ActivityPayload, fromMs: number): Promise<void> {
-    const stc = parseDuration(p.startToCloseTimeout, "startToCloseTimeout");
-    if (stc !== undefined) await uow.addTimer(T.activityStartToClose, runId, `${taskId}:stc`, fromMs + stc * 1000);
-    const hb = parseDuration(p.heartbeatTimeout, "heartbeatTimeout");
-    if (hb !== undefined) await uow.addTimer(T.activityHeartbeat, runId, `${taskId}:hb`, fromMs + hb * 1000);
-  }
-
   async pollForActivityTask(req: pb.PollForActivityTaskRequest, opts: PollOptions): Promise<Res<typeof pb.PollForActivityTaskResponseSchema>> {
     await this.#domainExists(req.domain!);
     const queue = queueName.activity(req.domain!, req.taskList!.name!);
-    const claimed = await this.#matcher.poll<ClaimedActivity>(queue, async () => (await this.#claimActivities(queue, 1, req.identity, opts.signal))[0], {
-      holdMs: opts.holdMs,
-      signal: opts.signal,
-      ctx: { identity: req.identity } satisfies PollCtx,
-    });
-    if (!claimed) return { startedEventId: 0n };
-    if (opts.signal?.aborted) {
-      this.#core.giveBack(claimed.token);
-      return { startedEventId: 0n };
-    }
-    this.#track(claimed.token, opts);
-    return activityTask(claimed);
+    return this.#tasks.poll<ExecutionTx, ActivityPayload, ClaimedActivity, Res<typeof pb.PollForActivityTaskResponseSchema>>(this.#activityTask, queue, req.identity, opts, activityTask, (): Res<typeof pb.PollForActivityTaskResponseSchema> => ({ startedEventId: 0n }));
   }
 
-  /** Server-streamed activity tasks. */
+  /** Server-streamed activity tasks, sent in the batches they were claimed in. */
   async *streamActivityTasks(req: pb.StreamActivityTasksRequest, maxInFlight: number, signal: AbortSignal): AsyncGenerator<Res<typeof pb.StreamActivityTasksResponseSchema>[]> {
     await this.#domainExists(req.domain!);
     const queue = queueName.activity(req.domain!, req.taskList!.name!);
-    let unsent: ClaimedActivity[] = [];
-    try {
-      for await (const batch of this.#matcher.stream(queue, (n) => this.#claimActivities(queue, n, req.identity, signal), { maxInFlight, signal, tokenOf: (c) => c.token })) {
-        unsent = batch;
-        yield batch.map(activityTask);
-        unsent = [];
-        for (const c of batch) this.#liveness.delivered(c.token);
-      }
-    } finally {
-      // The stream ended while its last batch was being sent: give those tasks back.
-      for (const c of unsent) this.#core.giveBack(c.token);
-    }
+    yield* this.#tasks.stream(this.#activityTask, queue, req.identity, maxInFlight, signal, activityTask, false);
   }
 
   /** The started activity task of a token, or UnknownResourceFault. */
-  async #startedActivity(sql: Sql, token: string): Promise<{ row: tq.TaskRow; p: ActivityPayload; x: ExecutionTx }> {
+  async #startedActivity(sql: Sql, token: string): Promise<{ row: TaskRow; p: ActivityPayload; x: ExecutionTx }> {
     const found = await st.startedTaskWithExecution(sql, this.#db.caps, token);
     if (!found || !found.task.key.startsWith("a:")) throw unknownToken();
     return { row: found.task, p: JSON.parse(found.task.payload) as ActivityPayload, x: new ExecutionTx(found.execution, this.#clock.now()) };
@@ -1783,15 +1719,9 @@ export class SwfEngine {
 
   async recordActivityTaskHeartbeat(req: pb.RecordActivityTaskHeartbeatRequest): Promise<Res<typeof pb.RecordActivityTaskHeartbeatResponseSchema>> {
     return this.#tx(async (sql, uow) => {
-      const { row, p, x } = await this.#startedActivity(sql, req.taskToken!);
+      const { row, p } = await this.#startedActivity(sql, req.taskToken!);
       if (req.details !== undefined) p.details = req.details;
-      await tq.updatePayload(sql, row.id, JSON.stringify(p));
-      const hb = parseDuration(p.heartbeatTimeout, "heartbeatTimeout");
-      if (hb !== undefined) {
-        const at = x.nowMs + hb * 1000;
-        await tq.rescheduleTimer(sql, { fireMs: at, kind: T.activityHeartbeat, owner: x.row.runId, ref: `${row.id}:hb` });
-        uow.timerMoved(at);
-      }
+      await this.#tasks.heartbeat(uow, this.#activityTask, row, p, parseDuration(p.heartbeatTimeout, "heartbeatTimeout"));
       return { cancelRequested: p.cancelRequested ?? false };
     });
   }
@@ -1829,8 +1759,7 @@ export class SwfEngine {
     await this.#tx(async (sql, uow) => {
       const { row, p, x } = await this.#startedActivity(sql, token);
       x.append(event(p));
-      await tq.deleteTask(sql, row, hasTimeouts(p));
-      uow.settled(token);
+      await this.#tasks.close(uow, row, hasTimeouts(p));
       x.state.openActivityTasks = Math.max(0, x.state.openActivityTasks - 1);
       await this.#scheduleDecision(sql, uow, x);
       await x.flush(sql, this.#db.caps);
@@ -1840,55 +1769,7 @@ export class SwfEngine {
   // ---------------------------------------------------------------------------------------------
   // Timeouts
 
-  async #activityTimeout(sql: Sql, uow: UnitOfWork, t: tq.TimerRow, type: ActivityTaskTimeoutType): Promise<void> {
-    const taskId = Number(t.ref.split(":")[0]);
-    const found = await tq.taskById(sql, this.#db.caps, taskId);
-    const row = found?.owner === t.owner ? found : undefined;
-    const x = row ? await this.#loadOpen(sql, t.owner) : undefined;
-    if (!row || !x) return;
-    if ((type === ActivityTaskTimeoutType.START_TO_CLOSE || type === ActivityTaskTimeoutType.HEARTBEAT) && row.state !== tq.TaskState.started) return;
-    if (type === ActivityTaskTimeoutType.SCHEDULE_TO_START && row.state !== tq.TaskState.scheduled) return;
-    const p = JSON.parse(row.payload) as ActivityPayload;
-    x.append({
-      eventType: EventType.ACTIVITY_TASK_TIMED_OUT,
-      activityTaskTimedOutEventAttributes: {
-        timeoutType: type,
-        scheduledEventId: BigInt(p.scheduledEventId),
-        startedEventId: BigInt(p.startedEventId ?? 0),
-        details: p.details,
-      },
-    });
-    await tq.deleteTask(sql, row);
-    if (row.token) uow.settled(row.token);
-    x.state.openActivityTasks = Math.max(0, x.state.openActivityTasks - 1);
-    await this.#scheduleDecision(sql, uow, x);
-    await x.flush(sql, this.#db.caps);
-  }
-
-  async #decisionTimeout(sql: Sql, uow: UnitOfWork, t: tq.TimerRow, type: DecisionTaskTimeoutType): Promise<void> {
-    const taskId = Number(t.ref.split(":")[0]);
-    const row = await tq.taskByKey(sql, this.#db.caps, t.owner, "decision");
-    const x = row && row.id === taskId ? await this.#loadOpen(sql, t.owner) : undefined;
-    if (!row || !x) return;
-    if (type === DecisionTaskTimeoutType.START_TO_CLOSE && row.state !== tq.TaskState.started) return;
-    if (type === DecisionTaskTimeoutType.SCHEDULE_TO_START && row.state !== tq.TaskState.scheduled) return;
-    const p = JSON.parse(row.payload) as DecisionPayload;
-    x.append({
-      eventType: EventType.DECISION_TASK_TIMED_OUT,
-      decisionTaskTimedOutEventAttributes: { timeoutType: type, scheduledEventId: BigInt(p.scheduledEventId), startedEventId: BigInt(p.startedEventId ?? 0) },
-    });
-    await tq.deleteTask(sql, row);
-    if (row.token) uow.settled(row.token);
-    x.state.decision = undefined;
-    x.state.decisionNeeded = false;
-    // A temporary task-list override (taskListScheduleToStartTimeout) is reverted when its decision
-    // task is not started in time, or started but not completed in time.
-    if (type === DecisionTaskTimeoutType.SCHEDULE_TO_START || p.overrideTaskList) x.state.taskList = x.state.originalTaskList;
-    await this.#scheduleDecision(sql, uow, x);
-    await x.flush(sql, this.#db.caps);
-  }
-
-  async #executionTimeout(sql: Sql, uow: UnitOfWork, t: tq.TimerRow): Promise<void> {
+  async #executionTimeout(sql: Sql, uow: UnitOfWork, t: TimerRow): Promise<void> {
     const x = await this.#loadOpen(sql, t.owner);
     if (!x) return;
     x.append({
@@ -1900,7 +1781,7 @@ export class SwfEngine {
     await this.#applyChildPolicy(sql, uow, x.row.runId, x.state.childPolicy, x.nowMs);
   }
 
-  async #timerFired(sql: Sql, uow: UnitOfWork, t: tq.TimerRow): Promise<void> {
+  async #timerFired(sql: Sql, uow: UnitOfWork, t: TimerRow): Promise<void> {
     const x = await this.#loadOpen(sql, t.owner);
     const timerId = t.ref.slice("timer:".length);
     const open = x?.state.timers[timerId];
@@ -1912,7 +1793,7 @@ export class SwfEngine {
     await x.flush(sql, this.#db.caps);
   }
 
-  async #purge(sql: Sql, t: tq.TimerRow): Promise<void> {
+  async #purge(sql: Sql, t: TimerRow): Promise<void> {
     const row = await st.getExecution(sql, this.#db.caps, t.owner);
     if (!row || row.status !== "CLOSED") return;
     await st.purgeExecution(sql, t.owner);
