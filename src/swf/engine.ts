@@ -1181,7 +1181,7 @@ export class SwfEngine {
   }
 
   /** Server-streamed decision tasks, each with its whole history. */
-  async *streamDecisionTasks(req: pb.StreamDecisionTasksRequest, maxInFlight: number, signal: AbortSignal): AsyncGenerator<Res<typeof pb.StreamDecisionTasksResponseSchema>> {
+  async *streamDecisionTasks(req: pb.StreamDecisionTasksRequest, maxInFlight: number, signal: AbortSignal): AsyncGenerator<Res<typeof pb.StreamDecisionTasksResponseSchema>[]> {
     await this.#domainExists(req.domain!);
     const queue = queueName.decision(req.domain!, req.taskList!.name!);
     const answer = async (c: ClaimedDecision): Promise<Res<typeof pb.StreamDecisionTasksResponseSchema>> => {
@@ -1195,8 +1195,8 @@ export class SwfEngine {
         events: data.map((d) => fromBinary(HistoryEventSchema, d)),
       };
     };
-    // Each task's history is read and sent on its own.
-    for await (const [task] of this.#tasks.stream(this.#decisionTask, queue, req.identity, maxInFlight, signal, answer, true)) yield task;
+    // Each task's history is read and sent on its own (one-task batches).
+    yield* this.#tasks.stream(this.#decisionTask, queue, req.identity, maxInFlight, signal, answer, true);
   }
 
   async respondDecisionTaskCompleted(req: pb.RespondDecisionTaskCompletedRequest): Promise<Res<typeof pb.RespondDecisionTaskCompletedResponseSchema>> {
