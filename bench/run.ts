@@ -1,9 +1,12 @@
 // taskgate benchmarks: `npm run bench`. Starts the server as its own process (as `npm start`
 // does) on a temporary database and drives it from this process through the generated Connect
-// client (gRPC transport), then prints one table (metric, sqlite, postgres, goal) and one JSON object.
+// client (gRPC transport), then prints tables (the core one: metric, sqlite, postgres, goal; the
+// job-queue workload; the completion cost) and one JSON object with every figure.
 //
-//   npm run bench                      the SQLite suite, then the PostgreSQL suite
-//   npm run bench -- --store sqlite    only one of them (sqlite or postgres)
+//   npm run bench                      every measurement on SQLite, then on PostgreSQL
+//   npm run bench -- --store sqlite    only one store (sqlite or postgres)
+//   npm run bench -- --suite jobs      only some measurements: core, jobs, cost, polls
+//                                      (comma-separated; default all)
 //   npm run bench -- --quick           smaller counts (a smoke run)
 //
 // SQLite runs on a file in a temporary directory. PostgreSQL runs on TASKGATE_BENCH_POSTGRES_URL
@@ -25,7 +28,42 @@
 //   alternate between node A and node B, so deciders, workers and starters are split across both.
 // - streamed delivery/s: activity tasks scheduled 1,000 per execution, read through
 //   StreamActivityTasks, then completed by 64 concurrent unary calls.
-// - memory per idle long poll (SQLite only): growth of the server's RSS with 10,000 polls held.
+// - memory per idle long poll (SQLite only, `--suite polls`): growth of the server's RSS with
+//   20,000 polls held, and DescribeDomain p50/p99 (gRPC, and AWS route) meanwhile. gRPC: the polls
+//   spread over 25 HTTP/2 connections (the server allows 1,000 streams per connection). AWS JSON:
+//   one HTTP/1.1 connection per poll, held by helper processes (bench/hold-polls.ts), on a fresh
+//   server started with --max-connections above the count; a process holds at most its open-file
+//   limit of sockets, so the count is capped at that limit less 300.
+//
+// The job-queue workload (`--suite jobs`), each taskgate path on a server of its own on a fresh
+// database (SQLite file, or PostgreSQL schema), beside BullMQ 6.7 on Redis 127.0.0.1:6379 (SQLite
+// suite; keys under the prefix `taskgate-bench-<pid>`, removed before and after) and
+// graphile-worker 0.18 (PostgreSQL suite, its own fresh schema):
+// - enqueue: N tasks (20,000 on SQLite, 5,000 on PostgreSQL) as workflows whose first decision
+//   schedules 100 activities (start, poll the decision task, RespondDecisionTaskCompleted with 100
+//   ScheduleActivityTask), 4 concurrent enqueuers; BullMQ `addBulk` and graphile-worker `addJobs`
+//   of 100. Timed on its own.
+// - drain: then 16 workers complete the N queued no-op tasks; tasks/s from the workers' start to
+//   the N-th answered completion (BullMQ: the N-th "completed" event; graphile-worker: its jobs
+//   table empty). Own API: 16 StreamActivityTasks streams with maxInFlight 1 over 4 HTTP/2
+//   connections, each task completed by a unary RespondActivityTaskCompleted. AWS SDK:
+//   `@aws-sdk/client-swf` as shipped, 16 loops of PollForActivityTask + RespondActivityTaskCompleted.
+//   BullMQ: one Worker with concurrency 16, default job options (completed jobs kept).
+// - dispatch latency: 16 idle workers, then tasks enqueued one at a time at 200/s (open loop,
+//   2,000 on SQLite, 1,000 on PostgreSQL, the first 100 dropped): taskgate answers a decision task
+//   (in hand beforehand) with one ScheduleActivityTask; BullMQ `queue.add`; graphile-worker
+//   `addJob`. The clock runs from issuing the enqueue call (which answers after its commit) until
+//   the worker holds the task, so it includes the enqueue request's way to the server.
+// - where the time goes, per drained task: server CPU (utime + stime of the server process from
+//   /proc/<pid>/stat, 10 ms steps; for BullMQ, Redis's used_cpu_user + used_cpu_sys), this
+//   process's CPU (clients), and the SQL statements and COMMITs the server ran, counted inside it
+//   by bench/count-statements.ts (node:sqlite and pg calls; a COMMIT commits a group of
+//   transactions). BullMQ: Redis commands (total_commands_processed). PostgreSQL also from its own
+//   statistics over the whole phase: xact_commit of the database and rows written in the schema.
+// - completion cost (`--suite cost`, SQLite): one RespondActivityTaskCompleted at a time while
+//   1, 100 or 1,000 activities of its execution are open (an execution schedules them all, all are
+//   started, then the first tenth, at most 100, are completed): latency, server CPU and statements
+//   per completion, own API and AWS SDK.
 //
 // Side by side with graphile-worker (PostgreSQL only; graphile-worker 0.18 runs inside this bench
 // process, on the same database in its own schema):
@@ -54,43 +92,61 @@
 // Both sides share this 2-core machine with PostgreSQL and with this process (which runs the
 // clients, and graphile-worker itself). Figures are measured, never asserted: tests do not time
 // anything.
-import { spawn, type ChildProcess } from "node:child_process";
-import http from "node:http";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createClient, type Client } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Logger, makeWorkerUtils, run, type Runner, type WorkerUtils } from "graphile-worker";
 import pg from "pg";
-import { SimpleWorkflowService } from "../gen/taskgate/swf/v1/service_pb.ts";
-import { ChildPolicy, DecisionType } from "../gen/taskgate/swf/v1/types_pb.ts";
+import { DecisionType } from "../gen/taskgate/swf/v1/types_pb.ts";
 import { dropSchema } from "../src/store/postgres.ts";
+import {
+  aborted,
+  activity,
+  args,
+  awsClient,
+  batch,
+  children,
+  client,
+  conc,
+  fixture,
+  pct,
+  pgUrl,
+  phase,
+  quick,
+  root,
+  rssBytes,
+  settleMs,
+  startServer,
+  withTimeout,
+  type Results,
+  type Server,
+  type ServerOptions,
+  type Store,
+} from "./common.ts";
+import { bullmqJobs, completionCost, graphileJobs, taskgateJobs, type JobCounts } from "./jobs.ts";
 
-type Swf = Client<typeof SimpleWorkflowService>;
-type Store = "sqlite" | "postgres";
-type Results = Record<string, Record<string, number>>;
-
-const args = process.argv.slice(2);
-const quick = args.includes("--quick");
 const storeArg = args.includes("--store") ? args[args.indexOf("--store") + 1] : undefined;
 if (storeArg !== undefined && storeArg !== "sqlite" && storeArg !== "postgres") {
   console.error(`--store must be sqlite or postgres, not ${JSON.stringify(storeArg)}`);
   process.exit(2);
 }
 const stores: Store[] = storeArg === undefined ? ["sqlite", "postgres"] : [storeArg];
-const root = join(import.meta.dirname, "..");
-const pgUrl = process.env.TASKGATE_BENCH_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+/** Open activities of the execution in the completion-cost measurement. */
+const openCounts = [1, 100, 1000];
+const allSuites = ["core", "jobs", "cost", "polls"] as const;
+type Suite = (typeof allSuites)[number];
+const suiteArg = args.includes("--suite") ? args[args.indexOf("--suite") + 1] : undefined;
+const suites = new Set<Suite>(suiteArg === undefined ? allSuites : (suiteArg.split(",") as Suite[]));
+for (const x of suites)
+  if (!allSuites.includes(x)) {
+    console.error(`--suite takes ${allSuites.join(", ")} (comma-separated), not ${JSON.stringify(x)}`);
+    process.exit(2);
+  }
 const tgSchema = `taskgate_bench_${process.pid}`;
 const gwSchema = `taskgate_bench_gw_${process.pid}`;
 
-/** Time each waiting poll gets to park before the task is scheduled. */
-const settleMs = 10;
-/** Workers, deciders and graphile-worker's concurrency. */
-const conc = 16;
-/** Jobs per enqueue call, on both sides of the comparison. */
-const batch = 100;
 interface Counts {
   rtt: number;
   dispatch: number;
@@ -99,167 +155,23 @@ interface Counts {
   idlePolls: number;
   jobs: number;
   graphileLatency: number;
+  /** The job-queue workload: drained tasks, tasks enqueued for the latency, at `rate`/s. */
+  jobQueue: JobCounts;
+  /** Completions measured per open-activity count (SQLite only). */
+  costSamples: number;
 }
 // PostgreSQL runs fewer iterations than SQLite where its per-operation cost would otherwise break
 // the time budget (the whole run in ~6 minutes, --quick in ~2); the two sides of the
 // graphile-worker comparison always use the same counts.
 const countsFor: Record<Store, Counts> = quick
   ? {
-      sqlite: { rtt: 200, dispatch: 100, workflows: 300, streamExecutions: 3, idlePolls: 2000, jobs: 1000, graphileLatency: 0 },
-      postgres: { rtt: 200, dispatch: 100, workflows: 200, streamExecutions: 2, idlePolls: 0, jobs: 1000, graphileLatency: 100 },
+      sqlite: { rtt: 200, dispatch: 100, workflows: 300, streamExecutions: 3, idlePolls: 2000, jobs: 1000, graphileLatency: 0, jobQueue: { drain: 2000, latency: 400, rate: 200 }, costSamples: 50 },
+      postgres: { rtt: 200, dispatch: 100, workflows: 200, streamExecutions: 2, idlePolls: 0, jobs: 1000, graphileLatency: 100, jobQueue: { drain: 1000, latency: 300, rate: 200 }, costSamples: 0 },
     }
   : {
-      sqlite: { rtt: 2000, dispatch: 1000, workflows: 3000, streamExecutions: 10, idlePolls: 10_000, jobs: 4000, graphileLatency: 0 },
-      postgres: { rtt: 2000, dispatch: 500, workflows: 1000, streamExecutions: 5, idlePolls: 0, jobs: 4000, graphileLatency: 400 },
+      sqlite: { rtt: 2000, dispatch: 1000, workflows: 3000, streamExecutions: 10, idlePolls: 20_000, jobs: 4000, graphileLatency: 0, jobQueue: { drain: 20_000, latency: 2000, rate: 200 }, costSamples: 500 },
+      postgres: { rtt: 2000, dispatch: 500, workflows: 1000, streamExecutions: 5, idlePolls: 0, jobs: 4000, graphileLatency: 400, jobQueue: { drain: 5000, latency: 1000, rate: 200 }, costSamples: 0 },
     };
-
-// ---- child processes and cleanup ----
-
-interface Server {
-  url: string;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
-
-const children = new Set<ChildProcess>();
-// Last resort: a child still running when this process exits for any reason is killed.
-process.on("exit", () => {
-  for (const c of children) c.kill("SIGKILL");
-});
-
-async function startServer(database: string): Promise<Server> {
-  const child = spawn(
-    process.execPath,
-    ["src/main.ts", "--port", "0", "--database", database, "--long-poll-seconds", "60", "--log-level", "info", "--shutdown-grace-seconds", "2"],
-    { cwd: root, stdio: ["ignore", "pipe", "inherit"] },
-  );
-  children.add(child);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => (children.delete(child), resolve())));
-  let out = "";
-  const port = await withTimeout(
-    new Promise<number>((resolve, reject) => {
-      child.stdout!.on("data", (b: Buffer) => {
-        out += b.toString();
-        const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
-      });
-      child.once("exit", (code) => reject(new Error(`server exited ${code}: ${out}`)));
-    }),
-    30_000,
-    "server start",
-  ).catch((e: unknown) => {
-    child.kill("SIGKILL");
-    throw e;
-  });
-  child.stdout!.resume(); // keep draining its log
-  return {
-    url: `http://127.0.0.1:${port}`,
-    child,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGTERM");
-      const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await exited;
-      clearTimeout(killer);
-    },
-  };
-}
-
-/** Resolves as `p`, or rejects once `ms` have passed. */
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms / 1000} s`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Runs one measurement with a time limit, logging its duration to stderr. */
-async function phase<T>(name: string, limitSeconds: number, fn: () => Promise<T>): Promise<T> {
-  const t0 = performance.now();
-  process.stderr.write(`bench: ${name} ...`);
-  const r = await withTimeout(fn(), (quick ? limitSeconds / 2 : limitSeconds) * 1000, name);
-  process.stderr.write(` ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-  return r;
-}
-
-// ---- helpers ----
-
-/** A lean AWS JSON 1.0 client over keep-alive HTTP/1.1 (what an AWS SDK worker sends, minus the SDK's own cost). */
-type AwsCall = (op: string, body: object, signal?: AbortSignal) => Promise<Record<string, unknown>>;
-function awsClient(url: string, maxSockets = 64): AwsCall {
-  const u = new URL(url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets });
-  return (op, body, signal) =>
-    new Promise((resolve, reject) => {
-      const data = JSON.stringify(body);
-      const req = http.request(
-        {
-          host: u.hostname,
-          port: u.port,
-          method: "POST",
-          path: "/",
-          agent,
-          signal,
-          headers: { "content-type": "application/x-amz-json-1.0", "x-amz-target": `SimpleWorkflowService.${op}`, "content-length": Buffer.byteLength(data) },
-        },
-        (res) => {
-          let text = "";
-          res.setEncoding("utf8");
-          res.on("data", (c: string) => (text += c));
-          res.on("end", () => (res.statusCode === 200 ? resolve(text ? (JSON.parse(text) as Record<string, unknown>) : {}) : reject(new Error(`${op}: ${res.statusCode} ${text}`))));
-        },
-      );
-      req.on("error", reject);
-      req.end(data);
-    });
-}
-
-function client(url: string): Swf {
-  return createClient(SimpleWorkflowService, createGrpcTransport({ baseUrl: url }));
-}
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-}
-
-let seq = 0;
-async function fixture(c: Swf) {
-  const domain = `bench-${process.pid}-${++seq}`;
-  await c.registerDomain({ name: domain, workflowExecutionRetentionPeriodInDays: "1" });
-  await c.registerWorkflowType({
-    domain,
-    name: "wf",
-    version: "1",
-    defaultTaskList: { name: "d" },
-    defaultExecutionStartToCloseTimeout: "3600",
-    defaultTaskStartToCloseTimeout: "600",
-    defaultChildPolicy: ChildPolicy.TERMINATE,
-  });
-  await c.registerActivityType({
-    domain,
-    name: "act",
-    version: "1",
-    defaultTaskList: { name: "a" },
-    defaultTaskScheduleToCloseTimeout: "NONE",
-    defaultTaskScheduleToStartTimeout: "NONE",
-    defaultTaskStartToCloseTimeout: "NONE",
-    defaultTaskHeartbeatTimeout: "NONE",
-  });
-  return domain;
-}
-
-const activity = (id: string) => ({
-  decisionType: DecisionType.SCHEDULE_ACTIVITY_TASK,
-  scheduleActivityTaskDecisionAttributes: { activityId: id, activityType: { name: "act", version: "1" } },
-});
-
-/** True for the error of a call this bench aborted. */
-const aborted = (signal: AbortSignal) => (e: unknown) => {
-  if (!signal.aborted) throw e;
-};
 
 // ---- taskgate measurements ----
 
@@ -500,42 +412,132 @@ async function enqueueComplete(url: string, total: number) {
   return { jobs: total, seconds: secs, enqueueSeconds: enqueueSecs, jobsPerSecond: total / secs };
 }
 
-/** Server memory per idle long poll. */
-async function idlePolls(server: Server, n: number) {
-  const rss = () => {
-    const status = readFileSync(`/proc/${server.child.pid}/status`, "utf8");
-    return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) * 1024;
+/** p50 / p99 of `n` sequential calls of `call`. */
+async function latencies(n: number, call: () => Promise<unknown>) {
+  const xs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await call();
+    xs.push(performance.now() - t0);
+  }
+  return { p50: pct(xs, 50), p99: pct(xs, 99) };
+}
+
+/** Open connections as the server's /healthz counts them. */
+async function openConnections(url: string): Promise<number> {
+  const r = (await (await fetch(`${url}/healthz`)).json()) as { connections: { open: number } };
+  return r.connections.open;
+}
+
+/** A child process holding `count` AWS JSON long polls, one connection each (bench/hold-polls.ts). */
+async function holdAwsPolls(url: string, domain: string, taskList: string, count: number) {
+  const child = spawn(process.execPath, ["bench/hold-polls.ts", url, domain, taskList, String(count)], { cwd: root, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  const ready = await withTimeout(new Promise<{ sent: number; failed: number }>((resolve) => child.once("message", (m) => resolve(m as { sent: number; failed: number }))), 90_000, "hold-polls");
+  return {
+    ...ready,
+    status: () => withTimeout(new Promise<Record<string, number>>((resolve) => (child.once("message", (m) => resolve(m as Record<string, number>)), child.send("status"))), 5000, "hold-polls status"),
+    stop: () => withTimeout(new Promise<void>((resolve) => (child.once("exit", () => resolve()), child.send("stop"))), 10_000, "hold-polls stop").catch(() => void child.kill("SIGKILL")),
   };
-  const clients = Array.from({ length: 10 }, () => client(server.url));
-  const domain = await fixture(clients[0]);
-  const hold = async (start: (signal: AbortSignal) => Promise<unknown>) => {
-    // Warm up (JIT, pools), then measure the resident-set growth while n polls are held.
-    let ac = new AbortController();
-    let polls = Array.from({ length: Math.min(n, 1000) }, () => start(ac.signal).catch(() => undefined));
-    await sleep(1500);
-    ac.abort();
-    await Promise.all(polls);
-    await sleep(1000);
-    const before = rss();
-    ac = new AbortController();
-    polls = Array.from({ length: n }, () => start(ac.signal).catch(() => undefined));
-    await sleep(4000);
-    const during = rss();
-    ac.abort();
-    await Promise.all(polls);
-    await sleep(1000);
-    return { before, during, perPoll: (during - before) / n };
-  };
+}
+
+/**
+ * Server memory per idle long poll: RSS growth with `n` polls held, and DescribeDomain's latency
+ * meanwhile (on a connection of its own). gRPC: the polls spread over connections of at most 800
+ * streams each (the server allows 1,000 per connection). AWS JSON: one HTTP/1.1 connection per
+ * poll, opened by helper processes of at most 10,000 connections each.
+ */
+async function idlePolls(start: () => Promise<Server>, n: number) {
+  let server = await start();
+  let pid = server.child.pid!;
+  const clients = Array.from({ length: Math.ceil(n / 800) }, () => client(server.url));
+  let probe = client(server.url);
+  const domain = await fixture(probe);
+  let probeAws = awsClient(server.url, 1);
+  const describe = () => latencies(quick ? 100 : 500, () => probe.describeDomain({ name: domain }));
+  const describeAws = () => latencies(quick ? 100 : 500, () => probeAws("DescribeDomain", { name: domain }));
+  await describe(); // warm up
+  await describeAws();
+
+  // gRPC over HTTP/2. Warm up (JIT, pools) with 1,000 polls first.
   let i = 0;
-  const grpc = await hold((signal) => clients[i++ % clients.length].pollForActivityTask({ domain, taskList: { name: "idle" } }, { signal }));
-  const call = awsClient(server.url, n + 100);
-  const aws = await hold((signal) => call("PollForActivityTask", { domain, taskList: { name: "idle-aws" } }, signal));
+  const grpcPolls = async (count: number, wait: number, during: () => Promise<void>) => {
+    const ac = new AbortController();
+    const polls = Array.from({ length: count }, () => clients[i++ % clients.length].pollForActivityTask({ domain, taskList: { name: "idle" } }, { signal: ac.signal }).catch(() => undefined));
+    await sleep(wait);
+    await during();
+    ac.abort();
+    await Promise.all(polls);
+    await sleep(1000);
+  };
+  await grpcPolls(Math.min(n, 1000), 1500, async () => {});
+  const grpc = { before: rssBytes(pid), during: 0, connections: 0, describe: { p50: 0, p99: 0 }, describeAws: { p50: 0, p99: 0 } };
+  await grpcPolls(n, quick ? 3000 : 6000, async () => {
+    grpc.during = rssBytes(pid);
+    grpc.connections = await openConnections(server.url);
+    grpc.describeAws = await describeAws();
+    grpc.describe = await describe();
+  });
+
+  // AWS JSON over HTTP/1.1, one connection per poll, on a fresh server process (the heap the
+  // gRPC polls left behind would otherwise absorb part of the growth).
+  await server.stop();
+  server = await start();
+  pid = server.child.pid!;
+  probe = client(server.url);
+  probeAws = awsClient(server.url, 1);
+  await describe();
+  await describeAws();
+  const openFileLimit = Number(/Max open files\s+(\d+)/.exec(readFileSync(`/proc/${pid}/limits`, "utf8"))![1]);
+  const warm = await holdAwsPolls(server.url, domain, "idle-aws", Math.min(n, 1000));
+  await sleep(1000);
+  await warm.stop();
+  await sleep(1000);
+  const aws = { before: rssBytes(pid), during: 0, connectionsBefore: await openConnections(server.url), connections: 0, held: 0, failed: 0, describe: { p50: 0, p99: 0 }, describeAws: { p50: 0, p99: 0 } };
+  // One socket per poll: the server's open-file limit (less its reserve of 1/32, at most 64, and
+  // room for its own files) caps how many it can hold.
+  const m = Math.min(n, openFileLimit - 300);
+  const per = 10_000;
+  const holders = await Promise.all(Array.from({ length: Math.ceil(m / per) }, (_, k) => holdAwsPolls(server.url, domain, "idle-aws", Math.min(per, m - k * per))));
+  try {
+    // Until the server has accepted them all (or 30 s), then a moment to settle.
+    const deadline = performance.now() + 30_000;
+    while ((await openConnections(server.url)) < aws.connectionsBefore + m && performance.now() < deadline) await sleep(250);
+    await sleep(quick ? 1000 : 2000);
+    const status = await Promise.all(holders.map((h) => h.status()));
+    aws.failed = status.reduce((a, s) => a + s.failed + s.answered, 0);
+    aws.held = m - aws.failed;
+    aws.during = rssBytes(pid);
+    aws.connections = await openConnections(server.url);
+    aws.describeAws = await describeAws();
+    aws.describe = await describe();
+  } finally {
+    await Promise.all(holders.map((h) => h.stop()));
+  }
+  await sleep(1000);
+  await server.stop();
   return {
     polls: n,
+    grpcConnections: clients.length,
     rssBeforeMiB: grpc.before / 2 ** 20,
     rssDuringMiB: grpc.during / 2 ** 20,
-    bytesPerPoll: grpc.perPoll,
-    awsBytesPerPoll: aws.perPoll,
+    bytesPerPoll: (grpc.during - grpc.before) / n,
+    describeP50: grpc.describe.p50,
+    describeP99: grpc.describe.p99,
+    describeAwsRouteP50: grpc.describeAws.p50,
+    describeAwsRouteP99: grpc.describeAws.p99,
+    awsHeld: aws.held,
+    serverOpenFileLimit: openFileLimit,
+    awsFailed: aws.failed,
+    awsOpenConnections: aws.connections,
+    awsRssBeforeMiB: aws.before / 2 ** 20,
+    awsRssDuringMiB: aws.during / 2 ** 20,
+    awsBytesPerPoll: (aws.during - aws.before) / Math.max(1, aws.connections - aws.connectionsBefore),
+    awsDescribeP50: aws.describe.p50,
+    awsDescribeP99: aws.describe.p99,
+    awsDescribeAwsRouteP50: aws.describeAws.p50,
+    awsDescribeAwsRouteP99: aws.describeAws.p99,
   };
 }
 
@@ -623,23 +625,46 @@ async function stopRunner(runner: Runner): Promise<void> {
 
 async function sqliteSuite(): Promise<Results> {
   const dir = mkdtempSync(join(tmpdir(), "taskgate-bench-"));
-  const database = `sqlite:${join(dir, "bench.db")}`;
+  const database = (name: string) => `sqlite:${join(dir, `${name}.db`)}`;
   const n = countsFor.sqlite;
   const r: Results = {};
   const servers: Server[] = [];
+  const start = async (name: string, opts?: ServerOptions) => {
+    const s = await startServer(database(name), opts);
+    servers.push(s);
+    return s;
+  };
   try {
-    const a = await startServer(database);
-    servers.push(a);
-    r.rtt = await phase("sqlite unary rtt", 60, () => rtt(a.url, n.rtt));
-    r.dispatch = await phase("sqlite dispatch latency", 90, () => dispatch(a.url, a.url, n.dispatch));
-    r.workflows = await phase("sqlite workflows/s", 90, () => workflows([a.url], n.workflows));
-    r.workflowsAws = await phase("sqlite workflows/s, AWS JSON route", 90, () => workflowsAws(a.url, n.workflows));
-    r.streaming = await phase("sqlite streaming", 90, () => streaming(a.url, n.streamExecutions));
-    r.enqueueComplete = await phase("sqlite enqueue/complete", 90, () => enqueueComplete(a.url, n.jobs));
-    await a.stop();
-    const b = await startServer(database);
-    servers.push(b);
-    r.idlePolls = await phase("sqlite idle polls", 60, () => idlePolls(b, n.idlePolls));
+    if (suites.has("core")) {
+      const a = await start("bench");
+      r.rtt = await phase("sqlite unary rtt", 60, () => rtt(a.url, n.rtt));
+      r.dispatch = await phase("sqlite dispatch latency", 90, () => dispatch(a.url, a.url, n.dispatch));
+      r.workflows = await phase("sqlite workflows/s", 90, () => workflows([a.url], n.workflows));
+      r.workflowsAws = await phase("sqlite workflows/s, AWS JSON route", 90, () => workflowsAws(a.url, n.workflows));
+      r.streaming = await phase("sqlite streaming", 90, () => streaming(a.url, n.streamExecutions));
+      r.enqueueComplete = await phase("sqlite enqueue/complete", 90, () => enqueueComplete(a.url, n.jobs));
+      await a.stop();
+    }
+    if (suites.has("jobs")) {
+      // Each taskgate path on a server of its own, on a fresh database, statements counted.
+      for (const route of ["own", "aws"] as const) {
+        const s = await start(`jobs-${route}`, { count: true });
+        r[route === "own" ? "jobsOwn" : "jobsAws"] = await phase(`sqlite jobs, ${route === "own" ? "own gRPC API" : "AWS SDK"}`, 400, () => taskgateJobs(s, route, n.jobQueue));
+        await s.stop();
+      }
+      r.jobsBullmq = await phase("BullMQ jobs", 200, () => bullmqJobs(n.jobQueue));
+    }
+    if (suites.has("cost")) {
+      const s = await start("cost", { count: true });
+      for (const route of ["own", "aws"] as const)
+        for (const open of openCounts) r[`cost_${route}_${open}`] = await phase(`sqlite completion cost, ${route}, ${open} open`, 120, () => completionCost(s, route, open, n.costSamples));
+      await s.stop();
+    }
+    if (suites.has("polls")) {
+      // Room for every poll on its own connection, and the file descriptors for them.
+      const opts = { flags: ["--max-connections", String(n.idlePolls + 1000)], nofile: 2 * n.idlePolls + 1000 };
+      r.idlePolls = await phase("sqlite idle polls", 240, () => idlePolls(() => start("polls", opts), n.idlePolls));
+    }
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
     rmSync(dir, { recursive: true, force: true });
@@ -655,36 +680,76 @@ async function postgresSuite(): Promise<Results> {
   const r: Results = {};
   const servers: Server[] = [];
   try {
-    await dropSchema(pgUrl, tgSchema); // fresh, should an earlier run with this pid have left one
-    const a = await startServer(database);
-    servers.push(a);
-    r.rtt = await phase("postgres unary rtt", 60, () => rtt(a.url, n.rtt));
-    r.dispatch = await phase("postgres dispatch latency, same node", 90, () => dispatch(a.url, a.url, n.dispatch));
-    r.workflows = await phase("postgres workflows/s, one node", 120, () => workflows([a.url], n.workflows));
-    r.workflowsAws = await phase("postgres workflows/s, AWS JSON route", 120, () => workflowsAws(a.url, n.workflows));
-    r.streaming = await phase("postgres streaming", 120, () => streaming(a.url, n.streamExecutions));
-    r.enqueueComplete = await phase("postgres enqueue/complete", 120, () => enqueueComplete(a.url, n.jobs));
-    const b = await startServer(database);
-    servers.push(b);
-    r.dispatchCrossNode = await phase("postgres dispatch latency, cross node", 90, () => dispatch(a.url, b.url, n.dispatch));
-    r.workflowsTwoNodes = await phase("postgres workflows/s, two nodes", 120, () => workflows([a.url, b.url], n.workflows));
-    await Promise.all(servers.map((s) => s.stop()));
+    if (suites.has("core")) {
+      await dropSchema(pgUrl, tgSchema); // fresh, should an earlier run with this pid have left one
+      const a = await startServer(database);
+      servers.push(a);
+      r.rtt = await phase("postgres unary rtt", 60, () => rtt(a.url, n.rtt));
+      r.dispatch = await phase("postgres dispatch latency, same node", 90, () => dispatch(a.url, a.url, n.dispatch));
+      r.workflows = await phase("postgres workflows/s, one node", 120, () => workflows([a.url], n.workflows));
+      r.workflowsAws = await phase("postgres workflows/s, AWS JSON route", 120, () => workflowsAws(a.url, n.workflows));
+      r.streaming = await phase("postgres streaming", 120, () => streaming(a.url, n.streamExecutions));
+      r.enqueueComplete = await phase("postgres enqueue/complete", 120, () => enqueueComplete(a.url, n.jobs));
+      const b = await startServer(database);
+      servers.push(b);
+      r.dispatchCrossNode = await phase("postgres dispatch latency, cross node", 90, () => dispatch(a.url, b.url, n.dispatch));
+      r.workflowsTwoNodes = await phase("postgres workflows/s, two nodes", 120, () => workflows([a.url, b.url], n.workflows));
+      await Promise.all(servers.map((s) => s.stop()));
 
-    // graphile-worker, with no taskgate server running.
-    await dropSchema(pgUrl, gwSchema);
-    const utils = await makeWorkerUtils({ connectionString: pgUrl, schema: gwSchema, logger: silent });
-    try {
-      await utils.migrate();
-      r.graphileWorker = await phase("graphile-worker enqueue/complete", 120, () => graphileThroughput(utils, n.jobs));
-      r.graphileWorkerLatency = await phase("graphile-worker latency", 90, () => graphileLatency(utils, n.graphileLatency));
-    } finally {
-      await utils.release();
+      // graphile-worker, with no taskgate server running.
+      await dropSchema(pgUrl, gwSchema);
+      const utils = await makeWorkerUtils({ connectionString: pgUrl, schema: gwSchema, logger: silent });
+      try {
+        await utils.migrate();
+        r.graphileWorker = await phase("graphile-worker enqueue/complete", 120, () => graphileThroughput(utils, n.jobs));
+        r.graphileWorkerLatency = await phase("graphile-worker latency", 90, () => graphileLatency(utils, n.graphileLatency));
+      } finally {
+        await utils.release();
+      }
+    }
+    if (suites.has("jobs")) {
+      // Each taskgate path on a fresh schema, statements counted; then graphile-worker alone.
+      for (const route of ["own", "aws"] as const) {
+        await dropSchema(pgUrl, tgSchema);
+        const s = await startServer(database, { count: true });
+        servers.push(s);
+        const pgBefore = await pgWrites();
+        r[route === "own" ? "jobsOwn" : "jobsAws"] = await phase(`postgres jobs, ${route === "own" ? "own gRPC API" : "AWS SDK"}`, 600, () => taskgateJobs(s, route, n.jobQueue));
+        await s.stop();
+        const pgAfter = await pgWrites();
+        // Everything the server wrote in this phase (enqueue, drain, latency), per drained-or-latency task.
+        const tasks = n.jobQueue.drain + n.jobQueue.latency;
+        Object.assign(r[route === "own" ? "jobsOwn" : "jobsAws"], {
+          pgCommitsPerTaskAllPhases: (pgAfter.commits - pgBefore.commits) / tasks,
+          pgRowWritesPerTaskAllPhases: (pgAfter.rows - pgBefore.rows) / tasks,
+        });
+      }
+      await dropSchema(pgUrl, gwSchema);
+      r.jobsGraphile = await phase("graphile-worker jobs", 400, () => graphileJobs(gwSchema, n.jobQueue));
     }
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
     await dropSchemas();
   }
   return r;
+}
+
+/**
+ * PostgreSQL's own view: committed transactions in the database (every client's, flushed about
+ * once a second) and rows inserted, updated and deleted in taskgate's bench schema.
+ */
+async function pgWrites(): Promise<{ commits: number; rows: number }> {
+  await sleep(1500);
+  const c = new pg.Client({ connectionString: pgUrl });
+  await c.connect();
+  try {
+    await c.query("SELECT pg_stat_clear_snapshot()");
+    const x = await c.query<{ n: string }>("SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()");
+    const t = await c.query<{ n: string | null }>("SELECT sum(n_tup_ins + n_tup_upd + n_tup_del) AS n FROM pg_stat_user_tables WHERE schemaname = $1", [tgSchema]);
+    return { commits: Number(x.rows[0].n), rows: Number(t.rows[0].n ?? 0) };
+  } finally {
+    await c.end();
+  }
 }
 
 /** Drops both bench schemas (each attempt limited to 15 s). */
@@ -701,7 +766,15 @@ const int = (x: number) => Math.round(x).toLocaleString("en-US");
 function table(results: Partial<Record<Store, Results>>): string {
   const s = results.sqlite;
   const p = results.postgres;
-  const cell = (r: Results | undefined, f: (r: Results) => string | undefined) => (r === undefined ? undefined : (f(r) ?? "-"));
+  // A row whose measurement did not run (another --suite) shows "-".
+  const cell = (r: Results | undefined, f: (r: Results) => string | undefined) => {
+    if (r === undefined) return undefined;
+    try {
+      return f(r) ?? "-";
+    } catch {
+      return "-";
+    }
+  };
   const lat = (x: Record<string, number> | undefined, rt: Record<string, number> | undefined) =>
     x === undefined
       ? undefined
@@ -717,8 +790,18 @@ function table(results: Partial<Record<Store, Results>>): string {
     ["streamed activity tasks delivered/s", ...both((r) => int(r.streaming.deliveredPerSecond)), ">= 10,000"],
     ["streamed activity tasks completed/s (64 concurrent)", ...both((r) => int(r.streaming.completedPerSecond)), ""],
     ["workflows/s, one node, AWS JSON route (HTTP/1.1)", ...both((r) => r.workflowsAws && int(r.workflowsAws.workflowsPerSecond)), ">= 1,000"],
-    [`memory per idle long poll, gRPC/HTTP2 (${countsFor.sqlite.idlePolls} held)`, ...both((r) => r.idlePolls && `${(r.idlePolls.bytesPerPoll / 1024).toFixed(2)} KiB`), "<= 10 KiB"],
-    [`memory per idle long poll, AWS JSON/HTTP1.1 (${countsFor.sqlite.idlePolls} held)`, ...both((r) => r.idlePolls && `${(r.idlePolls.awsBytesPerPoll / 1024).toFixed(2)} KiB`), "<= 10 KiB"],
+    [
+      `memory per idle long poll, gRPC/HTTP2 (${countsFor.sqlite.idlePolls} held, ${Math.ceil(countsFor.sqlite.idlePolls / 800)} connections)`,
+      ...both((r) => r.idlePolls && `${(r.idlePolls.bytesPerPoll / 1024).toFixed(2)} KiB`),
+      "<= 16 KiB",
+    ],
+    ["  DescribeDomain p50 / p99 meanwhile (gRPC; AWS route)", ...both((r) => r.idlePolls && `${ms(r.idlePolls.describeP50)} / ${ms(r.idlePolls.describeP99)}; ${ms(r.idlePolls.describeAwsRouteP50)} / ${ms(r.idlePolls.describeAwsRouteP99)} ms`), "p99 < 10 ms"],
+    [
+      `memory per idle long poll, AWS JSON/HTTP1.1 (one connection each)`,
+      ...both((r) => r.idlePolls && `${(r.idlePolls.awsBytesPerPoll / 1024).toFixed(2)} KiB (${int(r.idlePolls.awsHeld)} held; open-file limit ${int(r.idlePolls.serverOpenFileLimit)})`),
+      "<= 16 KiB",
+    ],
+    ["  DescribeDomain p50 / p99 meanwhile (gRPC; AWS route)", ...both((r) => r.idlePolls && `${ms(r.idlePolls.awsDescribeP50)} / ${ms(r.idlePolls.awsDescribeP99)}; ${ms(r.idlePolls.awsDescribeAwsRouteP50)} / ${ms(r.idlePolls.awsDescribeAwsRouteP99)} ms`), "p99 < 10 ms"],
     [
       "enqueue/complete jobs/s: taskgate vs graphile-worker (16 workers)",
       ...both((r) => (r.graphileWorker ? `${int(r.enqueueComplete.jobsPerSecond)} vs ${int(r.graphileWorker.jobsPerSecond)} (${vs(r.enqueueComplete.jobsPerSecond, r.graphileWorker.jobsPerSecond, true)})` : int(r.enqueueComplete.jobsPerSecond))),
@@ -755,7 +838,76 @@ function table(results: Partial<Record<Store, Results>>): string {
       .filter((c) => c !== undefined)
       .join("  ")
       .trimEnd();
-  return [line(header), line(header.map((h) => h && "-".repeat(h.length))), ...rows.map(line)].join("\n");
+  const measured = rows.filter((row) => row.slice(1, 3).some((c) => c !== undefined && c !== "-")); // rows of a suite that ran
+  return [line(header), line(header.map((h) => h && "-".repeat(h.length))), ...measured.map(line)].join("\n");
+}
+
+/** Columns padded to their widest cell; the first column left-aligned, the others right-aligned. */
+function grid(header: string[], rows: string[][]): string {
+  const all = [header, header.map((h) => "-".repeat(h.length)), ...rows];
+  const w = header.map((_, i) => Math.max(...all.map((row) => (row[i] ?? "").length)));
+  return all.map((row) => row.map((c, i) => (i < 2 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  ").trimEnd()).join("\n");
+}
+
+const fixed = (x: number | undefined, digits: number) => (x === undefined || Number.isNaN(x) ? "-" : x.toFixed(digits));
+
+/** The job-queue workload: one row per store and path. */
+function jobsTable(results: Partial<Record<Store, Results>>): string {
+  const rows: string[][] = [];
+  const paths: [string, string][] = [
+    ["jobsOwn", "taskgate, own gRPC API (stream + unary complete)"],
+    ["jobsAws", "taskgate, SWF via @aws-sdk/client-swf"],
+    ["jobsBullmq", "BullMQ 6.7 on Redis (in memory)"],
+    ["jobsGraphile", "graphile-worker 0.18"],
+  ];
+  for (const store of stores)
+    for (const [key, label] of paths) {
+      const j = results[store]?.[key];
+      if (j === undefined) continue;
+      const q = countsFor[store].jobQueue;
+      const cost =
+        j.statementsPerTask !== undefined
+          ? `${fixed(j.statementsPerTask, 1)} / ${fixed(j.commitsPerTask, 2)}`
+          : j.redisCommandsPerTask !== undefined
+            ? `${fixed(j.redisCommandsPerTask, 1)} Redis commands`
+            : j.pgCommitsPerTask !== undefined
+              ? `- / ${fixed(j.pgCommitsPerTask, 2)} (pg_stat_database)`
+              : "-";
+      rows.push([
+        store,
+        label,
+        int(j.enqueuePerSecond),
+        int(j.tasksPerSecond),
+        `${ms(j.latencyP50)} / ${ms(j.latencyP99)} ms`,
+        j.serverCpuMsPerTask === undefined ? "-" : `${ms(j.serverCpuMsPerTask)} ms`,
+        j.benchCpuMsPerTask === undefined ? "-" : `${ms(j.benchCpuMsPerTask)} ms`,
+        cost,
+        `${int(q.drain)}; ${int(q.latency)} at ${q.rate}/s`,
+      ]);
+    }
+  return (
+    "job-queue workload: N tasks enqueued (workflows of 100 activities / batches of 100), then drained by 16 workers; then one task at a time at 200/s\n" +
+    grid(["store", "path", "enqueue tasks/s", "drain tasks/s", "dispatch p50 / p99", "server CPU/task", "bench CPU/task", "statements / commits per task", "tasks; latency tasks"], rows) +
+    "\nserver CPU: the taskgate process (/proc/<pid>/stat) or Redis (INFO used_cpu_*); statements/commits: counted in the server process (taskgate)"
+  );
+}
+
+/** Completion cost by the number of open activities of the execution (SQLite). */
+function costTable(results: Partial<Record<Store, Results>>): string {
+  const r = results.sqlite;
+  if (r === undefined) return "";
+  const rows = openCounts.map((open) => {
+    const row = [String(open)];
+    for (const route of ["own", "aws"]) {
+      const c = r[`cost_${route}_${open}`];
+      row.push(c ? `${ms(c.p50)} / ${ms(c.p99)} ms` : "-", c ? `${ms(c.serverCpuMsPerTask)} ms` : "-", c ? `${fixed(c.statementsPerTask, 1)} / ${fixed(c.commitsPerTask, 2)}` : "-");
+    }
+    return row;
+  });
+  return (
+    "one RespondActivityTaskCompleted while N activities of its execution are open (SQLite, sequential calls)\n" +
+    grid(["open", "own API p50 / p99", "server CPU", "stmts / commits", "AWS SDK p50 / p99", "server CPU", "stmts / commits"], rows)
+  );
 }
 
 async function main() {
@@ -764,7 +916,9 @@ async function main() {
   for (const store of stores) results[store] = store === "sqlite" ? await sqliteSuite() : await postgresSuite();
   const secs = (performance.now() - t0) / 1000;
   console.log(`\ntaskgate bench (${stores.join(" + ")}, node ${process.version}, ${quick ? "quick" : "full"}, ${secs.toFixed(0)} s)\n`);
-  console.log(table(results));
+  if (suites.has("core") || suites.has("polls")) console.log(table(results));
+  if (suites.has("jobs")) console.log("\n" + jobsTable(results));
+  if (suites.has("cost")) console.log("\n" + costTable(results));
   console.log("\n" + JSON.stringify({ node: process.version, quick, seconds: secs, counts: Object.fromEntries(stores.map((s) => [s, countsFor[s]])), results }, null, 2));
 }
 

@@ -1,0 +1,478 @@
+// The job-queue workload of `npm run bench` (`--suite jobs`) and the completion cost by open
+// activities (`--suite cost`). See the header of bench/run.ts for what each figure means.
+import { setTimeout as sleep } from "node:timers/promises";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import {
+  PollForActivityTaskCommand,
+  PollForDecisionTaskCommand,
+  RespondActivityTaskCompletedCommand,
+  RespondDecisionTaskCompletedCommand,
+  StartWorkflowExecutionCommand,
+  SWFClient,
+} from "@aws-sdk/client-swf";
+import { Queue, Worker } from "bullmq";
+import { Logger, makeWorkerUtils, run, type WorkerUtils } from "graphile-worker";
+import pg from "pg";
+import { aborted, activity, batch, client, conc, fixture, pct, pgUrl, serverCost, withTimeout, type Server } from "./common.ts";
+
+export interface JobCounts {
+  /** Tasks drained by 16 workers (enqueued first, in workflows of 100 activities each). */
+  drain: number;
+  /** Tasks enqueued one at a time at `rate` per second for the dispatch latency. */
+  latency: number;
+  rate: number;
+}
+
+/** Dropped from the start of each latency run. */
+const warmup = 100;
+
+/** The AWS SDK client as an SWF worker configures it: plain HTTP to the server, no retries. */
+function sdk(url: string): SWFClient {
+  return new SWFClient({
+    endpoint: url,
+    region: "us-east-1",
+    credentials: { accessKeyId: "bench", secretAccessKey: "bench" },
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({ requestTimeout: 120_000 }),
+  });
+}
+
+/** The calls of one path: the generated Connect client, or @aws-sdk/client-swf. */
+interface Path {
+  start(workflowId: string): Promise<unknown>;
+  /** Polls one decision task and returns its token ("" when the poll came back empty). */
+  pollDecision(signal: AbortSignal): Promise<string>;
+  decide(token: string, activityIds: string[]): Promise<unknown>;
+  /** Runs one worker until `signal` aborts: `received(activityId)` as each task arrives, `completed()` once its completion is answered. */
+  worker(signal: AbortSignal, received: (activityId: string) => void, completed: (error?: unknown) => void): Promise<void>;
+}
+
+function ownPath(url: string, domain: string): (k: number) => Path {
+  const clients = Array.from({ length: 4 }, () => client(url));
+  return (k) => {
+    const c = clients[k % clients.length];
+    return {
+      start: (workflowId) => c.startWorkflowExecution({ domain, workflowId, workflowType: { name: "wf", version: "1" } }),
+      pollDecision: async (signal) => (await c.pollForDecisionTask({ domain, taskList: { name: "d" }, maximumPageSize: 1 }, { signal })).taskToken ?? "",
+      decide: (taskToken, ids) => c.respondDecisionTaskCompleted({ taskToken, decisions: ids.map(activity) }),
+      // One stream per worker with credit for one task: the next task comes once this one is completed.
+      worker: async (signal, received, completed) => {
+        for await (const t of c.streamActivityTasks({ domain, taskList: { name: "a" }, maxInFlight: 1 }, { signal })) {
+          received(t.activityId!);
+          await c.respondActivityTaskCompleted({ taskToken: t.taskToken, result: "ok" }).then(() => completed(), completed);
+        }
+      },
+    };
+  };
+}
+
+function awsPath(url: string, domain: string): (k: number) => Path {
+  const clients = Array.from({ length: 4 }, () => sdk(url));
+  return (k) => {
+    const c = clients[k % clients.length];
+    return {
+      start: (workflowId) => c.send(new StartWorkflowExecutionCommand({ domain, workflowId, workflowType: { name: "wf", version: "1" } })),
+      pollDecision: async (signal) => (await c.send(new PollForDecisionTaskCommand({ domain, taskList: { name: "d" }, maximumPageSize: 1 }), { abortSignal: signal })).taskToken ?? "",
+      decide: (taskToken, ids) =>
+        c.send(
+          new RespondDecisionTaskCompletedCommand({
+            taskToken,
+            decisions: ids.map((activityId) => ({ decisionType: "ScheduleActivityTask", scheduleActivityTaskDecisionAttributes: { activityId, activityType: { name: "act", version: "1" } } })),
+          }),
+        ),
+      worker: async (signal, received, completed) => {
+        while (!signal.aborted) {
+          const a = await c.send(new PollForActivityTaskCommand({ domain, taskList: { name: "a" } }), { abortSignal: signal });
+          if (!a.taskToken) continue;
+          received(a.activityId!);
+          await c.send(new RespondActivityTaskCompletedCommand({ taskToken: a.taskToken, result: "ok" })).then(() => completed(), completed);
+        }
+      },
+    };
+  };
+}
+
+/** Starts `executions` workflows and takes their first decision tasks (16 at a time). */
+async function openDecisions(path: (k: number) => Path, prefix: string, executions: number): Promise<string[]> {
+  await Promise.all(
+    Array.from({ length: conc }, async (_, k) => {
+      for (let e = k; e < executions; e += conc) await path(k).start(`${prefix}${e}`);
+    }),
+  );
+  const tokens: string[] = [];
+  const deadline = performance.now() + 120_000;
+  // The polls still waiting once every token is in hand are aborted.
+  const ac = new AbortController();
+  await Promise.all(
+    Array.from({ length: Math.min(conc, executions) }, async (_, k) => {
+      while (tokens.length < executions && performance.now() < deadline) {
+        const t = await path(k).pollDecision(ac.signal);
+        if (t) tokens.push(t);
+        if (tokens.length >= executions) ac.abort();
+      }
+    }).map((l) => l.catch(aborted(ac.signal))),
+  );
+  if (tokens.length < executions) throw new Error(`only ${tokens.length} of ${executions} decision tasks arrived`);
+  return tokens.slice(0, executions);
+}
+
+/** Runs `conc` workers until `total` tasks were received and completed, or `limitMs` passed. */
+function workers(path: (k: number) => Path, onReceived: (activityId: string) => void, onCompleted: () => void = () => {}) {
+  const ac = new AbortController();
+  let errors = 0;
+  const completed = (e?: unknown) => {
+    if (e === undefined) return onCompleted();
+    if (errors++ === 0) console.error("bench: a completion failed:", e);
+  };
+  const loops = Array.from({ length: conc }, (_, k) => path(k).worker(ac.signal, onReceived, completed).catch(aborted(ac.signal)));
+  for (const l of loops) l.catch(() => {}); // reported by until() or stop()
+  return {
+    loops,
+    errors: () => errors,
+    async stop() {
+      ac.abort();
+      await Promise.all(loops);
+    },
+  };
+}
+
+/** Resolves when `count()` reaches `total`; rejects when a worker loop fails or `ms` pass. */
+async function until(count: () => number, total: number, ms: number, loops: Promise<unknown>[], what: string) {
+  const deadline = performance.now() + ms;
+  const failed = Promise.race(loops.map((l) => l.then(() => new Promise<never>(() => {}))));
+  const reached = (async () => {
+    while (count() < total) {
+      if (performance.now() > deadline) throw new Error(`${what}: ${count()} of ${total} after ${ms / 1000} s`);
+      await sleep(2);
+    }
+  })();
+  await Promise.race([reached, failed]);
+}
+
+/** Paces `n` enqueues at `rate`/s, one at a time, and returns the dispatch latencies (enqueue sent -> worker holds the task). */
+async function paced(n: number, rate: number, enqueue: (i: number) => Promise<unknown>, sentAt: number[], lat: number[]) {
+  const t0 = performance.now();
+  const inFlight: Promise<unknown>[] = [];
+  let errors = 0;
+  let firstError: unknown;
+  for (let i = 0; i < n; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    sentAt[i] = performance.now();
+    inFlight.push(
+      enqueue(i).catch((e: unknown) => {
+        errors++;
+        firstError ??= e;
+      }),
+    );
+  }
+  await Promise.all(inFlight);
+  if (firstError !== undefined) console.error(`bench: ${errors} of ${n} enqueues failed; the first:`, firstError);
+  const deadline = performance.now() + 30_000;
+  while (lat.filter((x) => x !== undefined).length < n && performance.now() < deadline) await sleep(5);
+  const xs = lat.slice(warmup).filter((x) => x !== undefined);
+  const missing = n - lat.filter((x) => x !== undefined).length;
+  return { p50: pct(xs, 50), p99: pct(xs, 99), max: Math.max(...xs), samples: xs.length, missing, errors, sendSeconds: (performance.now() - t0) / 1000 };
+}
+
+/** The job-queue workload through one taskgate path on `server`. */
+export async function taskgateJobs(server: Server, route: "own" | "aws", n: JobCounts) {
+  const domain = await fixture(client(server.url));
+  const path = (route === "own" ? ownPath : awsPath)(server.url, domain);
+
+  // Enqueue: workflows whose first decision schedules 100 activities each.
+  const executions = n.drain / batch;
+  let cost = await serverCost(server);
+  let t0 = performance.now();
+  const tokens = await openDecisions(path, "q", executions);
+  await Promise.all(
+    Array.from({ length: 4 }, async (_, k) => {
+      for (let e = k; e < executions; e += 4) await path(k).decide(tokens[e], Array.from({ length: batch }, (_, i) => `j${e}-${i}`));
+    }),
+  );
+  const enqueueSecs = (performance.now() - t0) / 1000;
+  const enqueueCost = await cost(n.drain);
+
+  // Drain: 16 workers, the queue full.
+  let done = 0;
+  cost = await serverCost(server);
+  t0 = performance.now();
+  let w = workers(
+    path,
+    () => {},
+    () => void done++,
+  );
+  try {
+    await until(() => done, n.drain, 300_000, w.loops, "drain");
+  } finally {
+    await w.stop();
+  }
+  const drainSecs = (performance.now() - t0) / 1000;
+  const drainCost = await cost(n.drain);
+  const drainErrors = w.errors();
+
+  // Latency: decision tasks in hand first; then one activity per decision at `rate`/s.
+  const lTokens = await openDecisions(path, "l", n.latency);
+  const sentAt: number[] = [];
+  const lat: number[] = [];
+  w = workers(path, (id) => {
+    const i = Number(id.slice(1));
+    lat[i] = performance.now() - sentAt[i];
+  });
+  let latency;
+  try {
+    await sleep(300); // the workers are waiting
+    latency = await paced(n.latency, n.rate, (i) => path(i).decide(lTokens[i], [`l${i}`]), sentAt, lat);
+  } finally {
+    await w.stop();
+  }
+  return {
+    completionErrors: drainErrors + w.errors(),
+    tasks: n.drain,
+    enqueueSeconds: enqueueSecs,
+    enqueuePerSecond: n.drain / enqueueSecs,
+    enqueueServerCpuMsPerTask: enqueueCost.serverCpuMsPerTask,
+    enqueueStatementsPerTask: enqueueCost.statementsPerTask ?? NaN,
+    enqueueCommitsPerTask: enqueueCost.commitsPerTask ?? NaN,
+    drainSeconds: drainSecs,
+    tasksPerSecond: n.drain / drainSecs,
+    ...drainCost,
+    latencyP50: latency.p50,
+    latencyP99: latency.p99,
+    latencyMax: latency.max,
+    latencySamples: latency.samples,
+    latencyMissing: latency.missing,
+    enqueueErrors: latency.errors,
+  };
+}
+
+// ---- BullMQ ----
+
+const redis = { host: "127.0.0.1", port: 6379 };
+/** Every key of the bench's queue starts with this prefix; only they are removed. */
+const bullPrefix = `taskgate-bench-${process.pid}`;
+
+/** Redis's own CPU time and command count, from INFO. */
+async function redisStats(q: Queue): Promise<{ cpuMs: number; commands: number }> {
+  const c = await q.backend.client;
+  const info = String(await c.info());
+  const num = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, "m").exec(info)![1]);
+  return { cpuMs: (num("used_cpu_user") + num("used_cpu_sys")) * 1000, commands: num("total_commands_processed") };
+}
+
+/** The job-queue workload on BullMQ: default job options, no-op processor, concurrency 16. */
+export async function bullmqJobs(n: JobCounts) {
+  const name = "jobs";
+  const queue = new Queue(name, { connection: redis, prefix: bullPrefix });
+  try {
+    await queue.obliterate({ force: true });
+    // Enqueue: addBulk of 100 jobs, 4 enqueuers (as the decisions of 100 activities).
+    let r0 = await redisStats(queue);
+    let c0 = process.cpuUsage();
+    let t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: 4 }, async (_, k) => {
+        for (let e = k; e < n.drain / batch; e += 4) await queue.addBulk(Array.from({ length: batch }, (_, i) => ({ name: "noop", data: { i: e * batch + i } })));
+      }),
+    );
+    const enqueueSecs = (performance.now() - t0) / 1000;
+    let r1 = await redisStats(queue);
+    const enqueueRedisCpu = (r1.cpuMs - r0.cpuMs) / n.drain;
+
+    // Drain.
+    let done = 0;
+    r0 = await redisStats(queue);
+    c0 = process.cpuUsage();
+    t0 = performance.now();
+    let worker = new Worker(name, async () => {}, { connection: redis, prefix: bullPrefix, concurrency: conc, autorun: false });
+    worker.on("completed", () => void done++);
+    void worker.run();
+    try {
+      await until(() => done, n.drain, 300_000, [], "bullmq drain");
+    } finally {
+      await worker.close();
+    }
+    const drainSecs = (performance.now() - t0) / 1000;
+    r1 = await redisStats(queue);
+    const bench = process.cpuUsage(c0);
+
+    // Latency: queue.add one job at a time at `rate`/s; the clock stops when the processor starts.
+    const sentAt: number[] = [];
+    const lat: number[] = [];
+    worker = new Worker(
+      name,
+      async (job) => {
+        const i = (job.data as { i: number }).i;
+        lat[i] = performance.now() - sentAt[i];
+      },
+      { connection: redis, prefix: bullPrefix, concurrency: conc },
+    );
+    let latency;
+    try {
+      await worker.waitUntilReady();
+      await sleep(300);
+      latency = await paced(n.latency, n.rate, (i) => queue.add("noop", { i }), sentAt, lat);
+    } finally {
+      await worker.close();
+    }
+    return {
+      tasks: n.drain,
+      enqueueSeconds: enqueueSecs,
+      enqueuePerSecond: n.drain / enqueueSecs,
+      enqueueServerCpuMsPerTask: enqueueRedisCpu,
+      drainSeconds: drainSecs,
+      tasksPerSecond: n.drain / drainSecs,
+      serverCpuMsPerTask: (r1.cpuMs - r0.cpuMs) / n.drain,
+      benchCpuMsPerTask: (bench.user + bench.system) / 1000 / n.drain,
+      redisCommandsPerTask: (r1.commands - r0.commands) / n.drain,
+      latencyP50: latency.p50,
+      latencyP99: latency.p99,
+      latencyMax: latency.max,
+      latencySamples: latency.samples,
+      latencyMissing: latency.missing,
+    enqueueErrors: latency.errors,
+    };
+  } finally {
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+  }
+}
+
+// ---- graphile-worker ----
+
+const silent = new Logger(() => () => {});
+
+/** The database's committed transactions so far (pg_stat_database, flushed about once a second). */
+async function xactCommits(c: pg.Client): Promise<number> {
+  await c.query("SELECT pg_stat_clear_snapshot()");
+  return Number((await c.query<{ n: string }>("SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()")).rows[0].n);
+}
+
+/** The job-queue workload on graphile-worker 0.18 (defaults as in the enqueue/complete comparison), schema `schema`. */
+export async function graphileJobs(schema: string, n: JobCounts) {
+  const utils: WorkerUtils = await makeWorkerUtils({ connectionString: pgUrl, schema, logger: silent });
+  const check = new pg.Client({ connectionString: pgUrl });
+  await check.connect();
+  const table = `${pg.escapeIdentifier(schema)}._private_jobs`;
+  const empty = async () => Number((await check.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0].n) === 0;
+  try {
+    await utils.migrate();
+    let t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: 4 }, async (_, k) => {
+        for (let e = k; e < n.drain / batch; e += 4) await utils.addJobs(Array.from({ length: batch }, (_, i) => ({ identifier: "noop", payload: { i: e * batch + i } })));
+      }),
+    );
+    const enqueueSecs = (performance.now() - t0) / 1000;
+
+    await sleep(1500); // statistics flushed
+    const x0 = await xactCommits(check);
+    let ran = 0;
+    t0 = performance.now();
+    let runner = await run({ connectionString: pgUrl, schema, concurrency: conc, noHandleSignals: true, logger: silent, taskList: { noop: async () => void ran++ } });
+    try {
+      await until(() => ran, n.drain, 300_000, [], "graphile-worker drain");
+      const deadline = performance.now() + 30_000;
+      while (!(await empty()) && performance.now() < deadline) await sleep(2);
+    } finally {
+      await withTimeout(runner.stop(), 15_000, "graphile-worker stop").catch((e: unknown) => runner.kill(String(e)));
+    }
+    const drainSecs = (performance.now() - t0) / 1000;
+    await sleep(1500);
+    const x1 = await xactCommits(check);
+
+    const sentAt: number[] = [];
+    const lat: number[] = [];
+    runner = await run({
+      connectionString: pgUrl,
+      schema,
+      concurrency: conc,
+      noHandleSignals: true,
+      logger: silent,
+      taskList: {
+        noop: async (payload) => {
+          const i = (payload as { i: number }).i;
+          lat[i] = performance.now() - sentAt[i];
+        },
+      },
+    });
+    let latency;
+    try {
+      await sleep(300);
+      latency = await paced(n.latency, n.rate, (i) => utils.addJob("noop", { i }), sentAt, lat);
+    } finally {
+      await withTimeout(runner.stop(), 15_000, "graphile-worker stop").catch((e: unknown) => runner.kill(String(e)));
+    }
+    return {
+      tasks: n.drain,
+      enqueueSeconds: enqueueSecs,
+      enqueuePerSecond: n.drain / enqueueSecs,
+      drainSeconds: drainSecs,
+      tasksPerSecond: n.drain / drainSecs,
+      pgCommitsPerTask: (x1 - x0) / n.drain,
+      latencyP50: latency.p50,
+      latencyP99: latency.p99,
+      latencyMax: latency.max,
+      latencySamples: latency.samples,
+      latencyMissing: latency.missing,
+    enqueueErrors: latency.errors,
+    };
+  } finally {
+    await check.end();
+    await utils.release();
+  }
+}
+
+// ---- completion cost by open activities ----
+
+/**
+ * Time and server CPU of one RespondActivityTaskCompleted while `open` activities of its execution
+ * are open: each execution schedules `open` activities in its first decision, all are started
+ * (claimed), then the first `per` of them are completed one after another, so `open` to
+ * `open - per + 1` are open during the measured completions. About `samples` completions.
+ */
+export async function completionCost(server: Server, route: "own" | "aws", open: number, samples: number) {
+  const c = client(server.url);
+  const domain = await fixture(c);
+  const s = sdk(server.url);
+  const per = Math.max(1, Math.min(100, Math.ceil(open / 10)));
+  const executions = Math.ceil(samples / per);
+  const tokens: string[][] = [];
+  const ac = new AbortController();
+  const stream = route === "own" ? c.streamActivityTasks({ domain, taskList: { name: "a" }, maxInFlight: Math.min(10_000, executions * open) }, { signal: ac.signal })[Symbol.asyncIterator]() : undefined;
+  try {
+    for (let e = 0; e < executions; e++) {
+      await c.startWorkflowExecution({ domain, workflowId: `c${e}`, workflowType: { name: "wf", version: "1" } });
+      const d = await c.pollForDecisionTask({ domain, taskList: { name: "d" }, maximumPageSize: 1 });
+      await c.respondDecisionTaskCompleted({ taskToken: d.taskToken, decisions: Array.from({ length: open }, (_, i) => activity(`a${i}`)) });
+      const mine: string[] = [];
+      for (let i = 0; i < open; i++) {
+        if (route === "own") {
+          const r = await withTimeout(stream!.next(), 30_000, "stream");
+          if (r.done) throw new Error("the stream ended");
+          mine.push(r.value.taskToken!);
+        } else {
+          const a = await s.send(new PollForActivityTaskCommand({ domain, taskList: { name: "a" } }));
+          mine.push(a.taskToken!);
+        }
+      }
+      tokens.push(mine.slice(0, per));
+    }
+    const lat: number[] = [];
+    const complete = route === "own" ? (t: string) => c.respondActivityTaskCompleted({ taskToken: t, result: "ok" }) : (t: string) => s.send(new RespondActivityTaskCompletedCommand({ taskToken: t, result: "ok" }));
+    for (let i = 0; i < 20; i++) await c.describeDomain({ name: domain }); // the connection is warm
+    const cost = await serverCost(server);
+    for (const mine of tokens)
+      for (const t of mine) {
+        const t0 = performance.now();
+        await complete(t);
+        lat.push(performance.now() - t0);
+      }
+    const used = await cost(lat.length);
+    return { open, completions: lat.length, p50: pct(lat, 50), p99: pct(lat, 99), mean: lat.reduce((a, b) => a + b, 0) / lat.length, ...used };
+  } finally {
+    ac.abort();
+    await stream?.return?.().catch(() => undefined);
+  }
+}
