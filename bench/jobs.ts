@@ -66,13 +66,32 @@ function ownPath(url: string, domain: string): (k: number) => Path {
   };
 }
 
+/**
+ * `signal` for one call only: once the call has answered, aborting `signal` no longer reaches it.
+ * (The SDK's HTTP handler listens for abort until the request emits "close", which can come after
+ * the response was read, and then destroys the socket; the server sees the connection fail within
+ * its delivery settle window, counts the task it had just answered as undelivered and takes it
+ * back, and the token in hand is void.)
+ */
+async function callWith<T>(signal: AbortSignal, call: (s: AbortSignal) => Promise<T>): Promise<T> {
+  const own = new AbortController();
+  const abort = () => own.abort();
+  if (signal.aborted) own.abort();
+  signal.addEventListener("abort", abort);
+  try {
+    return await call(own.signal);
+  } finally {
+    signal.removeEventListener("abort", abort);
+  }
+}
+
 function awsPath(url: string, domain: string): (k: number) => Path {
   const clients = Array.from({ length: 4 }, () => sdk(url));
   return (k) => {
     const c = clients[k % clients.length];
     return {
       start: (workflowId) => c.send(new StartWorkflowExecutionCommand({ domain, workflowId, workflowType: { name: "wf", version: "1" } })),
-      pollDecision: async (signal) => (await c.send(new PollForDecisionTaskCommand({ domain, taskList: { name: "d" }, maximumPageSize: 1 }), { abortSignal: signal })).taskToken ?? "",
+      pollDecision: async (signal) => (await callWith(signal, (s) => c.send(new PollForDecisionTaskCommand({ domain, taskList: { name: "d" }, maximumPageSize: 1 }), { abortSignal: s }))).taskToken ?? "",
       decide: (taskToken, ids) =>
         c.send(
           new RespondDecisionTaskCompletedCommand({
@@ -82,7 +101,7 @@ function awsPath(url: string, domain: string): (k: number) => Path {
         ),
       worker: async (signal, received, completed) => {
         while (!signal.aborted) {
-          const a = await c.send(new PollForActivityTaskCommand({ domain, taskList: { name: "a" } }), { abortSignal: signal });
+          const a = await callWith(signal, (s) => c.send(new PollForActivityTaskCommand({ domain, taskList: { name: "a" } }), { abortSignal: s }));
           if (!a.taskToken) continue;
           received(a.activityId!);
           await c.send(new RespondActivityTaskCompletedCommand({ taskToken: a.taskToken, result: "ok" })).then(() => completed(), completed);
