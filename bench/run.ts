@@ -92,7 +92,7 @@
 // Both sides share this 2-core machine with PostgreSQL and with this process (which runs the
 // clients, and graphile-worker itself). Figures are measured, never asserted: tests do not time
 // anything.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -915,11 +915,17 @@ async function main() {
   const t0 = performance.now();
   for (const store of stores) results[store] = store === "sqlite" ? await sqliteSuite() : await postgresSuite();
   const secs = (performance.now() - t0) / 1000;
-  console.log(`\ntaskgate bench (${stores.join(" + ")}, node ${process.version}, ${quick ? "quick" : "full"}, ${secs.toFixed(0)} s)\n`);
+  let commit = "unknown";
+  try {
+    commit = execFileSync("git", ["describe", "--always", "--dirty"], { cwd: root, encoding: "utf8" }).trim();
+  } catch {
+    // not a git checkout
+  }
+  console.log(`\ntaskgate bench (${stores.join(" + ")}, ${commit}, node ${process.version}, ${quick ? "quick" : "full"}, ${secs.toFixed(0)} s)\n`);
   if (suites.has("core") || suites.has("polls")) console.log(table(results));
   if (suites.has("jobs")) console.log("\n" + jobsTable(results));
   if (suites.has("cost")) console.log("\n" + costTable(results));
-  console.log("\n" + JSON.stringify({ node: process.version, quick, seconds: secs, counts: Object.fromEntries(stores.map((s) => [s, countsFor[s]])), results }, null, 2));
+  console.log("\n" + JSON.stringify({ commit, node: process.version, quick, seconds: secs, counts: Object.fromEntries(stores.map((s) => [s, countsFor[s]])), results }, null, 2));
 }
 
 // Ctrl-C or a kill: stop the servers (the exit handler) and drop the schemas before leaving.
