@@ -1,0 +1,163 @@
+// The decider's operations: poll (with history paging) or stream decision tasks, complete them, count them.
+import { fromBinary } from "@bufbuild/protobuf";
+import { EventType, HistoryEventSchema } from "../../../gen/taskgate/swf/v1/types_pb.ts";
+import { validationError } from "../../faults.ts";
+import type { PollOptions } from "../../dispatch/index.ts";
+import { ExecutionTx } from "../history.ts";
+import { parseDuration } from "../values.ts";
+import { domainExists, knownDomain, unknownToken } from "../lookup.ts";
+import { enforceHistoryLimit } from "../execution.ts";
+import { type ClaimedDecision, type DecisionPayload, scheduleDecision } from "../decision-task.ts";
+import { applyDecision, checkDecisions } from "../decisions.ts";
+import { limits, pageSize, queueName, type Res, type Swf } from "../context.ts";
+import type * as pb from "../../../gen/taskgate/swf/v1/service_pb.ts";
+import * as st from "../../store/swf.ts";
+
+/** The continuation of a decision task's history (PollForDecisionTask nextPageToken). */
+export interface DecisionPageToken {
+  k: "d";
+  t: string;
+  r: string;
+  w: string;
+  n: string;
+  v: string;
+  s: number;
+  p: number;
+  dm: string;
+  u: number;
+  rev: boolean;
+  c: number;
+  lo: number;
+}
+
+export async function pollForDecisionTask(ctx: Swf, req: pb.PollForDecisionTaskRequest, opts: PollOptions): Promise<Res<typeof pb.PollForDecisionTaskResponseSchema>> {
+  const limit = pageSize(req.maximumPageSize);
+  const reverse = req.reverseOrder ?? false;
+  if (req.nextPageToken) {
+    const t = ctx.pages.read<DecisionPageToken>(req.nextPageToken, "d");
+    if (t.dm !== req.domain) throw validationError("The nextPageToken was issued for another domain.");
+    const claimed: ClaimedDecision = { token: t.t, runId: t.r, workflowId: t.w, typeName: t.n, typeVersion: t.v, startedEventId: t.s, previousStartedEventId: t.p, domain: t.dm, upTo: t.u };
+    return decisionPage(ctx, claimed, limit, t.rev, t.c, t.lo);
+  }
+  await domainExists(ctx, req.domain!);
+  const queue = queueName.decision(req.domain!, req.taskList!.name!);
+  return ctx.tasks.poll(
+    ctx.decisionTask,
+    queue,
+    req.identity,
+    opts,
+    (claimed) => {
+      const lo = req.startAtPreviousStartedEvent && claimed.previousStartedEventId > 0 ? claimed.previousStartedEventId : 1;
+      return decisionPage(ctx, claimed, limit, reverse, undefined, lo);
+    },
+    (): Res<typeof pb.PollForDecisionTaskResponseSchema> => ({ startedEventId: 0n, previousStartedEventId: 0n }),
+  );
+}
+
+/** One page of a decision task's history, with the token of the next. */
+export async function decisionPage(ctx: Swf, c: ClaimedDecision, limit: number, reverse: boolean, cursor: number | undefined, lo: number): Promise<Res<typeof pb.PollForDecisionTaskResponseSchema>> {
+  const from = reverse ? lo : (cursor ?? lo);
+  const to = reverse ? (cursor ?? c.upTo) : c.upTo;
+  const data = await ctx.db.tx((sql) => st.readEvents(sql, c.runId, from, to, reverse, limit + 1));
+  const events = data.slice(0, limit).map((d) => fromBinary(HistoryEventSchema, d));
+  let next: string | undefined;
+  if (data.length > limit) {
+    const lastId = Number(events[events.length - 1].eventId);
+    const t: DecisionPageToken = {
+      k: "d",
+      t: c.token,
+      r: c.runId,
+      w: c.workflowId,
+      n: c.typeName,
+      v: c.typeVersion,
+      s: c.startedEventId,
+      p: c.previousStartedEventId,
+      dm: c.domain,
+      u: c.upTo,
+      rev: reverse,
+      c: reverse ? lastId - 1 : lastId + 1,
+      lo,
+    };
+    next = ctx.pages.issue(t);
+  }
+  return {
+    taskToken: c.token,
+    startedEventId: BigInt(c.startedEventId),
+    previousStartedEventId: BigInt(c.previousStartedEventId),
+    workflowExecution: { workflowId: c.workflowId, runId: c.runId },
+    workflowType: { name: c.typeName, version: c.typeVersion },
+    events,
+    nextPageToken: next,
+  };
+}
+
+/** Server-streamed decision tasks, each with its whole history. */
+export async function* streamDecisionTasks(ctx: Swf, req: pb.StreamDecisionTasksRequest, maxInFlight: number, signal: AbortSignal): AsyncGenerator<Res<typeof pb.StreamDecisionTasksResponseSchema>[]> {
+  await domainExists(ctx, req.domain!);
+  const queue = queueName.decision(req.domain!, req.taskList!.name!);
+  const answer = async (c: ClaimedDecision): Promise<Res<typeof pb.StreamDecisionTasksResponseSchema>> => {
+    const data = await ctx.db.tx((sql) => st.readEvents(sql, c.runId, 1, c.upTo, false, limits.historyEvents));
+    return {
+      taskToken: c.token,
+      startedEventId: BigInt(c.startedEventId),
+      previousStartedEventId: BigInt(c.previousStartedEventId),
+      workflowExecution: { workflowId: c.workflowId, runId: c.runId },
+      workflowType: { name: c.typeName, version: c.typeVersion },
+      events: data.map((d) => fromBinary(HistoryEventSchema, d)),
+    };
+  };
+  // Each task's history is read and sent on its own (one-task batches).
+  yield* ctx.tasks.stream(ctx.decisionTask, queue, req.identity, maxInFlight, signal, answer, true);
+}
+
+export async function respondDecisionTaskCompleted(ctx: Swf, req: pb.RespondDecisionTaskCompletedRequest): Promise<Res<typeof pb.RespondDecisionTaskCompletedResponseSchema>> {
+  checkDecisions(req.decisions);
+  if (req.taskListScheduleToStartTimeout !== undefined) parseDuration(req.taskListScheduleToStartTimeout, "taskListScheduleToStartTimeout");
+  await ctx.tx(async (sql, uow) => {
+    const found = await st.startedTaskWithExecution(sql, ctx.db.caps, req.taskToken!);
+    if (!found || found.task.key !== "decision") throw unknownToken();
+    const row = found.task;
+    const x = new ExecutionTx(found.execution, ctx.clock.now());
+    const p = JSON.parse(row.payload) as DecisionPayload;
+    await ctx.tasks.close(uow, row);
+    const s = x.state;
+    const completedId = x.append({
+      eventType: EventType.DECISION_TASK_COMPLETED,
+      decisionTaskCompletedEventAttributes: {
+        scheduledEventId: BigInt(p.scheduledEventId),
+        startedEventId: BigInt(p.startedEventId!),
+        executionContext: req.executionContext,
+        taskList: req.taskList ? { name: req.taskList.name } : undefined,
+        taskListScheduleToStartTimeout: req.taskListScheduleToStartTimeout,
+      },
+    });
+    s.previousStartedEventId = p.startedEventId!;
+    s.decision = undefined;
+    if (req.executionContext !== undefined) s.latestExecutionContext = req.executionContext;
+    let needDecision = s.decisionNeeded;
+    const unhandled = s.decisionNeeded;
+    s.decisionNeeded = false;
+    let override: number | undefined;
+    if (req.taskList?.name) {
+      s.taskList = req.taskList.name;
+      override = req.taskListScheduleToStartTimeout !== undefined ? parseDuration(req.taskListScheduleToStartTimeout, "taskListScheduleToStartTimeout") : undefined;
+      if (override === undefined) s.originalTaskList = req.taskList.name; // a permanent override
+    }
+    for (const d of req.decisions) {
+      if (!x.open) break;
+      if (await applyDecision(ctx, sql, uow, x, d, completedId, unhandled)) needDecision = true;
+    }
+    if (x.open && needDecision) await scheduleDecision(ctx, sql, uow, x, override);
+    else await enforceHistoryLimit(ctx, sql, uow, x);
+    await x.flush(sql, ctx.db.caps);
+  });
+  return {};
+}
+
+export async function countPendingDecisionTasks(ctx: Swf, req: pb.CountPendingDecisionTasksRequest): Promise<Res<typeof pb.CountPendingDecisionTasksResponseSchema>> {
+  const n = await ctx.db.tx(async (sql) => {
+    await knownDomain(sql, req.domain!);
+    return ctx.tasks.countScheduled(sql, queueName.decision(req.domain!, req.taskList!.name!));
+  });
+  return { count: n, truncated: false };
+}

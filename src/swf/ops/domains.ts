@@ -1,0 +1,115 @@
+// Domain operations: register, describe, list, (un)deprecate, and the tags of a domain.
+import type * as pb from "../../../gen/taskgate/swf/v1/service_pb.ts";
+import { swf, validationError } from "../../faults.ts";
+import type { Sql } from "../../store/db.ts";
+import { parseRetentionDays } from "../values.ts";
+import { domainInfo, registrationStatusName } from "../present.ts";
+import { knownDomain } from "../lookup.ts";
+import { limits, pageSize, type Res, type Swf } from "../context.ts";
+import * as st from "../../store/swf.ts";
+
+/** Tags a domain may carry. */
+export const maxTags = 50;
+
+/**
+ * Checks resource tags: at most 50, keys unique, and only "unicode letters, digits, whitespace, or
+ * these symbols: _ . : / = + - @" (the model's documented rule) in keys and values.
+ */
+export function checkTags(tags: { key?: string; value?: string }[], path: string): { key: string; value: string }[] {
+  if (tags.length > maxTags) throw swf.tooManyTags(`A domain can have at most ${maxTags} tags; ${tags.length} were given.`);
+  const allowed = /^[\p{L}\p{N}\p{Z}\s_.:/=+\-@]*$/u;
+  return tags.map((t, i) => {
+    for (const [name, v] of [["key", t.key ?? ""], ["value", t.value ?? ""]] as const)
+      if (!allowed.test(v))
+        throw validationError(`1 validation error detected: Value '${v}' at '${path}.${i + 1}.member.${name}' failed to satisfy constraint: Member must contain only unicode letters, digits, whitespace, or _ . : / = + - @`);
+    return { key: t.key!, value: t.value ?? "" };
+  });
+}
+
+export async function registerDomain(ctx: Swf, req: pb.RegisterDomainRequest): Promise<Res<typeof pb.RegisterDomainResponseSchema>> {
+  parseRetentionDays(req.workflowExecutionRetentionPeriodInDays!, "workflowExecutionRetentionPeriodInDays");
+  const tags = checkTags(req.tags, "tags");
+  await ctx.tx(async (sql) => {
+    if ((await st.countDomains(sql)) >= limits.domains) throw swf.limitExceeded(`The maximum number of domains (${limits.domains}) is registered.`);
+    const ok = await st.insertDomain(sql, {
+      name: req.name!,
+      status: "REGISTERED",
+      description: req.description ?? null,
+      retentionDays: req.workflowExecutionRetentionPeriodInDays!,
+      createdMs: ctx.clock.now(),
+    });
+    if (!ok) throw swf.domainAlreadyExists(req.name!);
+    await st.putDomainTags(sql, req.name!, tags);
+  });
+  return {};
+}
+
+export async function tagResource(ctx: Swf, req: pb.TagResourceRequest): Promise<Res<typeof pb.TagResourceResponseSchema>> {
+  const tags = checkTags(req.tags, "tags");
+  await ctx.tx(async (sql) => {
+    const d = await domainOfArn(sql, req.resourceArn!);
+    const keys = new Set([...(await st.domainTags(sql, d.name)).map((t) => t.key), ...tags.map((t) => t.key)]);
+    if (keys.size > maxTags) throw swf.tooManyTags(`A domain can have at most ${maxTags} tags; ${d.name} would have ${keys.size}.`);
+    await st.putDomainTags(sql, d.name, tags);
+  });
+  return {};
+}
+
+export async function untagResource(ctx: Swf, req: pb.UntagResourceRequest): Promise<Res<typeof pb.UntagResourceResponseSchema>> {
+  await ctx.tx(async (sql) => {
+    const d = await domainOfArn(sql, req.resourceArn!);
+    await st.removeDomainTags(sql, d.name, req.tagKeys);
+  });
+  return {};
+}
+
+export async function listTagsForResource(ctx: Swf, req: pb.ListTagsForResourceRequest): Promise<Res<typeof pb.ListTagsForResourceResponseSchema>> {
+  const tags = await ctx.db.tx(async (sql) => st.domainTags(sql, (await domainOfArn(sql, req.resourceArn!)).name));
+  return { tags };
+}
+
+/** The domain an ARN names (`arn:aws:swf:<region>:<account>:/domain/<name>`, as DescribeDomain returns it). */
+export async function domainOfArn(sql: Sql, arn: string): Promise<st.DomainRow> {
+  const m = /^arn:aws[a-z-]*:swf:[^:]*:[^:]*:\/domain\/(.+)$/.exec(arn);
+  if (!m) throw swf.unknownResource(`Unknown resource: ${arn} is not the ARN of an SWF domain (arn:aws:swf:<region>:<account>:/domain/<name>)`);
+  return knownDomain(sql, m[1]);
+}
+
+export async function describeDomain(ctx: Swf, req: pb.DescribeDomainRequest): Promise<Res<typeof pb.DescribeDomainResponseSchema>> {
+  const d = await ctx.db.tx((sql) => st.getDomain(sql, req.name!));
+  if (!d) throw swf.unknownResource(`Unknown domain: ${req.name}`);
+  return {
+    domainInfo: domainInfo(d),
+    configuration: { workflowExecutionRetentionPeriodInDays: d.retentionDays },
+  };
+}
+
+export async function listDomains(ctx: Swf, req: pb.ListDomainsRequest): Promise<Res<typeof pb.ListDomainsResponseSchema>> {
+  const status = registrationStatusName(req.registrationStatus);
+  const limit = pageSize(req.maximumPageSize);
+  const cursor = req.nextPageToken ? ctx.pages.read<{ k: "ld"; a: string }>(req.nextPageToken, "ld") : undefined;
+  const rows = await ctx.db.tx((sql) => st.listDomains(sql, status, cursor?.a, req.reverseOrder ?? false, limit + 1));
+  const page = rows.slice(0, limit);
+  return {
+    domainInfos: page.map(domainInfo),
+    nextPageToken: rows.length > limit ? ctx.pages.issue({ k: "ld", a: page[page.length - 1].name }) : undefined,
+  };
+}
+
+export async function deprecateDomain(ctx: Swf, req: pb.DeprecateDomainRequest): Promise<Res<typeof pb.DeprecateDomainResponseSchema>> {
+  await ctx.tx(async (sql) => {
+    const d = await knownDomain(sql, req.name!);
+    if (d.status !== "REGISTERED") throw swf.domainDeprecated(`Domain is already deprecated: ${d.name}`);
+    await st.setDomainStatus(sql, d.name, "DEPRECATED");
+  });
+  return {};
+}
+
+export async function undeprecateDomain(ctx: Swf, req: pb.UndeprecateDomainRequest): Promise<Res<typeof pb.UndeprecateDomainResponseSchema>> {
+  await ctx.tx(async (sql) => {
+    const d = await knownDomain(sql, req.name!);
+    if (d.status === "REGISTERED") throw swf.domainAlreadyExists(d.name);
+    await st.setDomainStatus(sql, d.name, "REGISTERED");
+  });
+  return {};
+}
