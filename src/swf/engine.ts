@@ -1,7 +1,7 @@
 // The SWF engine: a facade with one line per operation. The rules live behind it, one concern
 // per file:
 // - ops/: the operations by group (domains, types, executions, visibility, decider, activity worker);
-// - decisions.ts: the 13 decisions, each checked and applied in one place;
+// - decisions/: the registry of the 13 decisions, each checked and applied by one rule;
 // - decision-task.ts: "at most one open decision task", scheduling, start, timeout, requeue;
 // - activity-task.ts: the activity task as a worker-task kind of the dispatch core;
 // - execution.ts: creating and closing executions, child policy, the history limit;

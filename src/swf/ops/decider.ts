@@ -8,7 +8,7 @@ import { parseDuration } from "../values.ts";
 import { domainExists, knownDomain, unknownToken } from "../lookup.ts";
 import { enforceHistoryLimit } from "../execution.ts";
 import { type ClaimedDecision, type DecisionPayload, scheduleDecision } from "../decision-task.ts";
-import { applyDecision, checkDecisions } from "../decisions.ts";
+import { applyDecision, checkDecisions } from "../decisions/index.ts";
 import { limits, pageSize, queueName, type Res, type Swf } from "../context.ts";
 import type * as pb from "../../../gen/taskgate/swf/v1/service_pb.ts";
 import * as st from "../../store/swf.ts";
@@ -145,7 +145,7 @@ export async function respondDecisionTaskCompleted(ctx: Swf, req: pb.RespondDeci
     }
     for (const d of req.decisions) {
       if (!x.open) break;
-      if (await applyDecision(ctx, sql, uow, x, d, completedId, unhandled)) needDecision = true;
+      if ((await applyDecision({ ctx, sql, uow, x, dtc: BigInt(completedId), unhandled }, d)) === "needs-decision") needDecision = true;
     }
     if (x.open && needDecision) await scheduleDecision(ctx, sql, uow, x, override);
     else await enforceHistoryLimit(ctx, sql, uow, x);
