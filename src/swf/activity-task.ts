@@ -88,7 +88,7 @@ export function activityTaskKind(ctx: Swf): TaskKind<ExecutionTx, ActivityPayloa
         },
       });
       x.state.openActivityTasks = Math.max(0, x.state.openActivityTasks - 1);
-      await scheduleDecision(ctx, uow.sql, uow, x);
+      await scheduleDecision(ctx, uow, x);
     },
   };
 }

@@ -2,7 +2,7 @@
 // kinds, the documented quotas, queue names.
 import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
 import type { Clock, Dispatch, TaskKind, UnitOfWork, WorkerTasks } from "../dispatch/index.ts";
-import type { Database, Sql } from "../store/db.ts";
+import type { Database } from "../store/db.ts";
 import { ExecutionTx } from "./history.ts";
 import { PageTokens } from "../resources/page-token.ts";
 import { type ClaimedDecision, type DecisionPayload, decisionTaskKind } from "./decision-task.ts";
@@ -62,7 +62,7 @@ export class Swf {
   }
 
   /** One transaction through a unit of work: its outbox applies after commit. */
-  tx<R>(fn: (sql: Sql, uow: UnitOfWork) => Promise<R>): Promise<R> {
-    return this.core.units.run((uow) => fn(uow.sql, uow));
+  tx<R>(fn: (uow: UnitOfWork) => Promise<R>): Promise<R> {
+    return this.core.units.run(fn);
   }
 }

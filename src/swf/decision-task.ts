@@ -4,7 +4,6 @@
 // timeout) schedule the next. The decision task is a worker-task kind of the dispatch core.
 import { DecisionTaskTimeoutType, EventType } from "../../gen/taskgate/swf/v1/types_pb.ts";
 import type { TaskKind, UnitOfWork } from "../dispatch/index.ts";
-import type { Sql } from "../store/db.ts";
 import { ExecutionTx } from "./history.ts";
 import { parseDuration } from "./values.ts";
 import { loadOpen } from "./lookup.ts";
@@ -39,8 +38,8 @@ export interface ClaimedDecision {
 }
 
 /** An event that needs a decision was appended: schedule a decision task unless one is open. */
-export async function scheduleDecision(ctx: Swf, sql: Sql, uow: UnitOfWork, x: ExecutionTx, scheduleToStart?: number): Promise<void> {
-  if (!x.open || (await enforceHistoryLimit(ctx, sql, uow, x))) return;
+export async function scheduleDecision(ctx: Swf, uow: UnitOfWork, x: ExecutionTx, scheduleToStart?: number): Promise<void> {
+  if (!x.open || (await enforceHistoryLimit(ctx, uow, x))) return;
   if (x.state.decision) {
     if (x.state.decision.startedEventId !== undefined) x.state.decisionNeeded = true;
     return;
@@ -130,7 +129,7 @@ export function decisionTaskKind(ctx: Swf): TaskKind<ExecutionTx, DecisionPayloa
       // A temporary task-list override (taskListScheduleToStartTimeout) is reverted when its decision
       // task is not started in time, or started but not completed in time.
       if (type === DecisionTaskTimeoutType.SCHEDULE_TO_START || p.overrideTaskList) x.state.taskList = x.state.originalTaskList;
-      await scheduleDecision(ctx, uow.sql, uow, x);
+      await scheduleDecision(ctx, uow, x);
     },
   };
 }

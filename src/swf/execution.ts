@@ -2,7 +2,6 @@
 // timer dropped, retention purge armed, the parent told); child policy; the history-limit rule.
 import { EventType, WorkflowExecutionCancelRequestedCause, WorkflowExecutionTerminatedCause, WorkflowExecutionTimeoutType } from "../../gen/taskgate/swf/v1/types_pb.ts";
 import type { UnitOfWork } from "../dispatch/index.ts";
-import type { Sql } from "../store/db.ts";
 import { type ExecutionState, ExecutionTx } from "./history.ts";
 import { parseDuration, parseRetentionDays } from "./values.ts";
 import { newRunId } from "../resources/ids.ts";
@@ -15,7 +14,6 @@ import * as st from "../store/swf.ts";
 /** Creates an open execution with its first events; undefined if the workflowId is already open. */
 export async function createExecution(
   ctx: Swf,
-  sql: Sql,
   uow: UnitOfWork,
   c: {
     domain: string;
@@ -69,8 +67,8 @@ export async function createExecution(
     nextEventId: 1,
     state: JSON.stringify(state),
   };
-  if (!(await st.insertExecution(sql, row, c.parent?.runId))) return undefined;
-  if (c.tagList.length > 0) await st.insertTags(sql, runId, c.tagList);
+  if (!(await st.insertExecution(uow.sql, row, c.parent?.runId))) return undefined;
+  if (c.tagList.length > 0) await st.insertTags(uow.sql, runId, c.tagList);
   const x = new ExecutionTx(row, now);
   x.append({
     eventType: EventType.WORKFLOW_EXECUTION_STARTED,
@@ -91,12 +89,12 @@ export async function createExecution(
   });
   const execSeconds = parseDuration(c.executionStartToCloseTimeout, "executionStartToCloseTimeout", false)!;
   await uow.addTimer(T.execution, runId, "execution", now + execSeconds * 1000);
-  await scheduleDecision(ctx, sql, uow, x);
+  await scheduleDecision(ctx, uow, x);
   return x;
 }
 
 /** Closes an execution: status, close time, every task and timer dropped, retention purge armed. */
-export async function close(ctx: Swf, sql: Sql, uow: UnitOfWork, x: ExecutionTx, closeStatus: string): Promise<void> {
+export async function close(ctx: Swf, uow: UnitOfWork, x: ExecutionTx, closeStatus: string): Promise<void> {
   x.row.status = "CLOSED";
   x.row.closeStatus = closeStatus;
   x.row.closeMs = x.nowMs;
@@ -106,16 +104,16 @@ export async function close(ctx: Swf, sql: Sql, uow: UnitOfWork, x: ExecutionTx,
   x.state.openTimers = 0;
   x.state.timers = {};
   await ctx.tasks.dropOwner(uow, x.row.runId);
-  const d = await st.getDomain(sql, x.row.domain);
+  const d = await st.getDomain(uow.sql, x.row.domain);
   const days = d ? parseRetentionDays(d.retentionDays, "workflowExecutionRetentionPeriodInDays") : 0;
   await uow.addTimer(T.purge, x.row.runId, "purge", x.nowMs + days * 86_400_000);
-  if (x.state.parent) await notifyParent(ctx, sql, uow, x, closeStatus);
+  if (x.state.parent) await notifyParent(ctx, uow, x, closeStatus);
 }
 
 /** Records the close of a child execution in its parent's history. */
-export async function notifyParent(ctx: Swf, sql: Sql, uow: UnitOfWork, child: ExecutionTx, closeStatus: string): Promise<void> {
+export async function notifyParent(ctx: Swf, uow: UnitOfWork, child: ExecutionTx, closeStatus: string): Promise<void> {
   const p = child.state.parent!;
-  const prow = await st.getExecution(sql, ctx.db.caps, p.runId);
+  const prow = await st.getExecution(uow.sql, ctx.db.caps, p.runId);
   if (!prow || prow.status !== "OPEN") return;
   const parent = new ExecutionTx(prow, child.nowMs);
   const ref = { workflowExecution: execRef(child), workflowType: execTypeInfo(child), initiatedEventId: BigInt(p.initiatedEventId) };
@@ -158,8 +156,8 @@ export async function notifyParent(ctx: Swf, sql: Sql, uow: UnitOfWork, child: E
       return; // CONTINUED_AS_NEW: the child lives on under a new run
   }
   parent.state.openChildWorkflowExecutions = Math.max(0, parent.state.openChildWorkflowExecutions - 1);
-  await scheduleDecision(ctx, sql, uow, parent);
-  await parent.flush(sql, ctx.db.caps);
+  await scheduleDecision(ctx, uow, parent);
+  await parent.flush(uow.sql, ctx.db.caps);
 }
 
 /**
@@ -167,10 +165,10 @@ export async function notifyParent(ctx: Swf, sql: Sql, uow: UnitOfWork, child: E
  * TERMINATE closes them (each applying its own policy in turn), REQUEST_CANCEL records a cancel
  * request in each, ABANDON leaves them running.
  */
-export async function applyChildPolicy(ctx: Swf, sql: Sql, uow: UnitOfWork, parentRunId: string, policy: string, nowMs: number): Promise<void> {
+export async function applyChildPolicy(ctx: Swf, uow: UnitOfWork, parentRunId: string, policy: string, nowMs: number): Promise<void> {
   if (policy === "ABANDON") return;
-  for (const runId of await st.openChildren(sql, parentRunId)) {
-    const row = await st.getExecution(sql, ctx.db.caps, runId);
+  for (const runId of await st.openChildren(uow.sql, parentRunId)) {
+    const row = await st.getExecution(uow.sql, ctx.db.caps, runId);
     if (!row || row.status !== "OPEN") continue;
     const child = new ExecutionTx(row, nowMs);
     if (policy === "TERMINATE") {
@@ -181,17 +179,17 @@ export async function applyChildPolicy(ctx: Swf, sql: Sql, uow: UnitOfWork, pare
           cause: WorkflowExecutionTerminatedCause.CHILD_POLICY_APPLIED,
         },
       });
-      await close(ctx, sql, uow, child, "TERMINATED");
-      await child.flush(sql, ctx.db.caps);
-      await applyChildPolicy(ctx, sql, uow, runId, child.state.childPolicy, nowMs);
+      await close(ctx, uow, child, "TERMINATED");
+      await child.flush(uow.sql, ctx.db.caps);
+      await applyChildPolicy(ctx, uow, runId, child.state.childPolicy, nowMs);
     } else if (!child.state.cancelRequested) {
       child.state.cancelRequested = true;
       child.append({
         eventType: EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED,
         workflowExecutionCancelRequestedEventAttributes: { cause: WorkflowExecutionCancelRequestedCause.CHILD_POLICY_APPLIED },
       });
-      await scheduleDecision(ctx, sql, uow, child);
-      await child.flush(sql, ctx.db.caps);
+      await scheduleDecision(ctx, uow, child);
+      await child.flush(uow.sql, ctx.db.caps);
     }
   }
 }
@@ -202,14 +200,14 @@ export async function applyChildPolicy(ctx: Swf, sql: Sql, uow: UnitOfWork, pare
  * by more than one event (every path that may schedule a decision, and every decision batch),
  * so a history overshoots the limit by at most one batch. Returns whether it terminated.
  */
-export async function enforceHistoryLimit(ctx: Swf, sql: Sql, uow: UnitOfWork, x: ExecutionTx): Promise<boolean> {
+export async function enforceHistoryLimit(ctx: Swf, uow: UnitOfWork, x: ExecutionTx): Promise<boolean> {
   if (!x.open || x.row.nextEventId <= ctx.historyLimit) return false;
   x.append({
     eventType: EventType.WORKFLOW_EXECUTION_TERMINATED,
     workflowExecutionTerminatedEventAttributes: { childPolicy: childPolicyValue(x.state.childPolicy), cause: WorkflowExecutionTerminatedCause.EVENT_LIMIT_EXCEEDED },
   });
-  await close(ctx, sql, uow, x, "TERMINATED");
-  await applyChildPolicy(ctx, sql, uow, x.row.runId, x.state.childPolicy, x.nowMs);
+  await close(ctx, uow, x, "TERMINATED");
+  await applyChildPolicy(ctx, uow, x.row.runId, x.state.childPolicy, x.nowMs);
   return true;
 }
 

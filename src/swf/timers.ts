@@ -24,28 +24,28 @@ export const T = {
   purge: "swf.retention",
 } as const;
 
-export async function executionTimeout(ctx: Swf, sql: Sql, uow: UnitOfWork, t: TimerRow): Promise<void> {
-  const x = await loadOpen(ctx, sql, t.owner);
+export async function executionTimeout(ctx: Swf, uow: UnitOfWork, t: TimerRow): Promise<void> {
+  const x = await loadOpen(ctx, uow.sql, t.owner);
   if (!x) return;
   x.append({
     eventType: EventType.WORKFLOW_EXECUTION_TIMED_OUT,
     workflowExecutionTimedOutEventAttributes: { timeoutType: WorkflowExecutionTimeoutType.START_TO_CLOSE, childPolicy: childPolicyValue(x.state.childPolicy) },
   });
-  await close(ctx, sql, uow, x, "TIMED_OUT");
-  await x.flush(sql, ctx.db.caps);
-  await applyChildPolicy(ctx, sql, uow, x.row.runId, x.state.childPolicy, x.nowMs);
+  await close(ctx, uow, x, "TIMED_OUT");
+  await x.flush(uow.sql, ctx.db.caps);
+  await applyChildPolicy(ctx, uow, x.row.runId, x.state.childPolicy, x.nowMs);
 }
 
-export async function timerFired(ctx: Swf, sql: Sql, uow: UnitOfWork, t: TimerRow): Promise<void> {
-  const x = await loadOpen(ctx, sql, t.owner);
+export async function timerFired(ctx: Swf, uow: UnitOfWork, t: TimerRow): Promise<void> {
+  const x = await loadOpen(ctx, uow.sql, t.owner);
   const timerId = t.ref.slice("timer:".length);
   const open = x?.state.timers[timerId];
   if (!x || !open) return;
   delete x.state.timers[timerId];
   x.state.openTimers = Math.max(0, x.state.openTimers - 1);
   x.append({ eventType: EventType.TIMER_FIRED, timerFiredEventAttributes: { timerId, startedEventId: BigInt(open.startedEventId) } });
-  await scheduleDecision(ctx, sql, uow, x);
-  await x.flush(sql, ctx.db.caps);
+  await scheduleDecision(ctx, uow, x);
+  await x.flush(uow.sql, ctx.db.caps);
 }
 
 export async function purge(ctx: Swf, sql: Sql, t: TimerRow): Promise<void> {
@@ -56,7 +56,7 @@ export async function purge(ctx: Swf, sql: Sql, t: TimerRow): Promise<void> {
 
 /** Registers the handlers of the execution-level timer kinds. */
 export function registerTimers(ctx: Swf): void {
-  ctx.core.timers.on(T.execution, (uow, t) => executionTimeout(ctx, uow.sql, uow, t));
-  ctx.core.timers.on(T.timer, (uow, t) => timerFired(ctx, uow.sql, uow, t));
+  ctx.core.timers.on(T.execution, (uow, t) => executionTimeout(ctx, uow, t));
+  ctx.core.timers.on(T.timer, (uow, t) => timerFired(ctx, uow, t));
   ctx.core.timers.on(T.purge, (uow, t) => purge(ctx, uow.sql, t));
 }

@@ -64,7 +64,7 @@ export const requestCancelActivityTask: DecisionRule<"requestCancelActivityTaskD
   },
 };
 
-async function scheduleActivity({ ctx, sql, uow, x, dtc }: DecisionContext, a: NonNullable<Decision["scheduleActivityTaskDecisionAttributes"]>): Promise<Outcome> {
+async function scheduleActivity({ ctx, uow, x, dtc }: DecisionContext, a: NonNullable<Decision["scheduleActivityTaskDecisionAttributes"]>): Promise<Outcome> {
   const fail = (cause: ScheduleActivityTaskFailedCause): Outcome => {
     x.append({
       eventType: EventType.SCHEDULE_ACTIVITY_TASK_FAILED,
@@ -73,7 +73,7 @@ async function scheduleActivity({ ctx, sql, uow, x, dtc }: DecisionContext, a: N
     return "needs-decision";
   };
   const [typeName, typeVersion] = [a.activityType!.name!, a.activityType!.version!];
-  const t = await uow.memo(JSON.stringify(["type", x.row.domain, "activity", typeName, typeVersion]), () => st.getType(sql, x.row.domain, "activity", typeName, typeVersion));
+  const t = await uow.memo(JSON.stringify(["type", x.row.domain, "activity", typeName, typeVersion]), () => st.getType(uow.sql, x.row.domain, "activity", typeName, typeVersion));
   if (!t) return fail(ScheduleActivityTaskFailedCause.ACTIVITY_TYPE_DOES_NOT_EXIST);
   if (t.status !== "REGISTERED") return fail(ScheduleActivityTaskFailedCause.ACTIVITY_TYPE_DEPRECATED);
   if (x.state.openActivityTasks >= limits.openActivities) return fail(ScheduleActivityTaskFailedCause.OPEN_ACTIVITIES_LIMIT_EXCEEDED);

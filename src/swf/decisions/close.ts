@@ -19,13 +19,13 @@ function closeRule<K extends "completeWorkflowExecutionDecisionAttributes" | "fa
     name,
     required: false,
     closes: true,
-    async apply({ ctx, sql, uow, x, dtc, unhandled }, a) {
+    async apply({ ctx, uow, x, dtc, unhandled }, a) {
       if (unhandled) {
         x.append(failed(dtc));
         return "needs-decision";
       }
       x.append(closed(a, dtc));
-      await close(ctx, sql, uow, x, closeStatus);
+      await close(ctx, uow, x, closeStatus);
       return "no-decision";
     },
   };

@@ -20,7 +20,7 @@ export const continueAsNewWorkflowExecution: DecisionRule<"continueAsNewWorkflow
   apply: continueAsNew,
 };
 
-async function continueAsNew({ ctx, sql, uow, x, dtc, unhandled }: DecisionContext, attrs: Decision["continueAsNewWorkflowExecutionDecisionAttributes"]): Promise<Outcome> {
+async function continueAsNew({ ctx, uow, x, dtc, unhandled }: DecisionContext, attrs: Decision["continueAsNewWorkflowExecutionDecisionAttributes"]): Promise<Outcome> {
   const fail = (cause: ContinueAsNewWorkflowExecutionFailedCause): Outcome => {
     x.append({
       eventType: EventType.CONTINUE_AS_NEW_WORKFLOW_EXECUTION_FAILED,
@@ -30,7 +30,7 @@ async function continueAsNew({ ctx, sql, uow, x, dtc, unhandled }: DecisionConte
   };
   if (unhandled) return fail(ContinueAsNewWorkflowExecutionFailedCause.UNHANDLED_DECISION);
   const version = attrs?.workflowTypeVersion ?? x.row.typeVersion;
-  const t = await st.getType(sql, x.row.domain, "workflow", x.row.typeName, version);
+  const t = await st.getType(uow.sql, x.row.domain, "workflow", x.row.typeName, version);
   if (!t) return fail(ContinueAsNewWorkflowExecutionFailedCause.WORKFLOW_TYPE_DOES_NOT_EXIST);
   if (t.status !== "REGISTERED") return fail(ContinueAsNewWorkflowExecutionFailedCause.WORKFLOW_TYPE_DEPRECATED);
   const c = JSON.parse(t.config) as WorkflowTypeConfig;
@@ -45,8 +45,8 @@ async function continueAsNew({ ctx, sql, uow, x, dtc, unhandled }: DecisionConte
   const tagList = attrs && attrs.tagList.length > 0 ? attrs.tagList : x.state.tagList;
   // Close this run first so the workflowId is free for the new one.
   x.row.status = "CLOSED";
-  await st.updateExecution(sql, { ...x.row, state: JSON.stringify(x.state) });
-  const next = await createExecution(ctx, sql, uow, {
+  await st.updateExecution(uow.sql, { ...x.row, state: JSON.stringify(x.state) });
+  const next = await createExecution(ctx, uow, {
     domain: x.row.domain,
     workflowId: x.row.workflowId,
     typeName: t.name,
@@ -80,7 +80,7 @@ async function continueAsNew({ ctx, sql, uow, x, dtc, unhandled }: DecisionConte
       lambdaRole: cfg.lambdaRole,
     },
   });
-  await next.flush(sql, ctx.db.caps);
-  await close(ctx, sql, uow, x, "CONTINUED_AS_NEW");
+  await next.flush(uow.sql, ctx.db.caps);
+  await close(ctx, uow, x, "CONTINUED_AS_NEW");
   return "no-decision";
 }

@@ -24,7 +24,7 @@ export const requestCancelExternalWorkflowExecution: DecisionRule<"requestCancel
   apply: (c, a) => cancelExternal(c, required(a)),
 };
 
-async function signalExternal({ ctx, sql, uow, x, dtc }: DecisionContext, a: NonNullable<Decision["signalExternalWorkflowExecutionDecisionAttributes"]>): Promise<Outcome> {
+async function signalExternal({ ctx, uow, x, dtc }: DecisionContext, a: NonNullable<Decision["signalExternalWorkflowExecutionDecisionAttributes"]>): Promise<Outcome> {
   const initiatedId = x.append({
     eventType: EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
     signalExternalWorkflowExecutionInitiatedEventAttributes: {
@@ -36,7 +36,7 @@ async function signalExternal({ ctx, sql, uow, x, dtc }: DecisionContext, a: Non
       decisionTaskCompletedEventId: dtc,
     },
   });
-  const trow = await externalOpen(ctx, sql, x, a.workflowId!, a.runId);
+  const trow = await externalOpen(ctx, uow.sql, x, a.workflowId!, a.runId);
   if (!trow) {
     x.append({
       eventType: EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
@@ -56,8 +56,8 @@ async function signalExternal({ ctx, sql, uow, x, dtc }: DecisionContext, a: Non
     eventType: EventType.WORKFLOW_EXECUTION_SIGNALED,
     workflowExecutionSignaledEventAttributes: { signalName: a.signalName, input: a.input, externalWorkflowExecution: execRef(x), externalInitiatedEventId: BigInt(initiatedId) },
   });
-  await scheduleDecision(ctx, sql, uow, target);
-  await target.flush(sql, ctx.db.caps);
+  await scheduleDecision(ctx, uow, target);
+  await target.flush(uow.sql, ctx.db.caps);
   x.append({
     eventType: EventType.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
     externalWorkflowExecutionSignaledEventAttributes: { workflowExecution: execRef(target), initiatedEventId: BigInt(initiatedId) },
@@ -65,12 +65,12 @@ async function signalExternal({ ctx, sql, uow, x, dtc }: DecisionContext, a: Non
   return "needs-decision";
 }
 
-async function cancelExternal({ ctx, sql, uow, x, dtc }: DecisionContext, a: NonNullable<Decision["requestCancelExternalWorkflowExecutionDecisionAttributes"]>): Promise<Outcome> {
+async function cancelExternal({ ctx, uow, x, dtc }: DecisionContext, a: NonNullable<Decision["requestCancelExternalWorkflowExecutionDecisionAttributes"]>): Promise<Outcome> {
   const initiatedId = x.append({
     eventType: EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
     requestCancelExternalWorkflowExecutionInitiatedEventAttributes: { workflowId: a.workflowId, runId: a.runId, control: a.control, decisionTaskCompletedEventId: dtc },
   });
-  const trow = await externalOpen(ctx, sql, x, a.workflowId!, a.runId);
+  const trow = await externalOpen(ctx, uow.sql, x, a.workflowId!, a.runId);
   if (!trow) {
     x.append({
       eventType: EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
@@ -92,9 +92,9 @@ async function cancelExternal({ ctx, sql, uow, x, dtc }: DecisionContext, a: Non
       eventType: EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED,
       workflowExecutionCancelRequestedEventAttributes: { externalWorkflowExecution: execRef(x), externalInitiatedEventId: BigInt(initiatedId) },
     });
-    await scheduleDecision(ctx, sql, uow, target);
+    await scheduleDecision(ctx, uow, target);
   }
-  await target.flush(sql, ctx.db.caps);
+  await target.flush(uow.sql, ctx.db.caps);
   x.append({
     eventType: EventType.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
     externalWorkflowExecutionCancelRequestedEventAttributes: { workflowExecution: execRef(target), initiatedEventId: BigInt(initiatedId) },

@@ -2,7 +2,6 @@
 // before anything is written to its effect on the execution.
 import type { Decision } from "../../../gen/taskgate/swf/v1/types_pb.ts";
 import type { UnitOfWork } from "../../dispatch/index.ts";
-import type { Sql } from "../../store/db.ts";
 import type { Swf } from "../context.ts";
 import type { ExecutionTx } from "../history.ts";
 
@@ -15,7 +14,6 @@ export type AttributesKey = { [K in keyof Decision]-?: K extends `${string}Decis
 /** What a decision is applied with. */
 export interface DecisionContext {
   ctx: Swf;
-  sql: Sql;
   uow: UnitOfWork;
   /** The execution whose decision task completed. */
   x: ExecutionTx;

@@ -21,7 +21,7 @@ export const startChildWorkflowExecution: DecisionRule<"startChildWorkflowExecut
   apply: (c, a) => startChild(c, required(a)),
 };
 
-async function startChild({ ctx, sql, uow, x, dtc }: DecisionContext, a: NonNullable<Decision["startChildWorkflowExecutionDecisionAttributes"]>): Promise<Outcome> {
+async function startChild({ ctx, uow, x, dtc }: DecisionContext, a: NonNullable<Decision["startChildWorkflowExecutionDecisionAttributes"]>): Promise<Outcome> {
   const fail = (cause: StartChildWorkflowExecutionFailedCause, initiatedEventId = 0): Outcome => {
     x.append({
       eventType: EventType.START_CHILD_WORKFLOW_EXECUTION_FAILED,
@@ -36,7 +36,7 @@ async function startChild({ ctx, sql, uow, x, dtc }: DecisionContext, a: NonNull
     });
     return "needs-decision";
   };
-  const t = await st.getType(sql, x.row.domain, "workflow", a.workflowType!.name!, a.workflowType!.version!);
+  const t = await st.getType(uow.sql, x.row.domain, "workflow", a.workflowType!.name!, a.workflowType!.version!);
   if (!t) return fail(StartChildWorkflowExecutionFailedCause.WORKFLOW_TYPE_DOES_NOT_EXIST);
   if (t.status !== "REGISTERED") return fail(StartChildWorkflowExecutionFailedCause.WORKFLOW_TYPE_DEPRECATED);
   const c = JSON.parse(t.config) as WorkflowTypeConfig;
@@ -68,7 +68,7 @@ async function startChild({ ctx, sql, uow, x, dtc }: DecisionContext, a: NonNull
       lambdaRole: a.lambdaRole,
     },
   });
-  const child = await createExecution(ctx, sql, uow, {
+  const child = await createExecution(ctx, uow, {
     domain: x.row.domain,
     workflowId: a.workflowId!,
     typeName: t.name,
@@ -85,7 +85,7 @@ async function startChild({ ctx, sql, uow, x, dtc }: DecisionContext, a: NonNull
     parent: { workflowId: x.row.workflowId, runId: x.row.runId, initiatedEventId: initiatedId, startedEventId: x.row.nextEventId, domain: x.row.domain },
   });
   if (!child) return fail(StartChildWorkflowExecutionFailedCause.WORKFLOW_ALREADY_RUNNING, initiatedId);
-  await child.flush(sql, ctx.db.caps);
+  await child.flush(uow.sql, ctx.db.caps);
   x.append({
     eventType: EventType.CHILD_WORKFLOW_EXECUTION_STARTED,
     childWorkflowExecutionStartedEventAttributes: { workflowExecution: execRef(child), workflowType: execTypeInfo(child), initiatedEventId: BigInt(initiatedId) },

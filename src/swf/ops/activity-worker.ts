@@ -33,8 +33,8 @@ export async function startedActivity(ctx: Swf, sql: Sql, token: string): Promis
 }
 
 export async function recordActivityTaskHeartbeat(ctx: Swf, req: pb.RecordActivityTaskHeartbeatRequest): Promise<Res<typeof pb.RecordActivityTaskHeartbeatResponseSchema>> {
-  return ctx.tx(async (sql, uow) => {
-    const { row, p } = await startedActivity(ctx, sql, req.taskToken!);
+  return ctx.tx(async (uow) => {
+    const { row, p } = await startedActivity(ctx, uow.sql, req.taskToken!);
     if (req.details !== undefined) p.details = req.details;
     await ctx.tasks.heartbeat(uow, ctx.activityTask, row, p, parseDuration(p.heartbeatTimeout, "heartbeatTimeout"));
     return { cancelRequested: p.cancelRequested ?? false };
@@ -71,13 +71,13 @@ export async function respondActivityTaskCanceled(ctx: Swf, req: pb.RespondActiv
 }
 
 export async function closeActivity(ctx: Swf, token: string, event: (p: ActivityPayload) => Parameters<ExecutionTx["append"]>[0]): Promise<void> {
-  await ctx.tx(async (sql, uow) => {
-    const { row, p, x } = await startedActivity(ctx, sql, token);
+  await ctx.tx(async (uow) => {
+    const { row, p, x } = await startedActivity(ctx, uow.sql, token);
     x.append(event(p));
     await ctx.tasks.close(uow, row, hasTimeouts(p));
     x.state.openActivityTasks = Math.max(0, x.state.openActivityTasks - 1);
-    await scheduleDecision(ctx, sql, uow, x);
-    await x.flush(sql, ctx.db.caps);
+    await scheduleDecision(ctx, uow, x);
+    await x.flush(uow.sql, ctx.db.caps);
   });
 }
 

@@ -113,8 +113,8 @@ export async function* streamDecisionTasks(ctx: Swf, req: pb.StreamDecisionTasks
 export async function respondDecisionTaskCompleted(ctx: Swf, req: pb.RespondDecisionTaskCompletedRequest): Promise<Res<typeof pb.RespondDecisionTaskCompletedResponseSchema>> {
   checkDecisions(req.decisions);
   if (req.taskListScheduleToStartTimeout !== undefined) parseDuration(req.taskListScheduleToStartTimeout, "taskListScheduleToStartTimeout");
-  await ctx.tx(async (sql, uow) => {
-    const found = await st.startedTaskWithExecution(sql, ctx.db.caps, req.taskToken!);
+  await ctx.tx(async (uow) => {
+    const found = await st.startedTaskWithExecution(uow.sql, ctx.db.caps, req.taskToken!);
     if (!found || found.task.key !== "decision") throw unknownToken();
     const row = found.task;
     const x = new ExecutionTx(found.execution, ctx.clock.now());
@@ -145,11 +145,11 @@ export async function respondDecisionTaskCompleted(ctx: Swf, req: pb.RespondDeci
     }
     for (const d of req.decisions) {
       if (!x.open) break;
-      if ((await applyDecision({ ctx, sql, uow, x, dtc: BigInt(completedId), unhandled }, d)) === "needs-decision") needDecision = true;
+      if ((await applyDecision({ ctx, uow, x, dtc: BigInt(completedId), unhandled }, d)) === "needs-decision") needDecision = true;
     }
-    if (x.open && needDecision) await scheduleDecision(ctx, sql, uow, x, override);
-    else await enforceHistoryLimit(ctx, sql, uow, x);
-    await x.flush(sql, ctx.db.caps);
+    if (x.open && needDecision) await scheduleDecision(ctx, uow, x, override);
+    else await enforceHistoryLimit(ctx, uow, x);
+    await x.flush(uow.sql, ctx.db.caps);
   });
   return {};
 }

@@ -29,9 +29,9 @@ export function checkTags(tags: { key?: string; value?: string }[], path: string
 export async function registerDomain(ctx: Swf, req: pb.RegisterDomainRequest): Promise<Res<typeof pb.RegisterDomainResponseSchema>> {
   parseRetentionDays(req.workflowExecutionRetentionPeriodInDays!, "workflowExecutionRetentionPeriodInDays");
   const tags = checkTags(req.tags, "tags");
-  await ctx.tx(async (sql) => {
-    if ((await st.countDomains(sql)) >= limits.domains) throw swf.limitExceeded(`The maximum number of domains (${limits.domains}) is registered.`);
-    const ok = await st.insertDomain(sql, {
+  await ctx.tx(async (uow) => {
+    if ((await st.countDomains(uow.sql)) >= limits.domains) throw swf.limitExceeded(`The maximum number of domains (${limits.domains}) is registered.`);
+    const ok = await st.insertDomain(uow.sql, {
       name: req.name!,
       status: "REGISTERED",
       description: req.description ?? null,
@@ -39,26 +39,26 @@ export async function registerDomain(ctx: Swf, req: pb.RegisterDomainRequest): P
       createdMs: ctx.clock.now(),
     });
     if (!ok) throw swf.domainAlreadyExists(req.name!);
-    await st.putDomainTags(sql, req.name!, tags);
+    await st.putDomainTags(uow.sql, req.name!, tags);
   });
   return {};
 }
 
 export async function tagResource(ctx: Swf, req: pb.TagResourceRequest): Promise<Res<typeof pb.TagResourceResponseSchema>> {
   const tags = checkTags(req.tags, "tags");
-  await ctx.tx(async (sql) => {
-    const d = await domainOfArn(sql, req.resourceArn!);
-    const keys = new Set([...(await st.domainTags(sql, d.name)).map((t) => t.key), ...tags.map((t) => t.key)]);
+  await ctx.tx(async (uow) => {
+    const d = await domainOfArn(uow.sql, req.resourceArn!);
+    const keys = new Set([...(await st.domainTags(uow.sql, d.name)).map((t) => t.key), ...tags.map((t) => t.key)]);
     if (keys.size > maxTags) throw swf.tooManyTags(`A domain can have at most ${maxTags} tags; ${d.name} would have ${keys.size}.`);
-    await st.putDomainTags(sql, d.name, tags);
+    await st.putDomainTags(uow.sql, d.name, tags);
   });
   return {};
 }
 
 export async function untagResource(ctx: Swf, req: pb.UntagResourceRequest): Promise<Res<typeof pb.UntagResourceResponseSchema>> {
-  await ctx.tx(async (sql) => {
-    const d = await domainOfArn(sql, req.resourceArn!);
-    await st.removeDomainTags(sql, d.name, req.tagKeys);
+  await ctx.tx(async (uow) => {
+    const d = await domainOfArn(uow.sql, req.resourceArn!);
+    await st.removeDomainTags(uow.sql, d.name, req.tagKeys);
   });
   return {};
 }
@@ -97,19 +97,19 @@ export async function listDomains(ctx: Swf, req: pb.ListDomainsRequest): Promise
 }
 
 export async function deprecateDomain(ctx: Swf, req: pb.DeprecateDomainRequest): Promise<Res<typeof pb.DeprecateDomainResponseSchema>> {
-  await ctx.tx(async (sql) => {
-    const d = await knownDomain(sql, req.name!);
+  await ctx.tx(async (uow) => {
+    const d = await knownDomain(uow.sql, req.name!);
     if (d.status !== "REGISTERED") throw swf.domainDeprecated(`Domain is already deprecated: ${d.name}`);
-    await st.setDomainStatus(sql, d.name, "DEPRECATED");
+    await st.setDomainStatus(uow.sql, d.name, "DEPRECATED");
   });
   return {};
 }
 
 export async function undeprecateDomain(ctx: Swf, req: pb.UndeprecateDomainRequest): Promise<Res<typeof pb.UndeprecateDomainResponseSchema>> {
-  await ctx.tx(async (sql) => {
-    const d = await knownDomain(sql, req.name!);
+  await ctx.tx(async (uow) => {
+    const d = await knownDomain(uow.sql, req.name!);
     if (d.status === "REGISTERED") throw swf.domainAlreadyExists(d.name);
-    await st.setDomainStatus(sql, d.name, "REGISTERED");
+    await st.setDomainStatus(uow.sql, d.name, "REGISTERED");
   });
   return {};
 }

@@ -17,9 +17,9 @@ export async function startWorkflowExecution(ctx: Swf, req: pb.StartWorkflowExec
   checkDuration(req.executionStartToCloseTimeout, "executionStartToCloseTimeout", false);
   checkDuration(req.taskStartToCloseTimeout, "taskStartToCloseTimeout");
   const priority = priorityString(req.taskPriority, "taskPriority");
-  const runId = await ctx.tx(async (sql, uow) => {
-    const d = await registeredDomain(sql, req.domain!);
-    const t = await st.getType(sql, d.name, "workflow", req.workflowType!.name!, req.workflowType!.version!);
+  const runId = await ctx.tx(async (uow) => {
+    const d = await registeredDomain(uow.sql, req.domain!);
+    const t = await st.getType(uow.sql, d.name, "workflow", req.workflowType!.name!, req.workflowType!.version!);
     if (!t) throw swf.unknownResource(`Unknown type: ${typeLabel("workflow", req.workflowType!.name!, req.workflowType!.version!)}`);
     if (t.status !== "REGISTERED") throw swf.typeDeprecated(`Type is deprecated: ${typeLabel("workflow", t.name, t.version)}`);
     const c = JSON.parse(t.config) as WorkflowTypeConfig;
@@ -37,7 +37,7 @@ export async function startWorkflowExecution(ctx: Swf, req: pb.StartWorkflowExec
     if (cfg.taskStartToCloseTimeout === undefined)
       throw swf.defaultUndefined("No taskStartToCloseTimeout was given and the workflow type has no defaultTaskStartToCloseTimeout.");
     if (cfg.childPolicy === undefined) throw swf.defaultUndefined("No childPolicy was given and the workflow type has no defaultChildPolicy.");
-    const x = await createExecution(ctx, sql, uow, {
+    const x = await createExecution(ctx, uow, {
       domain: d.name,
       workflowId: req.workflowId!,
       typeName: t.name,
@@ -51,7 +51,7 @@ export async function startWorkflowExecution(ctx: Swf, req: pb.StartWorkflowExec
       childPolicy: cfg.childPolicy,
     });
     if (!x) throw swf.workflowExecutionAlreadyStarted(`Workflow execution already started: workflowId=${req.workflowId}`);
-    await x.flush(sql, ctx.db.caps);
+    await x.flush(uow.sql, ctx.db.caps);
     return x.row.runId;
   });
   return { runId };
@@ -106,31 +106,31 @@ export async function getWorkflowExecutionHistory(ctx: Swf, req: pb.GetWorkflowE
 }
 
 export async function signalWorkflowExecution(ctx: Swf, req: pb.SignalWorkflowExecutionRequest): Promise<Res<typeof pb.SignalWorkflowExecutionResponseSchema>> {
-  await ctx.tx(async (sql, uow) => {
-    const x = await openExecution(ctx, sql, req.domain!, req.workflowId!, req.runId);
+  await ctx.tx(async (uow) => {
+    const x = await openExecution(ctx, uow.sql, req.domain!, req.workflowId!, req.runId);
     x.append({ eventType: EventType.WORKFLOW_EXECUTION_SIGNALED, workflowExecutionSignaledEventAttributes: { signalName: req.signalName, input: req.input } });
-    await scheduleDecision(ctx, sql, uow, x);
-    await x.flush(sql, ctx.db.caps);
+    await scheduleDecision(ctx, uow, x);
+    await x.flush(uow.sql, ctx.db.caps);
   });
   return {};
 }
 
 export async function requestCancelWorkflowExecution(ctx: Swf, req: pb.RequestCancelWorkflowExecutionRequest): Promise<Res<typeof pb.RequestCancelWorkflowExecutionResponseSchema>> {
-  await ctx.tx(async (sql, uow) => {
-    const x = await openExecution(ctx, sql, req.domain!, req.workflowId!, req.runId);
+  await ctx.tx(async (uow) => {
+    const x = await openExecution(ctx, uow.sql, req.domain!, req.workflowId!, req.runId);
     if (!x.state.cancelRequested) {
       x.state.cancelRequested = true;
       x.append({ eventType: EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED, workflowExecutionCancelRequestedEventAttributes: {} });
-      await scheduleDecision(ctx, sql, uow, x);
+      await scheduleDecision(ctx, uow, x);
     }
-    await x.flush(sql, ctx.db.caps);
+    await x.flush(uow.sql, ctx.db.caps);
   });
   return {};
 }
 
 export async function terminateWorkflowExecution(ctx: Swf, req: pb.TerminateWorkflowExecutionRequest): Promise<Res<typeof pb.TerminateWorkflowExecutionResponseSchema>> {
-  await ctx.tx(async (sql, uow) => {
-    const x = await openExecution(ctx, sql, req.domain!, req.workflowId!, req.runId);
+  await ctx.tx(async (uow) => {
+    const x = await openExecution(ctx, uow.sql, req.domain!, req.workflowId!, req.runId);
     const childPolicy = req.childPolicy ? childPolicyName(req.childPolicy) : x.state.childPolicy;
     x.append({
       eventType: EventType.WORKFLOW_EXECUTION_TERMINATED,
@@ -141,9 +141,9 @@ export async function terminateWorkflowExecution(ctx: Swf, req: pb.TerminateWork
         // No cause: the model sets one only when SWF itself terminated the execution.
       },
     });
-    await close(ctx, sql, uow, x, "TERMINATED");
-    await x.flush(sql, ctx.db.caps);
-    await applyChildPolicy(ctx, sql, uow, x.row.runId, childPolicy, x.nowMs);
+    await close(ctx, uow, x, "TERMINATED");
+    await x.flush(uow.sql, ctx.db.caps);
+    await applyChildPolicy(ctx, uow, x.row.runId, childPolicy, x.nowMs);
   });
   return {};
 }

@@ -42,11 +42,11 @@ export async function registerActivityType(ctx: Swf, req: pb.RegisterActivityTyp
 }
 
 export async function registerType(ctx: Swf, domain: string, kind: "workflow" | "activity", name: string, version: string, description: string | undefined, config: object): Promise<void> {
-  await ctx.tx(async (sql) => {
-    await registeredDomain(sql, domain);
-    if ((await st.countTypes(sql, domain, kind)) >= limits.typesPerDomain)
+  await ctx.tx(async (uow) => {
+    await registeredDomain(uow.sql, domain);
+    if ((await st.countTypes(uow.sql, domain, kind)) >= limits.typesPerDomain)
       throw swf.limitExceeded(`The maximum number of ${kind} types (${limits.typesPerDomain}) is registered in domain ${domain}.`);
-    const ok = await st.insertType(sql, {
+    const ok = await st.insertType(uow.sql, {
       domain,
       kind,
       name,
@@ -165,20 +165,20 @@ export async function deleteActivityType(ctx: Swf, req: pb.DeleteActivityTypeReq
 
 /** Deprecates, undeprecates or deletes a type, with AWS's faults for each wrong starting state. */
 export async function setTypeStatus(ctx: Swf, domain: string, kind: "workflow" | "activity", name: string, version: string, action: "deprecate" | "undeprecate" | "delete"): Promise<void> {
-  await ctx.tx(async (sql) => {
-    await knownDomain(sql, domain);
-    const t = await st.getType(sql, domain, kind, name, version);
+  await ctx.tx(async (uow) => {
+    await knownDomain(uow.sql, domain);
+    const t = await st.getType(uow.sql, domain, kind, name, version);
     if (!t) throw swf.unknownResource(`Unknown type: ${typeLabel(kind, name, version)}`);
     const registered = t.status === "REGISTERED";
     if (action === "deprecate") {
       if (!registered) throw swf.typeDeprecated(`Type is already deprecated: ${typeLabel(kind, name, version)}`);
-      await st.setTypeStatus(sql, t, "DEPRECATED", ctx.clock.now());
+      await st.setTypeStatus(uow.sql, t, "DEPRECATED", ctx.clock.now());
     } else if (action === "undeprecate") {
       if (registered) throw swf.typeAlreadyExists(typeLabel(kind, name, version));
-      await st.setTypeStatus(sql, t, "REGISTERED", null);
+      await st.setTypeStatus(uow.sql, t, "REGISTERED", null);
     } else {
       if (registered) throw swf.typeNotDeprecated(`The type is currently registered and cannot be deleted in its current state; deprecate it first: ${typeLabel(kind, name, version)}`);
-      await st.deleteType(sql, t);
+      await st.deleteType(uow.sql, t);
     }
   });
 }
