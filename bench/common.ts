@@ -40,7 +40,7 @@ process.on("exit", () => {
 });
 
 export interface ServerOptions {
-  /** Load bench/count-statements.ts into the server: statement and commit counters over IPC. */
+  /** Load bench/count-statements.ts into the server: statement and commit counters and memory use over IPC. */
   count?: boolean;
   /** More server flags, after the bench's own. */
   flags?: string[];
@@ -50,7 +50,7 @@ export interface ServerOptions {
 
 export async function startServer(database: string, opts: ServerOptions = {}): Promise<Server> {
   const argv = [
-    ...(opts.count ? ["--import", "./bench/count-statements.ts"] : []),
+    ...(opts.count ? ["--expose-gc", "--import", "./bench/count-statements.ts"] : []),
     "src/main.ts",
     ...["--port", "0", "--database", database, "--long-poll-seconds", "60", "--log-level", "info", "--shutdown-grace-seconds", "2"],
     ...(opts.flags ?? []),
@@ -226,6 +226,19 @@ export async function statementCounts(server: Server): Promise<StatementCounts> 
     }),
     5000,
     "statement counters",
+  );
+}
+
+/** The server's process.memoryUsage() after a full garbage collection (a server started with `count: true`). */
+export async function serverMemory(server: Server): Promise<NodeJS.MemoryUsage> {
+  const child = server.child;
+  return withTimeout(
+    new Promise<NodeJS.MemoryUsage>((resolve) => {
+      child.once("message", (m) => resolve(m as NodeJS.MemoryUsage));
+      child.send("memory");
+    }),
+    60_000,
+    "server memory",
   );
 }
 

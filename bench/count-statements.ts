@@ -1,7 +1,8 @@
 // Loaded into the server by the bench (`node --import ./bench/count-statements.ts src/main.ts`,
 // with an IPC channel): counts the SQL statements the server runs, through node:sqlite's
 // prepared statements and `exec`, and through pg's `Client#query`, and answers the message
-// "counts" with the totals so far. The server itself is unchanged; each counted call costs one
+// "counts" with the totals so far, and "memory" with process.memoryUsage() (after a full garbage
+// collection when started with --expose-gc). The server itself is unchanged; each counted call costs one
 // extra function call.
 import { DatabaseSync, StatementSync } from "node:sqlite";
 import pg from "pg";
@@ -38,6 +39,11 @@ const query = pg.Client.prototype.query as (...a: unknown[]) => unknown;
 if (process.send) {
   process.on("message", (m) => {
     if (m === "counts") process.send!({ ...counts });
+    // After a full collection when the bench started the server with --expose-gc.
+    if (m === "memory") {
+      (globalThis as { gc?: () => void }).gc?.();
+      process.send!(process.memoryUsage());
+    }
   });
   process.channel?.unref(); // the channel never keeps the server running
 }

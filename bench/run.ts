@@ -93,7 +93,7 @@
 // clients, and graphile-worker itself). Figures are measured, never asserted: tests do not time
 // anything.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -110,6 +110,7 @@ import {
   children,
   client,
   conc,
+  cpuMs,
   fixture,
   pct,
   pgUrl,
@@ -117,6 +118,7 @@ import {
   quick,
   root,
   rssBytes,
+  serverMemory,
   settleMs,
   startServer,
   withTimeout,
@@ -423,6 +425,17 @@ async function latencies(n: number, call: () => Promise<unknown>) {
   return { p50: pct(xs, 50), p99: pct(xs, 99) };
 }
 
+/** Waits (at most 90 s) until the process `pid` has used under 10 % of a core for half a second. */
+async function quiet(pid: number): Promise<number> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < 90_000) {
+    const c0 = cpuMs(pid);
+    await sleep(500);
+    if (cpuMs(pid) - c0 <= 50) break;
+  }
+  return (performance.now() - t0) / 1000;
+}
+
 /** Open connections as the server's /healthz counts them. */
 async function openConnections(url: string): Promise<number> {
   const r = (await (await fetch(`${url}/healthz`)).json()) as { connections: { open: number } };
@@ -462,19 +475,30 @@ async function idlePolls(start: () => Promise<Server>, n: number) {
 
   // gRPC over HTTP/2. Warm up (JIT, pools) with 1,000 polls first.
   let i = 0;
+  let settleSeconds = 0;
   const grpcPolls = async (count: number, wait: number, during: () => Promise<void>) => {
     const ac = new AbortController();
     const polls = Array.from({ length: count }, () => clients[i++ % clients.length].pollForActivityTask({ domain, taskList: { name: "idle" } }, { signal: ac.signal }).catch(() => undefined));
     await sleep(wait);
+    settleSeconds = await quiet(pid); // every poll has arrived and parked
     await during();
     ac.abort();
     await Promise.all(polls);
     await sleep(1000);
   };
-  await grpcPolls(Math.min(n, 1000), 1500, async () => {});
-  const grpc = { before: rssBytes(pid), during: 0, connections: 0, describe: { p50: 0, p99: 0 }, describeAws: { p50: 0, p99: 0 } };
-  await grpcPolls(n, quick ? 3000 : 6000, async () => {
+  await grpcPolls(Math.min(n, 1000), 1000, async () => {});
+  await quiet(pid);
+  const heap = async () => {
+    const m = await serverMemory(server);
+    return m.heapUsed + m.external + m.arrayBuffers;
+  };
+  // RSS first: the heap figure follows a full collection.
+  let rssBefore = rssBytes(pid);
+  const grpc = { before: rssBefore, heapBefore: await heap(), heapDuring: 0, during: 0, settleSeconds: 0, connections: 0, describe: { p50: 0, p99: 0 }, describeAws: { p50: 0, p99: 0 } };
+  await grpcPolls(n, 1000, async () => {
+    grpc.settleSeconds = settleSeconds;
     grpc.during = rssBytes(pid);
+    grpc.heapDuring = await heap();
     grpc.connections = await openConnections(server.url);
     grpc.describeAws = await describeAws();
     grpc.describe = await describe();
@@ -494,22 +518,34 @@ async function idlePolls(start: () => Promise<Server>, n: number) {
   await sleep(1000);
   await warm.stop();
   await sleep(1000);
-  const aws = { before: rssBytes(pid), during: 0, connectionsBefore: await openConnections(server.url), connections: 0, held: 0, failed: 0, describe: { p50: 0, p99: 0 }, describeAws: { p50: 0, p99: 0 } };
+  await quiet(pid);
+  rssBefore = rssBytes(pid);
+  const aws = { fds: 0, settleSeconds: 0, before: rssBefore, heapBefore: await heap(), heapDuring: 0, during: 0, connectionsBefore: await openConnections(server.url), connections: 0, held: 0, failed: 0, describe: { p50: 0, p99: 0 }, describeAws: { p50: 0, p99: 0 } };
   // One socket per poll: the server's open-file limit (less its reserve of 1/32, at most 64, and
   // room for its own files) caps how many it can hold.
   const m = Math.min(n, openFileLimit - 300);
   const per = 10_000;
   const holders = await Promise.all(Array.from({ length: Math.ceil(m / per) }, (_, k) => holdAwsPolls(server.url, domain, "idle-aws", Math.min(per, m - k * per))));
   try {
-    // Until the server has accepted them all (or 30 s), then a moment to settle.
-    const deadline = performance.now() + 30_000;
-    while ((await openConnections(server.url)) < aws.connectionsBefore + m && performance.now() < deadline) await sleep(250);
-    await sleep(quick ? 1000 : 2000);
+    // Until the server has accepted them all, or its count stops growing for 2 s (at most 90 s),
+    // and is idle again.
+    const deadline = performance.now() + 90_000;
+    let last = -1;
+    let steady = 0;
+    for (let open = 0; open < aws.connectionsBefore + m && steady < 8 && performance.now() < deadline; ) {
+      await sleep(250);
+      open = await openConnections(server.url);
+      steady = open === last ? steady + 1 : 0;
+      last = open;
+    }
+    aws.settleSeconds = await quiet(pid);
     const status = await Promise.all(holders.map((h) => h.status()));
     aws.failed = status.reduce((a, s) => a + s.failed + s.answered, 0);
     aws.held = m - aws.failed;
     aws.during = rssBytes(pid);
+    aws.heapDuring = await heap();
     aws.connections = await openConnections(server.url);
+    aws.fds = readdirSync(`/proc/${pid}/fd`).length;
     aws.describeAws = await describeAws();
     aws.describe = await describe();
   } finally {
@@ -523,6 +559,8 @@ async function idlePolls(start: () => Promise<Server>, n: number) {
     rssBeforeMiB: grpc.before / 2 ** 20,
     rssDuringMiB: grpc.during / 2 ** 20,
     bytesPerPoll: (grpc.during - grpc.before) / n,
+    heapBytesPerPoll: (grpc.heapDuring - grpc.heapBefore) / n,
+    settleSeconds: grpc.settleSeconds,
     describeP50: grpc.describe.p50,
     describeP99: grpc.describe.p99,
     describeAwsRouteP50: grpc.describeAws.p50,
@@ -533,7 +571,11 @@ async function idlePolls(start: () => Promise<Server>, n: number) {
     awsOpenConnections: aws.connections,
     awsRssBeforeMiB: aws.before / 2 ** 20,
     awsRssDuringMiB: aws.during / 2 ** 20,
+    awsServerHeld: aws.connections - aws.connectionsBefore,
+    awsServerOpenFiles: aws.fds,
     awsBytesPerPoll: (aws.during - aws.before) / Math.max(1, aws.connections - aws.connectionsBefore),
+    awsSettleSeconds: aws.settleSeconds,
+    awsHeapBytesPerPoll: (aws.heapDuring - aws.heapBefore) / Math.max(1, aws.connections - aws.connectionsBefore),
     awsDescribeP50: aws.describe.p50,
     awsDescribeP99: aws.describe.p99,
     awsDescribeAwsRouteP50: aws.describeAws.p50,
@@ -662,7 +704,9 @@ async function sqliteSuite(): Promise<Results> {
     }
     if (suites.has("polls")) {
       // Room for every poll on its own connection, and the file descriptors for them.
-      const opts = { flags: ["--max-connections", String(n.idlePolls + 1000)], nofile: 2 * n.idlePolls + 1000 };
+      // Polls held 240 s (of the 300 s any request may take), so none is answered while the
+      // bench waits for all of them to arrive.
+      const opts = { count: true, flags: ["--max-connections", String(n.idlePolls + 1000), "--long-poll-seconds", "240"], nofile: 2 * n.idlePolls + 1000 };
       r.idlePolls = await phase("sqlite idle polls", 240, () => idlePolls(() => start("polls", opts), n.idlePolls));
     }
   } finally {
@@ -792,13 +836,13 @@ function table(results: Partial<Record<Store, Results>>): string {
     ["workflows/s, one node, AWS JSON route (HTTP/1.1)", ...both((r) => r.workflowsAws && int(r.workflowsAws.workflowsPerSecond)), ">= 1,000"],
     [
       `memory per idle long poll, gRPC/HTTP2 (${countsFor.sqlite.idlePolls} held, ${Math.ceil(countsFor.sqlite.idlePolls / 800)} connections)`,
-      ...both((r) => r.idlePolls && `${(r.idlePolls.bytesPerPoll / 1024).toFixed(2)} KiB`),
+      ...both((r) => r.idlePolls && `${(r.idlePolls.bytesPerPoll / 1024).toFixed(2)} KiB (JS heap ${(r.idlePolls.heapBytesPerPoll / 1024).toFixed(2)} KiB)`),
       "<= 16 KiB",
     ],
     ["  DescribeDomain p50 / p99 meanwhile (gRPC; AWS route)", ...both((r) => r.idlePolls && `${ms(r.idlePolls.describeP50)} / ${ms(r.idlePolls.describeP99)}; ${ms(r.idlePolls.describeAwsRouteP50)} / ${ms(r.idlePolls.describeAwsRouteP99)} ms`), "p99 < 10 ms"],
     [
       `memory per idle long poll, AWS JSON/HTTP1.1 (one connection each)`,
-      ...both((r) => r.idlePolls && `${(r.idlePolls.awsBytesPerPoll / 1024).toFixed(2)} KiB (${int(r.idlePolls.awsHeld)} held; open-file limit ${int(r.idlePolls.serverOpenFileLimit)})`),
+      ...both((r) => r.idlePolls && `${(r.idlePolls.awsBytesPerPoll / 1024).toFixed(2)} KiB (JS heap ${(r.idlePolls.awsHeapBytesPerPoll / 1024).toFixed(2)} KiB; ${int(r.idlePolls.awsServerHeld)} held; open-file limit ${int(r.idlePolls.serverOpenFileLimit)})`),
       "<= 16 KiB",
     ],
     ["  DescribeDomain p50 / p99 meanwhile (gRPC; AWS route)", ...both((r) => r.idlePolls && `${ms(r.idlePolls.awsDescribeP50)} / ${ms(r.idlePolls.awsDescribeP99)}; ${ms(r.idlePolls.awsDescribeAwsRouteP50)} / ${ms(r.idlePolls.awsDescribeAwsRouteP99)} ms`), "p99 < 10 ms"],
