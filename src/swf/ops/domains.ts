@@ -1,6 +1,7 @@
 // Domain operations: register, describe, list, (un)deprecate, and the tags of a domain.
 import type * as pb from "../../../gen/taskgate/swf/v1/service_pb.ts";
-import { swf, validationError } from "../../faults.ts";
+import { swf } from "../../faults.ts";
+import { checkTags } from "../../resources/tags.ts";
 import type { Sql } from "../../store/db.ts";
 import { parseRetentionDays } from "../values.ts";
 import { domainInfo, registrationStatusName } from "../present.ts";
@@ -11,24 +12,14 @@ import * as st from "../../store/swf.ts";
 /** Tags a domain may carry. */
 export const maxTags = 50;
 
-/**
- * Checks resource tags: at most 50, keys unique, and only "unicode letters, digits, whitespace, or
- * these symbols: _ . : / = + - @" (the model's documented rule) in keys and values.
- */
-export function checkTags(tags: { key?: string; value?: string }[], path: string): { key: string; value: string }[] {
-  if (tags.length > maxTags) throw swf.tooManyTags(`A domain can have at most ${maxTags} tags; ${tags.length} were given.`);
-  const allowed = /^[\p{L}\p{N}\p{Z}\s_.:/=+\-@]*$/u;
-  return tags.map((t, i) => {
-    for (const [name, v] of [["key", t.key ?? ""], ["value", t.value ?? ""]] as const)
-      if (!allowed.test(v))
-        throw validationError(`1 validation error detected: Value '${v}' at '${path}.${i + 1}.member.${name}' failed to satisfy constraint: Member must contain only unicode letters, digits, whitespace, or _ . : / = + - @`);
-    return { key: t.key!, value: t.value ?? "" };
-  });
+/** Checks a domain's tags (SWF: at most 50). */
+function checkDomainTags(tags: { key?: string; value?: string }[], path: string): { key: string; value: string }[] {
+  return checkTags(tags, path, maxTags, (n) => swf.tooManyTags(`A domain can have at most ${maxTags} tags; ${n} were given.`));
 }
 
 export async function registerDomain(ctx: Swf, req: pb.RegisterDomainRequest): Promise<Res<typeof pb.RegisterDomainResponseSchema>> {
   parseRetentionDays(req.workflowExecutionRetentionPeriodInDays!, "workflowExecutionRetentionPeriodInDays");
-  const tags = checkTags(req.tags, "tags");
+  const tags = checkDomainTags(req.tags, "tags");
   await ctx.tx(async (uow) => {
     if ((await st.countDomains(uow.sql)) >= limits.domains) throw swf.limitExceeded(`The maximum number of domains (${limits.domains}) is registered.`);
     const ok = await st.insertDomain(uow.sql, {
@@ -45,7 +36,7 @@ export async function registerDomain(ctx: Swf, req: pb.RegisterDomainRequest): P
 }
 
 export async function tagResource(ctx: Swf, req: pb.TagResourceRequest): Promise<Res<typeof pb.TagResourceResponseSchema>> {
-  const tags = checkTags(req.tags, "tags");
+  const tags = checkDomainTags(req.tags, "tags");
   await ctx.tx(async (uow) => {
     const d = await domainOfArn(uow.sql, req.resourceArn!);
     const keys = new Set([...(await st.domainTags(uow.sql, d.name)).map((t) => t.key), ...tags.map((t) => t.key)]);
