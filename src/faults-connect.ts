@@ -29,7 +29,7 @@ import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import { deliveryKey } from "./request/delivery.ts";
 import { FaultSchema } from "../gen/taskgate/common/v1/options_pb.ts";
-import { Fault, internalFailure, parseJsonBody, serializationError, validationError } from "./faults.ts";
+import { coralViolation, Fault, internalFailure, parseJsonBody, serializationError } from "./faults.ts";
 
 /** The ConnectError a failure is sent as. A ConnectError passes through unchanged. */
 export function toConnectError(e: unknown): ConnectError {
@@ -347,7 +347,7 @@ function checkJsonItem(item: ItemKind, v: unknown, path: string): void {
       if (typeof v !== "string") throw wrongType(path, "an enum value name", v);
       if (!item.values.some((x) => x.name === v)) {
         const names = item.values.filter((x) => x.number !== 0).map((x) => x.name);
-        throw validationError(`1 validation error detected: Value '${cut(v)}' at '${path}' failed to satisfy constraint: Member must satisfy enum value set: [${names.join(", ")}]`);
+        throw coralViolation(cut(v), path, `Member must satisfy enum value set: [${names.join(", ")}]`);
       }
       return;
     case "message":

@@ -57,6 +57,19 @@ export function validationError(message: string): Fault {
   return new Fault("ValidationException", message, { namespace: Namespace.coralValidate, code: "InvalidArgument" });
 }
 
+/**
+ * One model-constraint violation in Coral's words: `1 validation error detected: Value '<value>'
+ * at '<path>' failed to satisfy constraint: <constraint>` (`Value null` for a missing member).
+ */
+export function coralViolation(value: string | null, path: string, constraint: string): Fault {
+  return validationError(coralMessage(value, path, constraint));
+}
+
+/** The message of `coralViolation`. */
+export function coralMessage(value: string | null, path: string, constraint: string): string {
+  return `1 validation error detected: Value ${value === null ? "null" : `'${value}'`} at '${path}' failed to satisfy constraint: ${constraint}`;
+}
+
 /** The request body is not JSON or a member has the wrong JSON type. */
 export function serializationError(message: string): Fault {
   return new Fault("SerializationException", message, { namespace: Namespace.coralService, code: "InvalidArgument" });

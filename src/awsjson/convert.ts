@@ -20,7 +20,7 @@ import { create, ScalarType } from "@bufbuild/protobuf";
 import type { DescField, DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { serializationError, validationError } from "../faults.ts";
+import { coralMessage, serializationError, validationError } from "../faults.ts";
 import type { Model, ModelShape } from "../model/model.ts";
 import { awsEnumTable, type AwsEnumTable } from "../model/enums.ts";
 export { awsEnumTable, type AwsEnumTable };
@@ -321,7 +321,7 @@ function readTimestamp(v: unknown, path: string): Timestamp {
 }
 
 function enumMessage(table: AwsEnumTable, v: string, path: string): string {
-  return `1 validation error detected: Value '${quoted(v)}' at '${path}' failed to satisfy constraint: Member must satisfy enum value set: [${table.values.join(", ")}]`;
+  return coralMessage(quoted(v), path, `Member must satisfy enum value set: [${table.values.join(", ")}]`);
 }
 
 function readValue(model: Model, plan: ValuePlan, v: unknown, path: string): unknown {

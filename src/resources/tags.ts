@@ -1,6 +1,6 @@
 // Resource tags as the AWS tagging APIs check them. The characters allowed in keys and values are
 // the models' documented rule; the limit and the fault for too many tags belong to each service.
-import { validationError } from "../faults.ts";
+import { coralViolation } from "../faults.ts";
 
 /** Letters, digits, whitespace and `_ . : / = + - @`, in keys and values. */
 const allowed = /^[\p{L}\p{N}\p{Z}\s_.:/=+\-@]*$/u;
@@ -14,7 +14,7 @@ export function checkTags(tags: { key?: string; value?: string }[], path: string
   return tags.map((t, i) => {
     for (const [name, v] of [["key", t.key ?? ""], ["value", t.value ?? ""]] as const)
       if (!allowed.test(v))
-        throw validationError(`1 validation error detected: Value '${v}' at '${path}.${i + 1}.member.${name}' failed to satisfy constraint: Member must contain only unicode letters, digits, whitespace, or _ . : / = + - @`);
+        throw coralViolation(v, `${path}.${i + 1}.member.${name}`, "Member must contain only unicode letters, digits, whitespace, or _ . : / = + - @");
     return { key: t.key ?? "", value: t.value ?? "" };
   });
 }

@@ -5,7 +5,7 @@ import { getOption, type DescMethod } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import { long_poll_seconds } from "../../gen/taskgate/common/v1/options_pb.ts";
 import type { PollOptions } from "../dispatch/index.ts";
-import { validationError } from "../faults.ts";
+import { coralViolation } from "../faults.ts";
 import { deliveryKey } from "../request/delivery.ts";
 
 /** How the services hold long polls. */
@@ -51,6 +51,6 @@ export function pollOptions(method: DescMethod, ctx: HandlerContext, cfg: PollCo
 export function maxInFlight(n: number | undefined): number {
   if (n === undefined) return 1;
   if (!Number.isInteger(n) || n < 1 || n > 10_000)
-    throw validationError(`1 validation error detected: Value '${n}' at 'maxInFlight' failed to satisfy constraint: Member must have value between 1 and 10000`);
+    throw coralViolation(String(n), "maxInFlight", "Member must have value between 1 and 10000");
   return n;
 }

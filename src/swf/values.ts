@@ -1,5 +1,5 @@
 // Value rules of SWF that the model states only in prose: durations, priorities, identifiers.
-import { validationError } from "../faults.ts";
+import { coralViolation } from "../faults.ts";
 
 /** Longest duration SWF accepts, in seconds (one year). */
 export const maxDurationSeconds = 31_536_000;
@@ -46,5 +46,5 @@ export function parseRetentionDays(value: string, path: string): number {
 }
 
 function invalid(value: string, path: string, constraint: string) {
-  return validationError(`1 validation error detected: Value '${value}' at '${path}' failed to satisfy constraint: ${constraint}`);
+  return coralViolation(value, path, constraint);
 }

@@ -3,7 +3,7 @@
 // checks the whole batch with `checkDecisions` before anything is written, then applies the
 // decisions in order with `applyDecision`.
 import { DecisionType, type Decision } from "../../../gen/taskgate/swf/v1/types_pb.ts";
-import { validationError } from "../../faults.ts";
+import { coralViolation, validationError } from "../../faults.ts";
 import { requestCancelActivityTask, scheduleActivityTask } from "./activity.ts";
 import { cancelWorkflowExecution, completeWorkflowExecution, failWorkflowExecution } from "./close.ts";
 import { continueAsNewWorkflowExecution } from "./continue-as-new.ts";
@@ -56,7 +56,7 @@ function awsName(member: string): string {
 export function checkDecisions(decisions: Decision[]): void {
   decisions.forEach((d, i) => {
     const path = `decisions.${i + 1}.member`;
-    if (d.decisionType === DecisionType.UNSPECIFIED) throw validationError(`1 validation error detected: Value null at '${path}.decisionType' failed to satisfy constraint: Member must not be null`);
+    if (d.decisionType === DecisionType.UNSPECIFIED) throw coralViolation(null, `${path}.decisionType`, "Member must not be null");
     const rule = ruleOf(d.decisionType);
     const a = d[rule.attributes];
     if (rule.required && a === undefined) throw validationError(`${awsName(rule.attributes)} must be specified for decision of type ${rule.name}`);
