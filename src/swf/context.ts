@@ -8,10 +8,11 @@ import { PageTokens } from "../resources/page-token.ts";
 import { type ClaimedDecision, type DecisionPayload, decisionTaskKind } from "./decision-task.ts";
 import { type ActivityPayload, activityTaskKind, type ClaimedActivity } from "./activity-task.ts";
 
+/** The init shape of a response message, as operations return it. */
 export type Res<S extends DescMessage> = MessageInitShape<S>;
 
 /** Default and largest page size of SWF list and history calls. */
-export const maxPage = 1000;
+const maxPage = 1000;
 
 /** Documented SWF quotas. */
 export const limits = { domains: 100, typesPerDomain: 10_000, openActivities: 1000, openTimers: 1000, historyEvents: 25_000 };
@@ -29,6 +30,7 @@ export const queueName = {
   decision: (domain: string, taskList: string) => `${queuePrefix.decision}${domain}/${taskList}`,
 };
 
+/** A list call's page size: its maximumPageSize, or the largest when 0 or absent. */
 export function pageSize(n: number | undefined): number {
   return n === undefined || n === 0 ? maxPage : n;
 }

@@ -111,7 +111,7 @@ export async function close(ctx: Swf, uow: UnitOfWork, x: ExecutionTx, closeStat
 }
 
 /** Records the close of a child execution in its parent's history. */
-export async function notifyParent(ctx: Swf, uow: UnitOfWork, child: ExecutionTx, closeStatus: string): Promise<void> {
+async function notifyParent(ctx: Swf, uow: UnitOfWork, child: ExecutionTx, closeStatus: string): Promise<void> {
   const p = child.state.parent!;
   const prow = await st.getExecution(uow.sql, ctx.db.caps, p.runId);
   if (!prow || prow.status !== "OPEN") return;

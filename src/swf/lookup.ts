@@ -6,10 +6,12 @@ import { ExecutionTx } from "./history.ts";
 import type { Swf } from "./context.ts";
 import * as st from "../store/swf.ts";
 
+/** The fault for a task token that holds no started task (any more). */
 export function unknownToken() {
   return swf.unknownResource("Unknown or expired task token: the task was completed, timed out or handed to another worker, or its execution closed.");
 }
 
+/** A domain that takes new executions and types (REGISTERED), or UnknownResourceFault. */
 export async function registeredDomain(sql: Sql, name: string): Promise<st.DomainRow> {
   const d = await st.getDomain(sql, name);
   if (!d) throw swf.unknownResource(`Unknown domain: ${name}`);
@@ -29,6 +31,7 @@ export async function domainExists(ctx: Swf, name: string): Promise<void> {
   ctx.domains.add(name);
 }
 
+/** A domain in any status, or UnknownResourceFault. */
 export async function knownDomain(sql: Sql, name: string): Promise<st.DomainRow> {
   const d = await st.getDomain(sql, name);
   if (!d) throw swf.unknownResource(`Unknown domain: ${name}`);
@@ -53,6 +56,7 @@ export async function openExecution(ctx: Swf, sql: Sql, domain: string, workflow
   return new ExecutionTx(row, ctx.clock.now());
 }
 
+/** An open execution opened for change, or undefined when it is missing or closed. */
 export async function loadOpen(ctx: Swf, sql: Sql, runId: string): Promise<ExecutionTx | undefined> {
   const row = await st.getExecution(sql, ctx.db.caps, runId);
   if (!row || row.status !== "OPEN") return undefined;

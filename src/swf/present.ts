@@ -7,12 +7,15 @@ import type { ClaimedActivity } from "./activity-task.ts";
 import * as st from "../store/swf.ts";
 
 /** Region and account used in ARNs. */
-export const arnPrefix = "arn:aws:swf:us-east-1:000000000000";
+const arnPrefix = "arn:aws:swf:us-east-1:000000000000";
 
+/** The workflow type of an execution. */
 export const execTypeInfo = (x: ExecutionTx) => ({ name: x.row.typeName, version: x.row.typeVersion });
 
+/** The workflowId and runId of an execution. */
 export const execRef = (x: ExecutionTx) => ({ workflowId: x.row.workflowId, runId: x.row.runId });
 
+/** A started activity task as PollForActivityTask and the stream answer it. */
 export function activityTask(c: ClaimedActivity) {
   return {
     taskToken: c.token,
@@ -24,10 +27,12 @@ export function activityTask(c: ClaimedActivity) {
   };
 }
 
+/** A type as AWS messages name it: `WorkflowType=[name=…, version=…]`. */
 export function typeLabel(kind: "workflow" | "activity", name: string, version: string): string {
   return `${kind === "workflow" ? "WorkflowType" : "ActivityType"}=[name=${name}, version=${version}]`;
 }
 
+/** A domain row as DomainInfo. */
 export function domainInfo(d: st.DomainRow) {
   return {
     name: d.name,
@@ -37,7 +42,7 @@ export function domainInfo(d: st.DomainRow) {
   };
 }
 
-export function typeInfoBase(t: st.TypeRow) {
+function typeInfoBase(t: st.TypeRow) {
   return {
     status: t.status === "REGISTERED" ? RegistrationStatus.REGISTERED : RegistrationStatus.DEPRECATED,
     description: t.description ?? undefined,
@@ -46,32 +51,38 @@ export function typeInfoBase(t: st.TypeRow) {
   };
 }
 
+/** A workflow type row as WorkflowTypeInfo. */
 export function workflowTypeInfo(t: st.TypeRow) {
   return { workflowType: { name: t.name, version: t.version }, ...typeInfoBase(t) };
 }
 
+/** An activity type row as ActivityTypeInfo. */
 export function activityTypeInfo(t: st.TypeRow) {
   return { activityType: { name: t.name, version: t.version }, ...typeInfoBase(t) };
 }
 
+/** A RegistrationStatus as stored. */
 export function registrationStatusName(s: RegistrationStatus): string {
   return s === RegistrationStatus.DEPRECATED ? "DEPRECATED" : "REGISTERED";
 }
 
-export const childPolicies: [ChildPolicy, string][] = [
+const childPolicies: [ChildPolicy, string][] = [
   [ChildPolicy.TERMINATE, "TERMINATE"],
   [ChildPolicy.REQUEST_CANCEL, "REQUEST_CANCEL"],
   [ChildPolicy.ABANDON, "ABANDON"],
 ];
 
+/** A ChildPolicy as stored. */
 export function childPolicyName(p: ChildPolicy): string {
   return childPolicies.find(([v]) => v === p)?.[1] ?? "TERMINATE";
 }
 
+/** A stored child policy as ChildPolicy. */
 export function childPolicyValue(name: string): ChildPolicy {
   return childPolicies.find(([, n]) => n === name)?.[0] ?? ChildPolicy.UNSPECIFIED;
 }
 
+/** Stored close statuses as CloseStatus. */
 export const closeStatusValue: Record<string, CloseStatus> = {
   COMPLETED: CloseStatus.COMPLETED,
   FAILED: CloseStatus.FAILED,
@@ -81,6 +92,7 @@ export const closeStatusValue: Record<string, CloseStatus> = {
   TIMED_OUT: CloseStatus.TIMED_OUT,
 };
 
+/** An execution as WorkflowExecutionInfo. */
 export function executionInfo(x: ExecutionTx) {
   return {
     execution: execRef(x),

@@ -24,7 +24,8 @@ export const T = {
   purge: "swf.retention",
 } as const;
 
-export async function executionTimeout(ctx: Swf, uow: UnitOfWork, t: TimerRow): Promise<void> {
+/** The execution start-to-close timeout: closes the execution as TIMED_OUT and applies its child policy. */
+async function executionTimeout(ctx: Swf, uow: UnitOfWork, t: TimerRow): Promise<void> {
   const x = await loadOpen(ctx, uow.sql, t.owner);
   if (!x) return;
   x.append({
@@ -36,7 +37,8 @@ export async function executionTimeout(ctx: Swf, uow: UnitOfWork, t: TimerRow): 
   await applyChildPolicy(ctx, uow, x.row.runId, x.state.childPolicy, x.nowMs);
 }
 
-export async function timerFired(ctx: Swf, uow: UnitOfWork, t: TimerRow): Promise<void> {
+/** A user timer fired: TimerFired, and a decision task unless one is open. */
+async function timerFired(ctx: Swf, uow: UnitOfWork, t: TimerRow): Promise<void> {
   const x = await loadOpen(ctx, uow.sql, t.owner);
   const timerId = t.ref.slice("timer:".length);
   const open = x?.state.timers[timerId];
@@ -48,7 +50,8 @@ export async function timerFired(ctx: Swf, uow: UnitOfWork, t: TimerRow): Promis
   await x.flush(uow.sql, ctx.db.caps);
 }
 
-export async function purge(ctx: Swf, sql: Sql, t: TimerRow): Promise<void> {
+/** The retention purge: a closed execution's history and row are deleted once its domain's retention period has passed. */
+async function purge(ctx: Swf, sql: Sql, t: TimerRow): Promise<void> {
   const row = await st.getExecution(sql, ctx.db.caps, t.owner);
   if (!row || row.status !== "CLOSED") return;
   await st.purgeExecution(sql, t.owner);

@@ -33,6 +33,7 @@ function closeRule<K extends "completeWorkflowExecutionDecisionAttributes" | "fa
 
 const unhandledDecision = CompleteWorkflowExecutionFailedCause.UNHANDLED_DECISION;
 
+/** CompleteWorkflowExecution: closes the execution as COMPLETED with its result. */
 export const completeWorkflowExecution = closeRule(
   "completeWorkflowExecutionDecisionAttributes",
   "CompleteWorkflowExecution",
@@ -41,6 +42,7 @@ export const completeWorkflowExecution = closeRule(
   (dtc) => ({ eventType: EventType.COMPLETE_WORKFLOW_EXECUTION_FAILED, completeWorkflowExecutionFailedEventAttributes: { cause: unhandledDecision, decisionTaskCompletedEventId: dtc } }),
 );
 
+/** FailWorkflowExecution: closes the execution as FAILED with a reason and details. */
 export const failWorkflowExecution = closeRule(
   "failWorkflowExecutionDecisionAttributes",
   "FailWorkflowExecution",
@@ -49,6 +51,7 @@ export const failWorkflowExecution = closeRule(
   (dtc) => ({ eventType: EventType.FAIL_WORKFLOW_EXECUTION_FAILED, failWorkflowExecutionFailedEventAttributes: { cause: unhandledDecision, decisionTaskCompletedEventId: dtc } }),
 );
 
+/** CancelWorkflowExecution: closes the execution as CANCELED. */
 export const cancelWorkflowExecution = closeRule(
   "cancelWorkflowExecutionDecisionAttributes",
   "CancelWorkflowExecution",

@@ -7,6 +7,7 @@ import type { WorkflowTypeConfig } from "../type-config.ts";
 import { close, createExecution } from "../execution.ts";
 import type { DecisionContext, DecisionRule, Outcome } from "./rule.ts";
 
+/** ContinueAsNewWorkflowExecution: closes this run as CONTINUED_AS_NEW and starts the next with the same workflowId, inheriting what the decision leaves out. */
 export const continueAsNewWorkflowExecution: DecisionRule<"continueAsNewWorkflowExecutionDecisionAttributes"> = {
   attributes: "continueAsNewWorkflowExecutionDecisionAttributes",
   name: "ContinueAsNewWorkflowExecution",

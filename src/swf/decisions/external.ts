@@ -8,6 +8,7 @@ import { externalOpen } from "../lookup.ts";
 import { scheduleDecision } from "../decision-task.ts";
 import { type DecisionContext, type DecisionRule, type Outcome, required } from "./rule.ts";
 
+/** SignalExternalWorkflowExecution: signals another open execution of the domain. */
 export const signalExternalWorkflowExecution: DecisionRule<"signalExternalWorkflowExecutionDecisionAttributes"> = {
   attributes: "signalExternalWorkflowExecutionDecisionAttributes",
   name: "SignalExternalWorkflowExecution",
@@ -16,6 +17,7 @@ export const signalExternalWorkflowExecution: DecisionRule<"signalExternalWorkfl
   apply: (c, a) => signalExternal(c, required(a)),
 };
 
+/** RequestCancelExternalWorkflowExecution: records a cancel request in another open execution of the domain. */
 export const requestCancelExternalWorkflowExecution: DecisionRule<"requestCancelExternalWorkflowExecutionDecisionAttributes"> = {
   attributes: "requestCancelExternalWorkflowExecutionDecisionAttributes",
   name: "RequestCancelExternalWorkflowExecution",

@@ -2,6 +2,7 @@
 import { EventType, ScheduleLambdaFunctionFailedCause } from "../../../gen/taskgate/swf/v1/types_pb.ts";
 import { type DecisionRule, required } from "./rule.ts";
 
+/** ScheduleLambdaFunction: always fails with LAMBDA_SERVICE_NOT_AVAILABLE_IN_REGION. */
 export const scheduleLambdaFunction: DecisionRule<"scheduleLambdaFunctionDecisionAttributes"> = {
   attributes: "scheduleLambdaFunctionDecisionAttributes",
   name: "ScheduleLambdaFunction",

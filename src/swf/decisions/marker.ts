@@ -2,6 +2,7 @@
 import { EventType } from "../../../gen/taskgate/swf/v1/types_pb.ts";
 import { type DecisionRule, required } from "./rule.ts";
 
+/** RecordMarker: a MarkerRecorded event. */
 export const recordMarker: DecisionRule<"recordMarkerDecisionAttributes"> = {
   attributes: "recordMarkerDecisionAttributes",
   name: "RecordMarker",

@@ -8,6 +8,7 @@ import type { WorkflowTypeConfig } from "../type-config.ts";
 import { createExecution } from "../execution.ts";
 import { type DecisionContext, type DecisionRule, type Outcome, required } from "./rule.ts";
 
+/** StartChildWorkflowExecution: starts a child execution in the same domain. */
 export const startChildWorkflowExecution: DecisionRule<"startChildWorkflowExecutionDecisionAttributes"> = {
   attributes: "startChildWorkflowExecutionDecisionAttributes",
   name: "StartChildWorkflowExecution",

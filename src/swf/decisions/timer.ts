@@ -5,6 +5,7 @@ import { T } from "../timers.ts";
 import { limits } from "../context.ts";
 import { type DecisionRule, type Outcome, required } from "./rule.ts";
 
+/** StartTimer: a user timer that fires once (TimerFired), at most 1,000 open per execution. */
 export const startTimer: DecisionRule<"startTimerDecisionAttributes"> = {
   attributes: "startTimerDecisionAttributes",
   name: "StartTimer",
@@ -33,6 +34,7 @@ export const startTimer: DecisionRule<"startTimerDecisionAttributes"> = {
   },
 };
 
+/** CancelTimer: cancels an open user timer. */
 export const cancelTimer: DecisionRule<"cancelTimerDecisionAttributes"> = {
   attributes: "cancelTimerDecisionAttributes",
   name: "CancelTimer",

@@ -12,6 +12,7 @@ import { queueName, type Res, type Swf } from "../context.ts";
 import type * as pb from "../../../gen/taskgate/swf/v1/service_pb.ts";
 import * as st from "../../store/swf.ts";
 
+/** PollForActivityTask: a long poll for one activity task of a task list. */
 export async function pollForActivityTask(ctx: Swf, req: pb.PollForActivityTaskRequest, opts: PollOptions): Promise<Res<typeof pb.PollForActivityTaskResponseSchema>> {
   await domainExists(ctx, req.domain!);
   const queue = queueName.activity(req.domain!, req.taskList!.name!);
@@ -26,12 +27,13 @@ export async function* streamActivityTasks(ctx: Swf, req: pb.StreamActivityTasks
 }
 
 /** The started activity task of a token, or UnknownResourceFault. */
-export async function startedActivity(ctx: Swf, sql: Sql, token: string): Promise<{ row: TaskRow; p: ActivityPayload; x: ExecutionTx }> {
+async function startedActivity(ctx: Swf, sql: Sql, token: string): Promise<{ row: TaskRow; p: ActivityPayload; x: ExecutionTx }> {
   const found = await st.startedTaskWithExecution(sql, ctx.db.caps, token);
   if (!found || !found.task.key.startsWith("a:")) throw unknownToken();
   return { row: found.task, p: JSON.parse(found.task.payload) as ActivityPayload, x: new ExecutionTx(found.execution, ctx.clock.now()) };
 }
 
+/** RecordActivityTaskHeartbeat: records details, pushes the heartbeat deadline, reports a cancel request. */
 export async function recordActivityTaskHeartbeat(ctx: Swf, req: pb.RecordActivityTaskHeartbeatRequest): Promise<Res<typeof pb.RecordActivityTaskHeartbeatResponseSchema>> {
   return ctx.tx(async (uow) => {
     const { row, p } = await startedActivity(ctx, uow.sql, req.taskToken!);
@@ -41,6 +43,7 @@ export async function recordActivityTaskHeartbeat(ctx: Swf, req: pb.RecordActivi
   });
 }
 
+/** RespondActivityTaskCompleted. */
 export async function respondActivityTaskCompleted(ctx: Swf, req: pb.RespondActivityTaskCompletedRequest): Promise<Res<typeof pb.RespondActivityTaskCompletedResponseSchema>> {
   await closeActivity(ctx, req.taskToken!, (p) => ({
     eventType: EventType.ACTIVITY_TASK_COMPLETED,
@@ -49,6 +52,7 @@ export async function respondActivityTaskCompleted(ctx: Swf, req: pb.RespondActi
   return {};
 }
 
+/** RespondActivityTaskFailed. */
 export async function respondActivityTaskFailed(ctx: Swf, req: pb.RespondActivityTaskFailedRequest): Promise<Res<typeof pb.RespondActivityTaskFailedResponseSchema>> {
   await closeActivity(ctx, req.taskToken!, (p) => ({
     eventType: EventType.ACTIVITY_TASK_FAILED,
@@ -57,6 +61,7 @@ export async function respondActivityTaskFailed(ctx: Swf, req: pb.RespondActivit
   return {};
 }
 
+/** RespondActivityTaskCanceled. */
 export async function respondActivityTaskCanceled(ctx: Swf, req: pb.RespondActivityTaskCanceledRequest): Promise<Res<typeof pb.RespondActivityTaskCanceledResponseSchema>> {
   await closeActivity(ctx, req.taskToken!, (p) => ({
     eventType: EventType.ACTIVITY_TASK_CANCELED,
@@ -70,7 +75,7 @@ export async function respondActivityTaskCanceled(ctx: Swf, req: pb.RespondActiv
   return {};
 }
 
-export async function closeActivity(ctx: Swf, token: string, event: (p: ActivityPayload) => Parameters<ExecutionTx["append"]>[0]): Promise<void> {
+async function closeActivity(ctx: Swf, token: string, event: (p: ActivityPayload) => Parameters<ExecutionTx["append"]>[0]): Promise<void> {
   await ctx.tx(async (uow) => {
     const { row, p, x } = await startedActivity(ctx, uow.sql, token);
     x.append(event(p));
@@ -81,6 +86,7 @@ export async function closeActivity(ctx: Swf, token: string, event: (p: Activity
   });
 }
 
+/** CountPendingActivityTasks: the scheduled (not started) activity tasks of a task list. */
 export async function countPendingActivityTasks(ctx: Swf, req: pb.CountPendingActivityTasksRequest): Promise<Res<typeof pb.CountPendingActivityTasksResponseSchema>> {
   const n = await ctx.db.tx(async (sql) => {
     await knownDomain(sql, req.domain!);

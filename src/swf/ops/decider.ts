@@ -14,7 +14,7 @@ import type * as pb from "../../../gen/taskgate/swf/v1/service_pb.ts";
 import * as st from "../../store/swf.ts";
 
 /** The continuation of a decision task's history (PollForDecisionTask nextPageToken). */
-export interface DecisionPageToken {
+interface DecisionPageToken {
   k: "d";
   t: string;
   r: string;
@@ -30,6 +30,7 @@ export interface DecisionPageToken {
   lo: number;
 }
 
+/** PollForDecisionTask: a long poll for one decision task of a task list, with the first page of its history (or a further page, by nextPageToken). */
 export async function pollForDecisionTask(ctx: Swf, req: pb.PollForDecisionTaskRequest, opts: PollOptions): Promise<Res<typeof pb.PollForDecisionTaskResponseSchema>> {
   const limit = pageSize(req.maximumPageSize);
   const reverse = req.reverseOrder ?? false;
@@ -55,7 +56,7 @@ export async function pollForDecisionTask(ctx: Swf, req: pb.PollForDecisionTaskR
 }
 
 /** One page of a decision task's history, with the token of the next. */
-export async function decisionPage(ctx: Swf, c: ClaimedDecision, limit: number, reverse: boolean, cursor: number | undefined, lo: number): Promise<Res<typeof pb.PollForDecisionTaskResponseSchema>> {
+async function decisionPage(ctx: Swf, c: ClaimedDecision, limit: number, reverse: boolean, cursor: number | undefined, lo: number): Promise<Res<typeof pb.PollForDecisionTaskResponseSchema>> {
   const from = reverse ? lo : (cursor ?? lo);
   const to = reverse ? (cursor ?? c.upTo) : c.upTo;
   const data = await ctx.db.tx((sql) => st.readEvents(sql, c.runId, from, to, reverse, limit + 1));
@@ -110,6 +111,7 @@ export async function* streamDecisionTasks(ctx: Swf, req: pb.StreamDecisionTasks
   yield* ctx.tasks.stream(ctx.decisionTask, queue, req.identity, maxInFlight, signal, answer, true);
 }
 
+/** RespondDecisionTaskCompleted: checks the decision batch, records the completion and applies the decisions in order. */
 export async function respondDecisionTaskCompleted(ctx: Swf, req: pb.RespondDecisionTaskCompletedRequest): Promise<Res<typeof pb.RespondDecisionTaskCompletedResponseSchema>> {
   checkDecisions(req.decisions);
   if (req.taskListScheduleToStartTimeout !== undefined) parseDuration(req.taskListScheduleToStartTimeout, "taskListScheduleToStartTimeout");
@@ -154,6 +156,7 @@ export async function respondDecisionTaskCompleted(ctx: Swf, req: pb.RespondDeci
   return {};
 }
 
+/** CountPendingDecisionTasks: the scheduled (not started) decision tasks of a task list. */
 export async function countPendingDecisionTasks(ctx: Swf, req: pb.CountPendingDecisionTasksRequest): Promise<Res<typeof pb.CountPendingDecisionTasksResponseSchema>> {
   const n = await ctx.db.tx(async (sql) => {
     await knownDomain(sql, req.domain!);

@@ -10,13 +10,14 @@ import { limits, pageSize, type Res, type Swf } from "../context.ts";
 import * as st from "../../store/swf.ts";
 
 /** Tags a domain may carry. */
-export const maxTags = 50;
+const maxTags = 50;
 
 /** Checks a domain's tags (SWF: at most 50). */
 function checkDomainTags(tags: { key?: string; value?: string }[], path: string): { key: string; value: string }[] {
   return checkTags(tags, path, maxTags, (n) => swf.tooManyTags(`A domain can have at most ${maxTags} tags; ${n} were given.`));
 }
 
+/** RegisterDomain. */
 export async function registerDomain(ctx: Swf, req: pb.RegisterDomainRequest): Promise<Res<typeof pb.RegisterDomainResponseSchema>> {
   parseRetentionDays(req.workflowExecutionRetentionPeriodInDays!, "workflowExecutionRetentionPeriodInDays");
   const tags = checkDomainTags(req.tags, "tags");
@@ -35,6 +36,7 @@ export async function registerDomain(ctx: Swf, req: pb.RegisterDomainRequest): P
   return {};
 }
 
+/** TagResource: adds or replaces tags of a domain (at most 50 in all). */
 export async function tagResource(ctx: Swf, req: pb.TagResourceRequest): Promise<Res<typeof pb.TagResourceResponseSchema>> {
   const tags = checkDomainTags(req.tags, "tags");
   await ctx.tx(async (uow) => {
@@ -46,6 +48,7 @@ export async function tagResource(ctx: Swf, req: pb.TagResourceRequest): Promise
   return {};
 }
 
+/** UntagResource. */
 export async function untagResource(ctx: Swf, req: pb.UntagResourceRequest): Promise<Res<typeof pb.UntagResourceResponseSchema>> {
   await ctx.tx(async (uow) => {
     const d = await domainOfArn(uow.sql, req.resourceArn!);
@@ -54,18 +57,20 @@ export async function untagResource(ctx: Swf, req: pb.UntagResourceRequest): Pro
   return {};
 }
 
+/** ListTagsForResource. */
 export async function listTagsForResource(ctx: Swf, req: pb.ListTagsForResourceRequest): Promise<Res<typeof pb.ListTagsForResourceResponseSchema>> {
   const tags = await ctx.db.tx(async (sql) => st.domainTags(sql, (await domainOfArn(sql, req.resourceArn!)).name));
   return { tags };
 }
 
 /** The domain an ARN names (`arn:aws:swf:<region>:<account>:/domain/<name>`, as DescribeDomain returns it). */
-export async function domainOfArn(sql: Sql, arn: string): Promise<st.DomainRow> {
+async function domainOfArn(sql: Sql, arn: string): Promise<st.DomainRow> {
   const m = /^arn:aws[a-z-]*:swf:[^:]*:[^:]*:\/domain\/(.+)$/.exec(arn);
   if (!m) throw swf.unknownResource(`Unknown resource: ${arn} is not the ARN of an SWF domain (arn:aws:swf:<region>:<account>:/domain/<name>)`);
   return knownDomain(sql, m[1]);
 }
 
+/** DescribeDomain. */
 export async function describeDomain(ctx: Swf, req: pb.DescribeDomainRequest): Promise<Res<typeof pb.DescribeDomainResponseSchema>> {
   const d = await ctx.db.tx((sql) => st.getDomain(sql, req.name!));
   if (!d) throw swf.unknownResource(`Unknown domain: ${req.name}`);
@@ -75,6 +80,7 @@ export async function describeDomain(ctx: Swf, req: pb.DescribeDomainRequest): P
   };
 }
 
+/** ListDomains: by name, one registration status, paged. */
 export async function listDomains(ctx: Swf, req: pb.ListDomainsRequest): Promise<Res<typeof pb.ListDomainsResponseSchema>> {
   const status = registrationStatusName(req.registrationStatus);
   const limit = pageSize(req.maximumPageSize);
@@ -87,6 +93,7 @@ export async function listDomains(ctx: Swf, req: pb.ListDomainsRequest): Promise
   };
 }
 
+/** DeprecateDomain. */
 export async function deprecateDomain(ctx: Swf, req: pb.DeprecateDomainRequest): Promise<Res<typeof pb.DeprecateDomainResponseSchema>> {
   await ctx.tx(async (uow) => {
     const d = await knownDomain(uow.sql, req.name!);
@@ -96,6 +103,7 @@ export async function deprecateDomain(ctx: Swf, req: pb.DeprecateDomainRequest):
   return {};
 }
 
+/** UndeprecateDomain. */
 export async function undeprecateDomain(ctx: Swf, req: pb.UndeprecateDomainRequest): Promise<Res<typeof pb.UndeprecateDomainResponseSchema>> {
   await ctx.tx(async (uow) => {
     const d = await knownDomain(uow.sql, req.name!);

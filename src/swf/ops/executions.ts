@@ -13,6 +13,7 @@ import { pageSize, type Res, type Swf } from "../context.ts";
 import type * as pb from "../../../gen/taskgate/swf/v1/service_pb.ts";
 import * as st from "../../store/swf.ts";
 
+/** StartWorkflowExecution: the request, then the workflow type's defaults, give the execution's configuration. */
 export async function startWorkflowExecution(ctx: Swf, req: pb.StartWorkflowExecutionRequest): Promise<Res<typeof pb.StartWorkflowExecutionResponseSchema>> {
   checkDuration(req.executionStartToCloseTimeout, "executionStartToCloseTimeout", false);
   checkDuration(req.taskStartToCloseTimeout, "taskStartToCloseTimeout");
@@ -57,6 +58,7 @@ export async function startWorkflowExecution(ctx: Swf, req: pb.StartWorkflowExec
   return { runId };
 }
 
+/** DescribeWorkflowExecution. */
 export async function describeWorkflowExecution(ctx: Swf, req: pb.DescribeWorkflowExecutionRequest): Promise<Res<typeof pb.DescribeWorkflowExecutionResponseSchema>> {
   return ctx.db.tx(async (sql) => {
     const x = await execution(ctx, sql, req.domain!, req.execution!.workflowId!, req.execution!.runId!);
@@ -84,6 +86,7 @@ export async function describeWorkflowExecution(ctx: Swf, req: pb.DescribeWorkfl
   });
 }
 
+/** GetWorkflowExecutionHistory: paged either way by signed page tokens. */
 export async function getWorkflowExecutionHistory(ctx: Swf, req: pb.GetWorkflowExecutionHistoryRequest): Promise<Res<typeof pb.GetWorkflowExecutionHistoryResponseSchema>> {
   const limit = pageSize(req.maximumPageSize);
   const reverse = req.reverseOrder ?? false;
@@ -105,6 +108,7 @@ export async function getWorkflowExecutionHistory(ctx: Swf, req: pb.GetWorkflowE
   });
 }
 
+/** SignalWorkflowExecution. */
 export async function signalWorkflowExecution(ctx: Swf, req: pb.SignalWorkflowExecutionRequest): Promise<Res<typeof pb.SignalWorkflowExecutionResponseSchema>> {
   await ctx.tx(async (uow) => {
     const x = await openExecution(ctx, uow.sql, req.domain!, req.workflowId!, req.runId);
@@ -115,6 +119,7 @@ export async function signalWorkflowExecution(ctx: Swf, req: pb.SignalWorkflowEx
   return {};
 }
 
+/** RequestCancelWorkflowExecution: recorded once; later requests change nothing. */
 export async function requestCancelWorkflowExecution(ctx: Swf, req: pb.RequestCancelWorkflowExecutionRequest): Promise<Res<typeof pb.RequestCancelWorkflowExecutionResponseSchema>> {
   await ctx.tx(async (uow) => {
     const x = await openExecution(ctx, uow.sql, req.domain!, req.workflowId!, req.runId);
@@ -128,6 +133,7 @@ export async function requestCancelWorkflowExecution(ctx: Swf, req: pb.RequestCa
   return {};
 }
 
+/** TerminateWorkflowExecution: closes the execution and applies its child policy. */
 export async function terminateWorkflowExecution(ctx: Swf, req: pb.TerminateWorkflowExecutionRequest): Promise<Res<typeof pb.TerminateWorkflowExecutionResponseSchema>> {
   await ctx.tx(async (uow) => {
     const x = await openExecution(ctx, uow.sql, req.domain!, req.workflowId!, req.runId);

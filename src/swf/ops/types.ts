@@ -9,6 +9,7 @@ import { limits, pageSize, type Res, type Swf } from "../context.ts";
 import type * as pb from "../../../gen/taskgate/swf/v1/service_pb.ts";
 import * as st from "../../store/swf.ts";
 
+/** RegisterWorkflowType. */
 export async function registerWorkflowType(ctx: Swf, req: pb.RegisterWorkflowTypeRequest): Promise<Res<typeof pb.RegisterWorkflowTypeResponseSchema>> {
   checkDuration(req.defaultTaskStartToCloseTimeout, "defaultTaskStartToCloseTimeout");
   checkDuration(req.defaultExecutionStartToCloseTimeout, "defaultExecutionStartToCloseTimeout", false);
@@ -24,6 +25,7 @@ export async function registerWorkflowType(ctx: Swf, req: pb.RegisterWorkflowTyp
   return {};
 }
 
+/** RegisterActivityType. */
 export async function registerActivityType(ctx: Swf, req: pb.RegisterActivityTypeRequest): Promise<Res<typeof pb.RegisterActivityTypeResponseSchema>> {
   checkDuration(req.defaultTaskStartToCloseTimeout, "defaultTaskStartToCloseTimeout");
   checkDuration(req.defaultTaskHeartbeatTimeout, "defaultTaskHeartbeatTimeout");
@@ -41,7 +43,7 @@ export async function registerActivityType(ctx: Swf, req: pb.RegisterActivityTyp
   return {};
 }
 
-export async function registerType(ctx: Swf, domain: string, kind: "workflow" | "activity", name: string, version: string, description: string | undefined, config: object): Promise<void> {
+async function registerType(ctx: Swf, domain: string, kind: "workflow" | "activity", name: string, version: string, description: string | undefined, config: object): Promise<void> {
   await ctx.tx(async (uow) => {
     await registeredDomain(uow.sql, domain);
     if ((await st.countTypes(uow.sql, domain, kind)) >= limits.typesPerDomain)
@@ -61,6 +63,7 @@ export async function registerType(ctx: Swf, domain: string, kind: "workflow" | 
   });
 }
 
+/** DescribeWorkflowType. */
 export async function describeWorkflowType(ctx: Swf, req: pb.DescribeWorkflowTypeRequest): Promise<Res<typeof pb.DescribeWorkflowTypeResponseSchema>> {
   const t = await ctx.db.tx(async (sql) => {
     await knownDomain(sql, req.domain!);
@@ -81,6 +84,7 @@ export async function describeWorkflowType(ctx: Swf, req: pb.DescribeWorkflowTyp
   };
 }
 
+/** DescribeActivityType. */
 export async function describeActivityType(ctx: Swf, req: pb.DescribeActivityTypeRequest): Promise<Res<typeof pb.DescribeActivityTypeResponseSchema>> {
   const t = await ctx.db.tx(async (sql) => {
     await knownDomain(sql, req.domain!);
@@ -101,17 +105,19 @@ export async function describeActivityType(ctx: Swf, req: pb.DescribeActivityTyp
   };
 }
 
+/** ListWorkflowTypes. */
 export async function listWorkflowTypes(ctx: Swf, req: pb.ListWorkflowTypesRequest): Promise<Res<typeof pb.ListWorkflowTypesResponseSchema>> {
   const { rows, next } = await listTypes(ctx, "workflow", req.domain!, req.name, req.registrationStatus, req.maximumPageSize, req.nextPageToken, req.reverseOrder);
   return { typeInfos: rows.map(workflowTypeInfo), nextPageToken: next };
 }
 
+/** ListActivityTypes. */
 export async function listActivityTypes(ctx: Swf, req: pb.ListActivityTypesRequest): Promise<Res<typeof pb.ListActivityTypesResponseSchema>> {
   const { rows, next } = await listTypes(ctx, "activity", req.domain!, req.name, req.registrationStatus, req.maximumPageSize, req.nextPageToken, req.reverseOrder);
   return { typeInfos: rows.map(activityTypeInfo), nextPageToken: next };
 }
 
-export async function listTypes(
+async function listTypes(
   ctx: Swf,
   kind: "workflow" | "activity",
   domain: string,
@@ -133,38 +139,44 @@ export async function listTypes(
   return { rows: page, next: rows.length > limit ? ctx.pages.issue({ k, a: [last.name, last.version] }) : undefined };
 }
 
+/** DeprecateWorkflowType. */
 export async function deprecateWorkflowType(ctx: Swf, req: pb.DeprecateWorkflowTypeRequest): Promise<Res<typeof pb.DeprecateWorkflowTypeResponseSchema>> {
   await setTypeStatus(ctx, req.domain!, "workflow", req.workflowType!.name!, req.workflowType!.version!, "deprecate");
   return {};
 }
 
+/** UndeprecateWorkflowType. */
 export async function undeprecateWorkflowType(ctx: Swf, req: pb.UndeprecateWorkflowTypeRequest): Promise<Res<typeof pb.UndeprecateWorkflowTypeResponseSchema>> {
   await setTypeStatus(ctx, req.domain!, "workflow", req.workflowType!.name!, req.workflowType!.version!, "undeprecate");
   return {};
 }
 
+/** DeleteWorkflowType (a deprecated type only). */
 export async function deleteWorkflowType(ctx: Swf, req: pb.DeleteWorkflowTypeRequest): Promise<Res<typeof pb.DeleteWorkflowTypeResponseSchema>> {
   await setTypeStatus(ctx, req.domain!, "workflow", req.workflowType!.name!, req.workflowType!.version!, "delete");
   return {};
 }
 
+/** DeprecateActivityType. */
 export async function deprecateActivityType(ctx: Swf, req: pb.DeprecateActivityTypeRequest): Promise<Res<typeof pb.DeprecateActivityTypeResponseSchema>> {
   await setTypeStatus(ctx, req.domain!, "activity", req.activityType!.name!, req.activityType!.version!, "deprecate");
   return {};
 }
 
+/** UndeprecateActivityType. */
 export async function undeprecateActivityType(ctx: Swf, req: pb.UndeprecateActivityTypeRequest): Promise<Res<typeof pb.UndeprecateActivityTypeResponseSchema>> {
   await setTypeStatus(ctx, req.domain!, "activity", req.activityType!.name!, req.activityType!.version!, "undeprecate");
   return {};
 }
 
+/** DeleteActivityType (a deprecated type only). */
 export async function deleteActivityType(ctx: Swf, req: pb.DeleteActivityTypeRequest): Promise<Res<typeof pb.DeleteActivityTypeResponseSchema>> {
   await setTypeStatus(ctx, req.domain!, "activity", req.activityType!.name!, req.activityType!.version!, "delete");
   return {};
 }
 
 /** Deprecates, undeprecates or deletes a type, with AWS's faults for each wrong starting state. */
-export async function setTypeStatus(ctx: Swf, domain: string, kind: "workflow" | "activity", name: string, version: string, action: "deprecate" | "undeprecate" | "delete"): Promise<void> {
+async function setTypeStatus(ctx: Swf, domain: string, kind: "workflow" | "activity", name: string, version: string, action: "deprecate" | "undeprecate" | "delete"): Promise<void> {
   await ctx.tx(async (uow) => {
     await knownDomain(uow.sql, domain);
     const t = await st.getType(uow.sql, domain, kind, name, version);

@@ -9,7 +9,7 @@ import type * as pb from "../../../gen/taskgate/swf/v1/service_pb.ts";
 import * as st from "../../store/swf.ts";
 
 /** The filters shared by the List/Count Open/Closed WorkflowExecutions requests. */
-export interface VisibilityFilters {
+interface VisibilityFilters {
   domain?: string;
   startTimeFilter?: { oldestDate?: { seconds: bigint; nanos: number }; latestDate?: { seconds: bigint; nanos: number } };
   closeTimeFilter?: { oldestDate?: { seconds: bigint; nanos: number }; latestDate?: { seconds: bigint; nanos: number } };
@@ -20,7 +20,7 @@ export interface VisibilityFilters {
 }
 
 /** A visibility request as a store query, or ValidationException for filters AWS does not combine. */
-export function visibilityQuery(open: boolean, f: VisibilityFilters): Omit<st.ExecutionQuery, "reverse" | "after" | "limit"> {
+function visibilityQuery(open: boolean, f: VisibilityFilters): Omit<st.ExecutionQuery, "reverse" | "after" | "limit"> {
   const ms = (t: { seconds: bigint; nanos: number } | undefined) => (t === undefined ? undefined : Number(t.seconds) * 1000 + Math.floor(t.nanos / 1e6));
   if (f.startTimeFilter && f.closeTimeFilter) throw validationError("startTimeFilter and closeTimeFilter are mutually exclusive: give one of them.");
   const time = f.startTimeFilter ?? f.closeTimeFilter;
@@ -42,23 +42,27 @@ export function visibilityQuery(open: boolean, f: VisibilityFilters): Omit<st.Ex
   };
 }
 
+/** ListOpenWorkflowExecutions. */
 export async function listOpenWorkflowExecutions(ctx: Swf, req: pb.ListOpenWorkflowExecutionsRequest): Promise<Res<typeof pb.ListOpenWorkflowExecutionsResponseSchema>> {
   return listExecutions(ctx, true, req, req.nextPageToken, req.maximumPageSize, req.reverseOrder);
 }
 
+/** ListClosedWorkflowExecutions. */
 export async function listClosedWorkflowExecutions(ctx: Swf, req: pb.ListClosedWorkflowExecutionsRequest): Promise<Res<typeof pb.ListClosedWorkflowExecutionsResponseSchema>> {
   return listExecutions(ctx, false, req, req.nextPageToken, req.maximumPageSize, req.reverseOrder);
 }
 
+/** CountOpenWorkflowExecutions (capped at 10,000, then truncated). */
 export async function countOpenWorkflowExecutions(ctx: Swf, req: pb.CountOpenWorkflowExecutionsRequest): Promise<Res<typeof pb.CountOpenWorkflowExecutionsResponseSchema>> {
   return countExecutions(ctx, true, req);
 }
 
+/** CountClosedWorkflowExecutions (capped at 10,000, then truncated). */
 export async function countClosedWorkflowExecutions(ctx: Swf, req: pb.CountClosedWorkflowExecutionsRequest): Promise<Res<typeof pb.CountClosedWorkflowExecutionsResponseSchema>> {
   return countExecutions(ctx, false, req);
 }
 
-export async function listExecutions(ctx: Swf, open: boolean, f: VisibilityFilters, token: string | undefined, maximumPageSize: number | undefined, reverse: boolean | undefined) {
+async function listExecutions(ctx: Swf, open: boolean, f: VisibilityFilters, token: string | undefined, maximumPageSize: number | undefined, reverse: boolean | undefined) {
   const q = visibilityQuery(open, f);
   const limit = pageSize(maximumPageSize);
   const cursor = token ? ctx.pages.read<{ k: string; a: [number, string] }>(token, open ? "lo" : "lc") : undefined;
@@ -75,7 +79,7 @@ export async function listExecutions(ctx: Swf, open: boolean, f: VisibilityFilte
   };
 }
 
-export async function countExecutions(ctx: Swf, open: boolean, f: VisibilityFilters) {
+async function countExecutions(ctx: Swf, open: boolean, f: VisibilityFilters) {
   const q = visibilityQuery(open, f);
   const cap = 10_000;
   const n = await ctx.db.tx(async (sql) => {
