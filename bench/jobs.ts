@@ -111,8 +111,13 @@ function awsPath(url: string, domain: string): (k: number) => Path {
   };
 }
 
-/** Starts `executions` workflows and takes their first decision tasks (16 at a time). */
-async function openDecisions(path: (k: number) => Path, prefix: string, executions: number): Promise<string[]> {
+/**
+ * Starts `executions` workflows and takes their first decision tasks (16 pollers). The pollers
+ * still waiting once every token is in hand are aborted only by `release()`, to be called once
+ * the tokens are used: an abort that reaches a poll as its answer arrives makes the server count
+ * that answer undelivered and take the task back (its delivery settle window), voiding a token.
+ */
+async function openDecisions(path: (k: number) => Path, prefix: string, executions: number): Promise<{ tokens: string[]; release: () => Promise<void> }> {
   await Promise.all(
     Array.from({ length: conc }, async (_, k) => {
       for (let e = k; e < executions; e += conc) await path(k).start(`${prefix}${e}`);
@@ -120,19 +125,28 @@ async function openDecisions(path: (k: number) => Path, prefix: string, executio
   );
   const tokens: string[] = [];
   const deadline = performance.now() + 120_000;
-  // The polls still waiting once every token is in hand are aborted.
   const ac = new AbortController();
-  await Promise.all(
-    Array.from({ length: Math.min(conc, executions) }, async (_, k) => {
-      while (tokens.length < executions && performance.now() < deadline) {
-        const t = await path(k).pollDecision(ac.signal);
-        if (t) tokens.push(t);
-        if (tokens.length >= executions) ac.abort();
-      }
-    }).map((l) => l.catch(aborted(ac.signal))),
-  );
-  if (tokens.length < executions) throw new Error(`only ${tokens.length} of ${executions} decision tasks arrived`);
-  return tokens.slice(0, executions);
+  let enough: () => void = () => {};
+  const done = new Promise<void>((r) => (enough = r));
+  const pollers = Array.from({ length: Math.min(conc, executions) }, async (_, k) => {
+    while (tokens.length < executions && performance.now() < deadline) {
+      const t = await path(k).pollDecision(ac.signal);
+      if (t && tokens.length < executions) tokens.push(t);
+      if (tokens.length >= executions) enough();
+    }
+  }).map((l) => l.catch(aborted(ac.signal)));
+  const timer = setTimeout(enough, 120_000);
+  await Promise.race([done, Promise.all(pollers)]);
+  clearTimeout(timer);
+  const release = async () => {
+    ac.abort();
+    await Promise.all(pollers);
+  };
+  if (tokens.length < executions) {
+    await release();
+    throw new Error(`only ${tokens.length} of ${executions} decision tasks arrived`);
+  }
+  return { tokens, release };
 }
 
 /** Runs `conc` workers until `total` tasks were received and completed, or `limitMs` passed. */
@@ -204,12 +218,16 @@ export async function taskgateJobs(server: Server, route: "own" | "aws", n: JobC
   const executions = n.drain / batch;
   let cost = await serverCost(server);
   let t0 = performance.now();
-  const tokens = await openDecisions(path, "q", executions);
-  await Promise.all(
-    Array.from({ length: 4 }, async (_, k) => {
-      for (let e = k; e < executions; e += 4) await path(k).decide(tokens[e], Array.from({ length: batch }, (_, i) => `j${e}-${i}`));
-    }),
-  );
+  const { tokens, release } = await openDecisions(path, "q", executions);
+  try {
+    await Promise.all(
+      Array.from({ length: 4 }, async (_, k) => {
+        for (let e = k; e < executions; e += 4) await path(k).decide(tokens[e], Array.from({ length: batch }, (_, i) => `j${e}-${i}`));
+      }),
+    );
+  } finally {
+    await release();
+  }
   const enqueueSecs = (performance.now() - t0) / 1000;
   const enqueueCost = await cost(n.drain);
 
@@ -232,7 +250,7 @@ export async function taskgateJobs(server: Server, route: "own" | "aws", n: JobC
   const drainErrors = w.errors();
 
   // Latency: decision tasks in hand first; then one activity per decision at `rate`/s.
-  const lTokens = await openDecisions(path, "l", n.latency);
+  const { tokens: lTokens, release: releaseL } = await openDecisions(path, "l", n.latency);
   const sentAt: number[] = [];
   const lat: number[] = [];
   w = workers(path, (id) => {
@@ -245,6 +263,7 @@ export async function taskgateJobs(server: Server, route: "own" | "aws", n: JobC
     latency = await paced(n.latency, n.rate, (i) => path(i).decide(lTokens[i], [`l${i}`]), sentAt, lat);
   } finally {
     await w.stop();
+    await releaseL();
   }
   return {
     completionErrors: drainErrors + w.errors(),
