@@ -1,6 +1,6 @@
 // The decider's operations: poll (with history paging) or stream decision tasks, complete them, count them.
 import { fromBinary } from "@bufbuild/protobuf";
-import { EventType, HistoryEventSchema } from "../../../gen/taskgate/swf/v1/types_pb.ts";
+import { EventType, HistoryEventSchema, type HistoryEvent } from "../../../gen/taskgate/swf/v1/types_pb.ts";
 import { validationError } from "../../faults.ts";
 import type { PollOptions } from "../../dispatch/index.ts";
 import { ExecutionTx } from "../history.ts";
@@ -81,6 +81,21 @@ async function decisionPage(ctx: Swf, c: ClaimedDecision, limit: number, reverse
     };
     next = ctx.pages.issue(t);
   }
+  return { ...decisionTask(c, events), nextPageToken: next };
+}
+
+/** The members a decision task carries on a poll and on a stream. */
+function decisionTask(
+  c: ClaimedDecision,
+  events: HistoryEvent[],
+): {
+  taskToken: string;
+  startedEventId: bigint;
+  previousStartedEventId: bigint;
+  workflowExecution: { workflowId: string; runId: string };
+  workflowType: { name: string; version: string };
+  events: HistoryEvent[];
+} {
   return {
     taskToken: c.token,
     startedEventId: BigInt(c.startedEventId),
@@ -88,7 +103,6 @@ async function decisionPage(ctx: Swf, c: ClaimedDecision, limit: number, reverse
     workflowExecution: { workflowId: c.workflowId, runId: c.runId },
     workflowType: { name: c.typeName, version: c.typeVersion },
     events,
-    nextPageToken: next,
   };
 }
 
@@ -98,14 +112,7 @@ export async function* streamDecisionTasks(ctx: Swf, req: pb.StreamDecisionTasks
   const queue = queueName.decision(req.domain!, req.taskList!.name!);
   const answer = async (c: ClaimedDecision): Promise<Res<typeof pb.StreamDecisionTasksResponseSchema>> => {
     const data = await ctx.db.tx((sql) => st.readEvents(sql, c.runId, 1, c.upTo, false, limits.historyEvents));
-    return {
-      taskToken: c.token,
-      startedEventId: BigInt(c.startedEventId),
-      previousStartedEventId: BigInt(c.previousStartedEventId),
-      workflowExecution: { workflowId: c.workflowId, runId: c.runId },
-      workflowType: { name: c.typeName, version: c.typeVersion },
-      events: data.map((d) => fromBinary(HistoryEventSchema, d)),
-    };
+    return decisionTask(c, data.map((d) => fromBinary(HistoryEventSchema, d)));
   };
   // Each task's history is read and sent on its own (one-task batches).
   yield* ctx.tasks.stream(ctx.decisionTask, queue, req.identity, maxInFlight, signal, answer, true);
