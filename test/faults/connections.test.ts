@@ -7,11 +7,12 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import { PollForDecisionTaskCommand, RespondActivityTaskCompletedCommand, RespondDecisionTaskCompletedCommand, type Decision } from "@aws-sdk/client-swf";
-import { Code, ConnectError, type Transport } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { Code } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { SimpleWorkflowService } from "../../gen/taskgate/swf/v1/service_pb.ts";
 import { startTaskgate, stores, type StoreKind, type Taskgate } from "../helpers/harness.ts";
 import { setupDomain, start, type Fixture } from "../helpers/swf.ts";
+import { callUnknownMethod } from "../helpers/unknown-method.ts";
 import { ErrorCode, Flag, FrameType, PREFACE, RawH2, frame, headerBlock, json, postHeaders } from "../server/h2raw.ts";
 
 const POLL_ACTIVITY = `/${SimpleWorkflowService.typeName}/PollForActivityTask`;
@@ -144,18 +145,7 @@ describe("connection faults", () => {
   });
 
   it("answers unknown methods in each protocol's own shape", { timeout: 10_000 }, async () => {
-    const noSuchMethod = { ...SimpleWorkflowService.method.listDomains, name: "NoSuchMethod" };
-    const transports: Record<string, Transport> = {
-      "connect json, HTTP/1.1": createConnectTransport({ baseUrl: tg.url, httpVersion: "1.1" }),
-      "connect proto, HTTP/2": createConnectTransport({ baseUrl: tg.url, httpVersion: "2", useBinaryFormat: true }),
-      grpc: createGrpcTransport({ baseUrl: tg.url }),
-      "grpc-web": createGrpcWebTransport({ baseUrl: tg.url, httpVersion: "1.1" }),
-    };
-    for (const [name, t] of Object.entries(transports)) {
-      const err = await t.unary(noSuchMethod, undefined, undefined, undefined, {}).then(
-        () => undefined,
-        (e: unknown) => ConnectError.from(e),
-      );
+    for (const [name, err] of Object.entries(await callUnknownMethod(tg.url))) {
       expect(err?.code, name).toBe(Code.Unimplemented);
       expect(err?.rawMessage, name).toContain("NoSuchMethod");
       expect(err?.rawMessage, name).toContain(SimpleWorkflowService.typeName);

@@ -10,6 +10,7 @@ import { SimpleWorkflowService } from "../../gen/taskgate/swf/v1/service_pb.ts";
 import { defaults, type Config } from "../../src/server/config.ts";
 import { startServer, type RunningServer } from "../../src/server/server.ts";
 import { captureLogs, fakeService, rpcUrl } from "./fake-service.ts";
+import { callUnknownMethod } from "../helpers/unknown-method.ts";
 import { ErrorCode, Flag, FrameType, RawH2, frame, headerBlock, json, postHeaders } from "./h2raw.ts";
 
 const LIST_DOMAINS = `/${SimpleWorkflowService.typeName}/ListDomains`;
@@ -272,21 +273,10 @@ describe("the HTTP/2 stream limit", () => {
 });
 
 describe("errors in each protocol's own shape", () => {
-  const noSuchMethod = { ...SimpleWorkflowService.method.listDomains, name: "NoSuchMethod" };
 
   it("answers an unknown method as UNIMPLEMENTED on every RPC protocol, naming method and service", async () => {
     const { server } = await start();
-    const transports: Record<string, Transport> = {
-      "connect json": createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }),
-      "connect proto h2": createConnectTransport({ baseUrl: server.url, httpVersion: "2", useBinaryFormat: true }),
-      grpc: createGrpcTransport({ baseUrl: server.url }),
-      "grpc-web": createGrpcWebTransport({ baseUrl: server.url, httpVersion: "1.1" }),
-    };
-    for (const [name, t] of Object.entries(transports)) {
-      const err = await t.unary(noSuchMethod, undefined, undefined, undefined, {}).then(
-        () => undefined,
-        (e: unknown) => ConnectError.from(e),
-      );
+    for (const [name, err] of Object.entries(await callUnknownMethod(server.url))) {
       expect(err?.code, name).toBe(Code.Unimplemented);
       expect(err?.rawMessage, name).toBe("method NoSuchMethod is not implemented by service taskgate.swf.v1.SimpleWorkflowService");
     }
