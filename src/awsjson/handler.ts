@@ -172,7 +172,8 @@ export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJson
   const routes = new Map<string, Route>();
   for (const service of opts.services) {
     const methods = new Map<string, DescMethod>();
-    for (const m of service.desc.methods) if (m.methodKind === "unary") methods.set(m.name, m);
+    // Only the model's operations: taskgate's own RPCs (streams, batches) are Connect/gRPC only.
+    for (const m of service.desc.methods) if (m.methodKind === "unary" && service.model.operations[m.name]) methods.set(m.name, m);
     const model = service.model;
     routes.set(model.metadata.targetPrefix, {
       service,

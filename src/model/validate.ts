@@ -438,3 +438,41 @@ export function validateRequest(model: Model, operation: string, schema: DescMes
   const more = total > list.length ? `; and ${total - list.length} more` : "";
   throw validationError(`${total} validation error${total === 1 ? "" : "s"} detected: ${list.join("; ")}${more}`);
 }
+
+/** One entry of a taskgate-only batch request, as the batch validator sees it. */
+export interface BatchEntry {
+  /** The member of the entry that is set (`completed`), or undefined when none is. */
+  member: string | undefined;
+  /** The operation whose request the set member carries (`RespondActivityTaskCompleted`). */
+  operation: string;
+  schema: DescMessage;
+  message: Message | undefined;
+}
+
+/**
+ * Checks a taskgate-only batch request whose list member `list` holds `min` to `max` entries,
+ * each carrying the request of one model operation (one of `members`). Each entry is checked as
+ * its operation, and a violation names the entry in Coral's list notation
+ * (`outcomes.3.member.completed.taskToken`, counting from 1). Throws one ValidationException
+ * listing every violation, as `validateRequest` does.
+ */
+export function validateBatch(model: Model, list: string, entries: readonly BatchEntry[], range: { min: number; max: number }, members: readonly string[]): void {
+  const errors: Violations = { list: [], total: 0 };
+  const root: Path = { parent: undefined, segment: list };
+  if (entries.length < range.min) violation(errors, entries.length === 0 ? null : entries, root, `must have length greater than or equal to ${range.min}`);
+  else if (entries.length > range.max) violation(errors, `[${entries.length} entries]`, root, `must have length less than or equal to ${range.max}`);
+  else {
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
+      const at: Path = { parent: root, segment: i };
+      if (e.member === undefined || e.message === undefined) {
+        violation(errors, null, at, `must set exactly one of ${members.join(", ")}`);
+        continue;
+      }
+      checkStruct(operationValidator(model, e.operation, e.schema), e.message as unknown as Record<string, unknown>, { parent: at, segment: e.member }, errors);
+    }
+  }
+  if (errors.total === 0) return;
+  const more = errors.total > errors.list.length ? `; and ${errors.total - errors.list.length} more` : "";
+  throw validationError(`${errors.total} validation error${errors.total === 1 ? "" : "s"} detected: ${errors.list.join("; ")}${more}`);
+}

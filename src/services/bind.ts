@@ -12,12 +12,16 @@
 //   time, abort signal, delivery hooks;
 // - a server stream `Stream<Kind>Tasks` is validated as the operation `PollFor<Kind>Task` whose
 //   members it shares, receives its credit (`maxInFlight`) and abort signal, and sends the
-//   batches the engine yields one message at a time.
-import type { DescMethodServerStreaming, DescMethodUnary, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+//   batches the engine yields one message at a time;
+// - a batch `Respond<Kind>Tasks` (unary, taskgate-only, not a model operation) is validated entry
+//   by entry: its one list member holds 1 to 1000 entries, each setting one member of its oneof,
+//   and the request that member carries is validated as the model operation its message is
+//   named after (`RespondActivityTaskCompletedRequest` → `RespondActivityTaskCompleted`).
+import type { DescMessage, DescMethodServerStreaming, DescMethodUnary, DescService, Message, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { PollOptions } from "../dispatch/index.ts";
 import type { Model } from "../model/model.ts";
-import { validateRequest } from "../model/validate.ts";
+import { validateBatch, validateRequest, type BatchEntry } from "../model/validate.ts";
 import { maxInFlight, optionSeconds, pollOptions, type PollConfig } from "./longpoll.ts";
 import type { RegisteredService } from "./registry.ts";
 
@@ -41,6 +45,42 @@ function pollOperationOf(streamName: string): string | undefined {
   return m ? `PollFor${m[1]}Task` : undefined;
 }
 
+/** Entries of one batch call: at least one, at most 1000 (one transaction applies them all). */
+const batchRange = { min: 1, max: 1000 };
+
+/**
+ * The validator of a batch request `Respond<Kind>Tasks`: its one repeated message member, whose
+ * message has one oneof of requests of model operations. Throws at binding time for any other
+ * shape (a programming error in the hand-written proto).
+ */
+function batchValidator(model: Model, method: { name: string; input: DescMessage }): (req: Message) => void {
+  const where = `${method.input.typeName} of ${method.name}`;
+  const list = method.input.fields.find((f) => f.fieldKind === "list" && f.listKind === "message");
+  if (!list || list.fieldKind !== "list" || list.listKind !== "message" || method.input.fields.length !== 1) throw new Error(`${where}: a batch request has exactly one repeated message member`);
+  const entry = list.message;
+  const oneof = entry.oneofs[0];
+  if (entry.oneofs.length !== 1 || !oneof) throw new Error(`${where}: an entry of a batch has exactly one oneof`);
+  const cases = new Map<string, { operation: string; schema: DescMessage }>();
+  for (const f of oneof.fields) {
+    if (f.fieldKind !== "message") throw new Error(`${where}: entry member ${f.name} is not a request message`);
+    const operation = f.message.name.replace(/Request$/, "");
+    if (!model.operations[operation]) throw new Error(`${where}: entry member ${f.name} carries no model operation's request`);
+    cases.set(f.localName, { operation, schema: f.message });
+  }
+  const members = oneof.fields.map((f) => f.jsonName);
+  const jsonOf = new Map(oneof.fields.map((f) => [f.localName, f.jsonName]));
+  return (req) => {
+    const items = (req as unknown as Record<string, unknown>)[list.localName] as Record<string, { case: string | undefined; value?: Message }>[];
+    const entries: BatchEntry[] = items.map((item) => {
+      const o = item[oneof.localName];
+      const c = o.case === undefined ? undefined : cases.get(o.case);
+      if (o.case === undefined || !c) return { member: undefined, operation: "", schema: entry, message: undefined };
+      return { member: jsonOf.get(o.case), operation: c.operation, schema: c.schema, message: o.value };
+    });
+    validateBatch(model, list.jsonName, entries, batchRange, members);
+  };
+}
+
 /** Binds every RPC of `desc` to the engine method of its local name. */
 export function bindService<Desc extends DescService>(desc: Desc, model: Model, engine: EngineOf<Desc>, cfg: PollConfig): RegisteredService {
   const methods = engine as unknown as Record<string, AnyUnary & AnyStream>;
@@ -51,8 +91,12 @@ export function bindService<Desc extends DescService>(desc: Desc, model: Model, 
     const call = fn.bind(engine);
     if (method.methodKind === "unary") {
       const longPoll = optionSeconds(method) > 0;
+      // A unary RPC the model lacks is taskgate's own; only batches are.
+      const batch = model.operations[method.name] ? undefined : /^Respond\w+Tasks$/.test(method.name) ? batchValidator(model, method) : undefined;
+      if (!model.operations[method.name] && !batch) throw new Error(`${desc.typeName}.${method.name} is neither a model operation nor a batch Respond<Kind>Tasks`);
       impl[method.localName] = (req: MessageShape<typeof method.input>, ctx: HandlerContext) => {
-        validateRequest(model, method.name, method.input, req);
+        if (batch) batch(req);
+        else validateRequest(model, method.name, method.input, req);
         return longPoll ? call(req, pollOptions(method, ctx, cfg)) : call(req);
       };
     } else if (method.methodKind === "server_streaming") {
