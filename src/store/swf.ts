@@ -365,6 +365,29 @@ export async function startedTaskWithExecution(sql: Sql, caps: Capabilities, tok
   return { task: taskFromRow(r), execution: execution(e) };
 }
 
+/**
+ * The started tasks of open executions held under any of `tokens`, each with its execution, by
+ * token (a token none holds is absent). One statement for a whole batch; on PostgreSQL the rows
+ * are locked in (execution, task) order, so two batches over the same executions cannot deadlock
+ * on each other.
+ */
+export async function startedTasksWithExecutions(sql: Sql, caps: Capabilities, tokens: readonly string[]): Promise<Map<string, { task: TaskRow; execution: ExecutionRow }>> {
+  const out = new Map<string, { task: TaskRow; execution: ExecutionRow }>();
+  if (tokens.length === 0) return out;
+  const rows = await sql.all(
+    `SELECT ${taskColumns}, ${execCols.split(", ").map((c) => `e.${c} AS e_${c}`).join(", ")} FROM tasks t JOIN swf_executions e ON e.run_id = t.owner ` +
+      `WHERE t.token IN (${tokens.map(() => "?").join(", ")}) AND t.state = 1 AND e.status = 'OPEN' ORDER BY e.run_id, t.id${caps.lockSuffix}`,
+    [...tokens],
+  );
+  for (const r of rows) {
+    const e: Row = {};
+    for (const c of execCols.split(", ")) e[c] = r[`e_${c}`];
+    const task = taskFromRow(r);
+    out.set(r.token as string, { task, execution: execution(e) });
+  }
+  return out;
+}
+
 /** The tags of a domain, by key. */
 export async function domainTags(sql: Sql, domain: string): Promise<{ key: string; value: string }[]> {
   return (await sql.all("SELECT key, value FROM swf_domain_tags WHERE domain = ? ORDER BY key", [domain])).map((r) => ({ key: r.key as string, value: r.value as string }));

@@ -199,4 +199,8 @@ export class SwfEngine {
   respondActivityTaskCanceled(req: pb.RespondActivityTaskCanceledRequest): Promise<Res<typeof pb.RespondActivityTaskCanceledResponseSchema>> {
     return activityWorker.respondActivityTaskCanceled(this.#swf, req);
   }
+
+  respondActivityTasks(req: pb.RespondActivityTasksRequest): Promise<Res<typeof pb.RespondActivityTasksResponseSchema>> {
+    return activityWorker.respondActivityTasks(this.#swf, req);
+  }
 }

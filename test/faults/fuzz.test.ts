@@ -12,12 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
-import { toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { DescribeDomainCommand, RegisterDomainCommand } from "@aws-sdk/client-swf";
 import { awsJsonToMessage } from "../../src/awsjson/convert.ts";
 import { loadModel } from "../../src/model/model.ts";
-import { SimpleWorkflowService } from "../../gen/taskgate/swf/v1/service_pb.ts";
+import { RespondActivityTaskCompletedRequestSchema, RespondActivityTasksRequestSchema, SimpleWorkflowService } from "../../gen/taskgate/swf/v1/service_pb.ts";
 import { ChildPolicy, RegistrationStatus } from "../../gen/taskgate/swf/v1/types_pb.ts";
 import { startTaskgate, type StoreKind, type Taskgate } from "../helpers/harness.ts";
 import { baseline, members, withMember, type Fixture, type MemberKind } from "../awsjson/model-requests.ts";
@@ -188,6 +188,11 @@ function pick<T>(rnd: () => number, xs: readonly T[]): T {
 
 /** A valid binary request of `method` (its AWS baseline converted), for truncation and flipping. */
 function binaryBaseline(method: DescMethod, fx: Fixture): Uint8Array {
+  // The batch RespondActivityTasks is taskgate's own: one completed outcome, the baseline of its single call.
+  if (method.name === "RespondActivityTasks") {
+    const one = awsJsonToMessage(RespondActivityTaskCompletedRequestSchema, baseline(model, "RespondActivityTaskCompleted", fx), model);
+    return toBinary(RespondActivityTasksRequestSchema, create(RespondActivityTasksRequestSchema, { outcomes: [{ outcome: { case: "completed", value: one } }] }));
+  }
   const op = method.name.startsWith("Stream") ? method.name.replace("Stream", "PollFor").replace(/Tasks$/, "Task") : method.name;
   const msg = awsJsonToMessage(method.input, baseline(model, op, fx), model);
   return toBinary(method.input, msg);

@@ -1,6 +1,8 @@
-// The activity worker's operations: poll or stream activity tasks, heartbeat, complete, fail, cancel, count.
+// The activity worker's operations: poll or stream activity tasks, heartbeat, complete, fail, cancel
+// (one at a time or in a batch), count.
 import { EventType } from "../../../gen/taskgate/swf/v1/types_pb.ts";
-import type { PollOptions, TaskRow } from "../../dispatch/index.ts";
+import type { PollOptions, TaskRow, UnitOfWork } from "../../dispatch/index.ts";
+import { Fault } from "../../faults.ts";
 import type { Sql } from "../../store/db.ts";
 import { ExecutionTx } from "../history.ts";
 import { parseDuration } from "../values.ts";
@@ -43,27 +45,27 @@ export async function recordActivityTaskHeartbeat(ctx: Swf, req: pb.RecordActivi
   });
 }
 
-/** RespondActivityTaskCompleted. */
-export async function respondActivityTaskCompleted(ctx: Swf, req: pb.RespondActivityTaskCompletedRequest): Promise<Res<typeof pb.RespondActivityTaskCompletedResponseSchema>> {
-  await closeActivity(ctx, req.taskToken!, (p) => ({
+type CloseEvent = Parameters<ExecutionTx["append"]>[0];
+
+/** The ActivityTaskCompleted event of a completion. */
+function completedEvent(req: pb.RespondActivityTaskCompletedRequest, p: ActivityPayload): CloseEvent {
+  return {
     eventType: EventType.ACTIVITY_TASK_COMPLETED,
     activityTaskCompletedEventAttributes: { result: req.result, scheduledEventId: BigInt(p.scheduledEventId), startedEventId: BigInt(p.startedEventId!) },
-  }));
-  return {};
+  };
 }
 
-/** RespondActivityTaskFailed. */
-export async function respondActivityTaskFailed(ctx: Swf, req: pb.RespondActivityTaskFailedRequest): Promise<Res<typeof pb.RespondActivityTaskFailedResponseSchema>> {
-  await closeActivity(ctx, req.taskToken!, (p) => ({
+/** The ActivityTaskFailed event of a failure. */
+function failedEvent(req: pb.RespondActivityTaskFailedRequest, p: ActivityPayload): CloseEvent {
+  return {
     eventType: EventType.ACTIVITY_TASK_FAILED,
     activityTaskFailedEventAttributes: { reason: req.reason, details: req.details, scheduledEventId: BigInt(p.scheduledEventId), startedEventId: BigInt(p.startedEventId!) },
-  }));
-  return {};
+  };
 }
 
-/** RespondActivityTaskCanceled. */
-export async function respondActivityTaskCanceled(ctx: Swf, req: pb.RespondActivityTaskCanceledRequest): Promise<Res<typeof pb.RespondActivityTaskCanceledResponseSchema>> {
-  await closeActivity(ctx, req.taskToken!, (p) => ({
+/** The ActivityTaskCanceled event of a cancellation. */
+function canceledEvent(req: pb.RespondActivityTaskCanceledRequest, p: ActivityPayload): CloseEvent {
+  return {
     eventType: EventType.ACTIVITY_TASK_CANCELED,
     activityTaskCanceledEventAttributes: {
       details: req.details,
@@ -71,19 +73,101 @@ export async function respondActivityTaskCanceled(ctx: Swf, req: pb.RespondActiv
       startedEventId: BigInt(p.startedEventId!),
       latestCancelRequestedEventId: p.latestCancelRequestedEventId !== undefined ? BigInt(p.latestCancelRequestedEventId) : undefined,
     },
-  }));
+  };
+}
+
+/** RespondActivityTaskCompleted. */
+export async function respondActivityTaskCompleted(ctx: Swf, req: pb.RespondActivityTaskCompletedRequest): Promise<Res<typeof pb.RespondActivityTaskCompletedResponseSchema>> {
+  await closeActivity(ctx, req.taskToken!, (p) => completedEvent(req, p));
   return {};
 }
 
-async function closeActivity(ctx: Swf, token: string, event: (p: ActivityPayload) => Parameters<ExecutionTx["append"]>[0]): Promise<void> {
+/** RespondActivityTaskFailed. */
+export async function respondActivityTaskFailed(ctx: Swf, req: pb.RespondActivityTaskFailedRequest): Promise<Res<typeof pb.RespondActivityTaskFailedResponseSchema>> {
+  await closeActivity(ctx, req.taskToken!, (p) => failedEvent(req, p));
+  return {};
+}
+
+/** RespondActivityTaskCanceled. */
+export async function respondActivityTaskCanceled(ctx: Swf, req: pb.RespondActivityTaskCanceledRequest): Promise<Res<typeof pb.RespondActivityTaskCanceledResponseSchema>> {
+  await closeActivity(ctx, req.taskToken!, (p) => canceledEvent(req, p));
+  return {};
+}
+
+async function closeActivity(ctx: Swf, token: string, event: (p: ActivityPayload) => CloseEvent): Promise<void> {
   await ctx.tx(async (uow) => {
     const { row, p, x } = await startedActivity(ctx, uow.sql, token);
-    x.append(event(p));
-    await ctx.tasks.close(uow, row, hasTimeouts(p));
-    x.state.openActivityTasks = Math.max(0, x.state.openActivityTasks - 1);
-    await scheduleDecision(ctx, uow, x);
-    await x.flush(uow.sql, ctx.db.caps);
+    await applyClose(ctx, uow, row, p, x, event(p));
+    await x.flush(uow.sql, uow.caps);
   });
+}
+
+/** Records a started activity task's close in its execution (not yet flushed): event, task row, counter, next decision. */
+async function applyClose(ctx: Swf, uow: UnitOfWork, row: TaskRow, p: ActivityPayload, x: ExecutionTx, ev: CloseEvent): Promise<void> {
+  x.append(ev);
+  await ctx.tasks.close(uow, row, hasTimeouts(p));
+  x.state.openActivityTasks = Math.max(0, x.state.openActivityTasks - 1);
+  await scheduleDecision(ctx, uow, x);
+}
+
+/** The token and close event of one outcome of a batch. */
+function outcomeOf(o: pb.ActivityTaskOutcome): { token: string; event: (p: ActivityPayload) => CloseEvent } {
+  const out = o.outcome;
+  switch (out.case) {
+    case "completed":
+      return { token: out.value.taskToken!, event: (p) => completedEvent(out.value, p) };
+    case "failed":
+      return { token: out.value.taskToken!, event: (p) => failedEvent(out.value, p) };
+    case "canceled":
+      return { token: out.value.taskToken!, event: (p) => canceledEvent(out.value, p) };
+    default:
+      throw new Error("an outcome without a case passed validation");
+  }
+}
+
+/** A per-outcome fault as the batch response carries it. */
+function faultResult(f: Fault): Res<typeof pb.ActivityTaskOutcomeResultSchema> {
+  return { fault: { name: f.type, namespace: f.namespace, message: f.message } };
+}
+
+/**
+ * RespondActivityTasks: every outcome in one transaction. All tokens are looked up first, in one
+ * statement; an outcome whose token holds no started activity task of an open execution (unknown,
+ * expired, a decision task's, already closed earlier in the batch, or its execution closed by an
+ * earlier outcome) is answered UnknownResourceFault and changes nothing, and the rest apply. Each
+ * execution is opened once per call, so its outcomes append to one history, schedule at most one
+ * decision task ("unless one is open" sees the earlier ones) and write its row once. Any store
+ * failure rolls the whole call back.
+ */
+export async function respondActivityTasks(ctx: Swf, req: pb.RespondActivityTasksRequest): Promise<Res<typeof pb.RespondActivityTasksResponseSchema>> {
+  const outcomes = req.outcomes.map(outcomeOf);
+  const results = await ctx.tx(async (uow) => {
+    const found = await st.startedTasksWithExecutions(uow.sql, uow.caps, [...new Set(outcomes.map((o) => o.token))]);
+    const executions = new Map<string, ExecutionTx>();
+    const closed = new Set<string>();
+    const results: Res<typeof pb.ActivityTaskOutcomeResultSchema>[] = [];
+    for (const o of outcomes) {
+      const f = found.get(o.token);
+      if (!f || !f.task.key.startsWith("a:") || closed.has(o.token)) {
+        results.push(faultResult(unknownToken()));
+        continue;
+      }
+      let x = executions.get(f.task.owner);
+      if (!x) executions.set(f.task.owner, (x = new ExecutionTx(f.execution, ctx.clock.now())));
+      // An earlier outcome closed the execution (the history limit): its tasks are gone.
+      if (!x.open) {
+        results.push(faultResult(unknownToken()));
+        continue;
+      }
+      closed.add(o.token);
+      const p = JSON.parse(f.task.payload) as ActivityPayload;
+      await applyClose(ctx, uow, f.task, p, x, o.event(p));
+      results.push({});
+    }
+    for (const x of executions.values()) await x.flush(uow.sql, uow.caps);
+    return results;
+  });
+  return { results };
 }
 
 /** CountPendingActivityTasks: the scheduled (not started) activity tasks of a task list. */
