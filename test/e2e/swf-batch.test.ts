@@ -10,18 +10,54 @@ import { ChildPolicy, DecisionType, EventType, type HistoryEvent } from "../../g
 import { faultFromConnectError } from "../../src/faults-connect.ts";
 import { startTaskgate, stores, type Taskgate } from "../helpers/harness.ts";
 import { faultyDatabase, type FaultyDatabase } from "../helpers/faulty-db.ts";
+import type { Database, Sql } from "../../src/store/db.ts";
 
 type Outcome = MessageInitShape<typeof ActivityTaskOutcomeSchema>;
 
 let n = 0;
+
+/** Counts the statements whose SQL matches each pattern, across every transaction of `inner`. */
+function counting(inner: Database, patterns: Record<string, RegExp>): { db: Database; counts: Record<string, number>; reset(): void } {
+  const counts: Record<string, number> = {};
+  const reset = () => {
+    for (const k of Object.keys(patterns)) counts[k] = 0;
+  };
+  reset();
+  const see = (q: string) => {
+    for (const [k, re] of Object.entries(patterns)) if (re.test(q)) counts[k]++;
+  };
+  const wrap = (sql: Sql): Sql => ({
+    all: async (q, p) => (see(q), sql.all(q, p)),
+    get: async (q, p) => (see(q), sql.get(q, p)),
+    run: async (q, p) => (see(q), sql.run(q, p)),
+  });
+  const db: Database = {
+    caps: inner.caps,
+    tx: (fn) => inner.tx((sql) => fn(wrap(sql))),
+    publishInTx: (sql, channel, payload) => inner.publishInTx(sql, channel, payload),
+    publish: (channel, payload) => inner.publish(channel, payload),
+    subscribe: (channel, fn) => inner.subscribe(channel, fn),
+    healthy: () => inner.healthy(),
+    close: () => inner.close(),
+  };
+  return { db, counts, reset };
+}
 
 const completed = (taskToken: string | undefined, result?: string): Outcome => ({ outcome: { case: "completed", value: { taskToken, result } } });
 
 describe.each(stores)("RespondActivityTasks (%s)", (kind) => {
   let tg: Taskgate;
   let db: FaultyDatabase;
+  let stats: ReturnType<typeof counting>;
   beforeAll(async () => {
-    tg = await startTaskgate({ kind, longPollSeconds: 0.5, wrapDb: (inner) => (db = faultyDatabase(inner)) });
+    tg = await startTaskgate({
+      kind,
+      longPollSeconds: 0.5,
+      wrapDb: (inner) => {
+        stats = counting(inner, { executionWrites: /^UPDATE swf_executions|^WITH appended AS/, tokenLookups: /WHERE t\.token IN/ });
+        return (db = faultyDatabase(stats.db));
+      },
+    });
   });
   afterEach(() => db.disarm());
   afterAll(async () => {
@@ -97,7 +133,10 @@ describe.each(stores)("RespondActivityTasks (%s)", (kind) => {
     const domain = await fixture();
     const runId = await schedule(domain, "many", 50);
     const tokens = await poll(domain, 50);
+    stats.reset();
     const r = await tg.grpc.respondActivityTasks({ outcomes: tokens.map((t, i) => completed(t, `r${i}`)) });
+    // One lookup of all fifty tokens, one write of the execution's row.
+    expect(stats.counts).toEqual({ executionWrites: 1, tokenLookups: 1 });
     expect(r.results).toHaveLength(50);
     expect(r.results.every((x) => x.fault === undefined)).toBe(true);
     const events = await history(domain, "many", runId);
