@@ -6,15 +6,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ActivityTaskOutcomeSchema } from "../../gen/taskgate/swf/v1/service_pb.ts";
-import { ChildPolicy, DecisionType, EventType, type HistoryEvent } from "../../gen/taskgate/swf/v1/types_pb.ts";
+import { DecisionType, EventType, type HistoryEvent } from "../../gen/taskgate/swf/v1/types_pb.ts";
 import { faultFromConnectError } from "../../src/faults-connect.ts";
 import { startTaskgate, stores, type Taskgate } from "../helpers/harness.ts";
+import { connectFixture } from "../helpers/swf.ts";
 import { faultyDatabase, type FaultyDatabase } from "../helpers/faulty-db.ts";
 import type { Database, Sql } from "../../src/store/db.ts";
 
 type Outcome = MessageInitShape<typeof ActivityTaskOutcomeSchema>;
 
-let n = 0;
 
 /** Counts the statements whose SQL matches each pattern, across every transaction of `inner`. */
 function counting(inner: Database, patterns: Record<string, RegExp>): { db: Database; counts: Record<string, number>; reset(): void } {
@@ -64,32 +64,6 @@ describe.each(stores)("RespondActivityTasks (%s)", (kind) => {
     await tg?.destroy();
   });
 
-  async function fixture(): Promise<string> {
-    const c = tg.connect;
-    const domain = `bdom-${++n}-${Math.random().toString(36).slice(2, 8)}`;
-    await c.registerDomain({ name: domain, workflowExecutionRetentionPeriodInDays: "1" });
-    await c.registerWorkflowType({
-      domain,
-      name: "wf",
-      version: "1",
-      defaultTaskList: { name: "d" },
-      defaultExecutionStartToCloseTimeout: "3600",
-      defaultTaskStartToCloseTimeout: "600",
-      defaultChildPolicy: ChildPolicy.TERMINATE,
-    });
-    await c.registerActivityType({
-      domain,
-      name: "act",
-      version: "1",
-      defaultTaskList: { name: "a" },
-      defaultTaskScheduleToCloseTimeout: "NONE",
-      defaultTaskScheduleToStartTimeout: "NONE",
-      defaultTaskStartToCloseTimeout: "NONE",
-      defaultTaskHeartbeatTimeout: "NONE",
-    });
-    return domain;
-  }
-
   /** Starts an execution whose first decision schedules `count` activities; returns its runId. */
   async function schedule(domain: string, workflowId: string, count: number): Promise<string> {
     const c = tg.connect;
@@ -130,7 +104,7 @@ describe.each(stores)("RespondActivityTasks (%s)", (kind) => {
   }
 
   it("completes many activities of one execution in one call: each completion recorded once, one decision task scheduled", async () => {
-    const domain = await fixture();
+    const domain = await connectFixture(tg.connect, "bdom");
     const runId = await schedule(domain, "many", 50);
     const tokens = await poll(domain, 50);
     stats.reset();
@@ -152,7 +126,7 @@ describe.each(stores)("RespondActivityTasks (%s)", (kind) => {
   });
 
   it("applies completed, failed and canceled outcomes together, answering a stale token, a decision token and a repeated token per outcome", async () => {
-    const domain = await fixture();
+    const domain = await connectFixture(tg.connect, "bdom");
     const runId = await schedule(domain, "mixed", 4);
     const [t1, t2, t3, t4] = await poll(domain, 4);
     await tg.connect.respondActivityTaskCompleted({ taskToken: t4 });
@@ -216,7 +190,7 @@ describe.each(stores)("RespondActivityTasks (%s)", (kind) => {
   });
 
   it("applies nothing when the store fails during the call, and the same call succeeds on retry", async () => {
-    const domain = await fixture();
+    const domain = await connectFixture(tg.connect, "bdom");
     const runId = await schedule(domain, "fault", 5);
     const tokens = await poll(domain, 5);
     const outcomes = tokens.map((t) => completed(t));
@@ -237,7 +211,7 @@ describe.each(stores)("RespondActivityTasks (%s)", (kind) => {
   });
 
   it("gives a StreamActivityTasks consumer its credits back per completed task, within maxInFlight", async () => {
-    const domain = await fixture();
+    const domain = await connectFixture(tg.connect, "bdom");
     await schedule(domain, "stream", 7);
     const ac = new AbortController();
     const it = tg.grpc.streamActivityTasks({ domain, taskList: { name: "a" }, maxInFlight: 3 }, { signal: ac.signal })[Symbol.asyncIterator]();

@@ -2,9 +2,10 @@
 // server-streaming, plus plain JSON with fetch (what curl sends).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ChildPolicy, DecisionType, EventType } from "../../gen/taskgate/swf/v1/types_pb.ts";
+import { DecisionType, EventType } from "../../gen/taskgate/swf/v1/types_pb.ts";
 import { faultFromConnectError } from "../../src/faults-connect.ts";
 import { startTaskgate, stores, type Taskgate } from "../helpers/harness.ts";
+import { connectFixture } from "../helpers/swf.ts";
 
 let n = 0;
 
@@ -17,35 +18,10 @@ describe.each(stores)("SWF through the Connect client (%s)", (kind) => {
     await tg?.destroy();
   });
 
-  async function fixture(c: Taskgate["connect"]) {
-    const domain = `cdom-${++n}-${Math.random().toString(36).slice(2, 8)}`;
-    await c.registerDomain({ name: domain, workflowExecutionRetentionPeriodInDays: "1" });
-    await c.registerWorkflowType({
-      domain,
-      name: "wf",
-      version: "1",
-      defaultTaskList: { name: "d" },
-      defaultExecutionStartToCloseTimeout: "3600",
-      defaultTaskStartToCloseTimeout: "600",
-      defaultChildPolicy: ChildPolicy.TERMINATE,
-    });
-    await c.registerActivityType({
-      domain,
-      name: "act",
-      version: "1",
-      defaultTaskList: { name: "a" },
-      defaultTaskScheduleToCloseTimeout: "NONE",
-      defaultTaskScheduleToStartTimeout: "NONE",
-      defaultTaskStartToCloseTimeout: "NONE",
-      defaultTaskHeartbeatTimeout: "NONE",
-    });
-    return domain;
-  }
-
   for (const protocol of ["connect", "grpc", "grpcWeb"] as const) {
     it(`runs a whole workflow over ${protocol}`, async () => {
       const c = tg[protocol];
-      const domain = await fixture(c);
+      const domain = await connectFixture(c, "cdom");
       const { runId } = await c.startWorkflowExecution({ domain, workflowId: "w", workflowType: { name: "wf", version: "1" }, input: "in" });
       const d = await c.pollForDecisionTask({ domain, taskList: { name: "d" }, identity: protocol });
       expect(d.events.map((e) => e.eventType)).toEqual([EventType.WORKFLOW_EXECUTION_STARTED, EventType.DECISION_TASK_SCHEDULED, EventType.DECISION_TASK_STARTED]);
@@ -82,7 +58,7 @@ describe.each(stores)("SWF through the Connect client (%s)", (kind) => {
   });
 
   it("returns the empty poll result over Connect", async () => {
-    const domain = await fixture(tg.connect);
+    const domain = await connectFixture(tg.connect, "cdom");
     const a = await tg.connect.pollForActivityTask({ domain, taskList: { name: "a" } });
     expect(a.taskToken).toBeUndefined();
     expect(a.startedEventId).toBe(0n);
@@ -90,7 +66,7 @@ describe.each(stores)("SWF through the Connect client (%s)", (kind) => {
 
   it("streams activity tasks within maxInFlight, the Respond calls giving credit back", async () => {
     const c = tg.grpc;
-    const domain = await fixture(c);
+    const domain = await connectFixture(c, "cdom");
     await c.startWorkflowExecution({ domain, workflowId: "s", workflowType: { name: "wf", version: "1" } });
     const d = await c.pollForDecisionTask({ domain, taskList: { name: "d" } });
     await c.respondDecisionTaskCompleted({
@@ -125,7 +101,7 @@ describe.each(stores)("SWF through the Connect client (%s)", (kind) => {
 
   it("streams decision tasks with their whole history", async () => {
     const c = tg.connect;
-    const domain = await fixture(c);
+    const domain = await connectFixture(c, "cdom");
     const ac = new AbortController();
     const stream = c.streamDecisionTasks({ domain, taskList: { name: "d" }, maxInFlight: 1 }, { signal: ac.signal })[Symbol.asyncIterator]();
     const next = stream.next();

@@ -6,6 +6,9 @@ import {
   StartWorkflowExecutionCommand,
   type SWFClient,
 } from "@aws-sdk/client-swf";
+import type { Client } from "@connectrpc/connect";
+import type { SimpleWorkflowService } from "../../gen/taskgate/swf/v1/service_pb.ts";
+import { ChildPolicy } from "../../gen/taskgate/swf/v1/types_pb.ts";
 
 /** Names used by `setupDomain`. */
 export interface Fixture {
@@ -57,4 +60,35 @@ export async function setupDomain(swf: SWFClient, opts: { activityTimeouts?: Par
 export async function start(swf: SWFClient, f: Fixture, workflowId: string, input?: string): Promise<string> {
   const r = await swf.send(new StartWorkflowExecutionCommand({ domain: f.domain, workflowId, workflowType: f.workflowType, input }));
   return r.runId!;
+}
+
+let m = 0;
+
+/**
+ * Registers a fresh domain through a Connect client: workflow type `wf`/`1` (decision task list
+ * `d`) and activity type `act`/`1` (task list `a`, every timeout NONE). Returns the domain name.
+ */
+export async function connectFixture(c: Client<typeof SimpleWorkflowService>, prefix: string): Promise<string> {
+  const domain = `${prefix}-${process.pid}-${++m}-${Math.random().toString(36).slice(2, 8)}`;
+  await c.registerDomain({ name: domain, workflowExecutionRetentionPeriodInDays: "1" });
+  await c.registerWorkflowType({
+    domain,
+    name: "wf",
+    version: "1",
+    defaultTaskList: { name: "d" },
+    defaultExecutionStartToCloseTimeout: "3600",
+    defaultTaskStartToCloseTimeout: "600",
+    defaultChildPolicy: ChildPolicy.TERMINATE,
+  });
+  await c.registerActivityType({
+    domain,
+    name: "act",
+    version: "1",
+    defaultTaskList: { name: "a" },
+    defaultTaskScheduleToCloseTimeout: "NONE",
+    defaultTaskScheduleToStartTimeout: "NONE",
+    defaultTaskStartToCloseTimeout: "NONE",
+    defaultTaskHeartbeatTimeout: "NONE",
+  });
+  return domain;
 }
