@@ -13,6 +13,7 @@ import {
 import { Queue, Worker } from "bullmq";
 import { Logger, makeWorkerUtils, run, type WorkerUtils } from "graphile-worker";
 import pg from "pg";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { aborted, activity, batch, client, conc, fixture, pct, pgUrl, serverCost, withTimeout, type Server } from "./common.ts";
 
 export interface JobCounts {
@@ -43,9 +44,14 @@ interface Path {
   /** Polls one decision task and returns its token ("" when the poll came back empty). */
   pollDecision(signal: AbortSignal): Promise<string>;
   decide(token: string, activityIds: string[]): Promise<unknown>;
-  /** Runs one worker until `signal` aborts: `received(activityId)` as each task arrives, `completed()` once its completion is answered. */
-  worker(signal: AbortSignal, received: (activityId: string) => void, completed: (error?: unknown) => void): Promise<void>;
+  /** Runs one worker until `signal` aborts: `received(activityId)` as each task arrives, `completed(undefined, activityId)` once its completion is answered. */
+  worker(signal: AbortSignal, received: (activityId: string) => void, completed: (error: unknown, activityId: string) => void): Promise<void>;
 }
+
+/** Batch completion: tasks a worker holds at most (its stream's credit), and flushes at once. */
+export const batchCredit = 100;
+/** Batch completion: a worker flushes what it holds after this long without a new task. */
+export const batchIdleMs = 2;
 
 function ownPath(url: string, domain: string): (k: number) => Path {
   const clients = Array.from({ length: 4 }, () => client(url));
@@ -59,7 +65,87 @@ function ownPath(url: string, domain: string): (k: number) => Path {
       worker: async (signal, received, completed) => {
         for await (const t of c.streamActivityTasks({ domain, taskList: { name: "a" }, maxInFlight: 1 }, { signal })) {
           received(t.activityId!);
-          await c.respondActivityTaskCompleted({ taskToken: t.taskToken, result: "ok" }).then(() => completed(), completed);
+          await c.respondActivityTaskCompleted({ taskToken: t.taskToken, result: "ok" }).then(
+            () => completed(undefined, t.activityId!),
+            (e: unknown) => completed(e, t.activityId!),
+          );
+        }
+      },
+    };
+  };
+}
+
+/** Unavailable answers the batch path retried in the current run of taskgateJobs. */
+const retries = { streams: 0, batches: 0 };
+
+/** `call()`, again after an Unavailable (the store failed and nothing was applied), up to 5 times. */
+async function retrying<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (e) {
+      if (attempt >= 5 || !(e instanceof ConnectError) || e.code !== Code.Unavailable) throw e;
+      retries.batches++;
+      await sleep(10);
+    }
+  }
+}
+
+/**
+ * The own API with batch completion: each worker's stream has credit for `batchCredit` tasks, and
+ * the worker completes what it holds in one RespondActivityTasks once it holds `batchCredit` or
+ * `batchIdleMs` passed without a new task. The stream is read on while a flush is in flight (the
+ * tasks of a flush give their credit back when it commits).
+ */
+function batchPath(url: string, domain: string): (k: number) => Path {
+  const own = ownPath(url, domain);
+  const clients = Array.from({ length: 4 }, () => client(url));
+  return (k) => {
+    const c = clients[k % clients.length];
+    return {
+      ...own(k),
+      worker: async (signal, received, completed) => {
+        let held: { taskToken: string; activityId: string }[] = [];
+        let timer: NodeJS.Timeout | undefined;
+        const flushes = new Set<Promise<void>>();
+        const flush = () => {
+          clearTimeout(timer);
+          timer = undefined;
+          if (held.length === 0) return;
+          const tasks = held;
+          held = [];
+          const f = retrying(() => c.respondActivityTasks({ outcomes: tasks.map((t) => ({ outcome: { case: "completed", value: { taskToken: t.taskToken, result: "ok" } } })) }))
+            .then(
+              ({ results }) => tasks.forEach((t, i) => completed(results[i] === undefined ? new Error("no result") : results[i].fault, t.activityId)),
+              (e: unknown) => tasks.forEach((t) => completed(e, t.activityId)),
+            )
+            .finally(() => flushes.delete(f));
+          flushes.add(f);
+        };
+        try {
+          // A stream that fails with Unavailable is opened again; the tasks it delivered stay
+          // started and are completed with the rest.
+          for (;;) {
+            try {
+              for await (const t of c.streamActivityTasks({ domain, taskList: { name: "a" }, maxInFlight: batchCredit }, { signal })) {
+                received(t.activityId!);
+                held.push({ taskToken: t.taskToken!, activityId: t.activityId! });
+                if (held.length >= batchCredit) flush();
+                else {
+                  clearTimeout(timer);
+                  timer = setTimeout(flush, batchIdleMs);
+                }
+              }
+              return;
+            } catch (e) {
+              if (signal.aborted || !(e instanceof ConnectError) || e.code !== Code.Unavailable) throw e;
+              retries.streams++;
+              await sleep(10);
+            }
+          }
+        } finally {
+          flush(); // what is still held once the stream ends
+          await Promise.all(flushes);
         }
       },
     };
@@ -103,8 +189,12 @@ function awsPath(url: string, domain: string): (k: number) => Path {
         while (!signal.aborted) {
           const a = await callWith(signal, (s) => c.send(new PollForActivityTaskCommand({ domain, taskList: { name: "a" } }), { abortSignal: s }));
           if (!a.taskToken) continue;
-          received(a.activityId!);
-          await c.send(new RespondActivityTaskCompletedCommand({ taskToken: a.taskToken, result: "ok" })).then(() => completed(), completed);
+          const id = a.activityId!;
+          received(id);
+          await c.send(new RespondActivityTaskCompletedCommand({ taskToken: a.taskToken, result: "ok" })).then(
+            () => completed(undefined, id),
+            (e: unknown) => completed(e, id),
+          );
         }
       },
     };
@@ -150,11 +240,11 @@ async function openDecisions(path: (k: number) => Path, prefix: string, executio
 }
 
 /** Runs `conc` workers until `total` tasks were received and completed, or `limitMs` passed. */
-function workers(path: (k: number) => Path, onReceived: (activityId: string) => void, onCompleted: () => void = () => {}) {
+function workers(path: (k: number) => Path, onReceived: (activityId: string) => void, onCompleted: (activityId: string) => void = () => {}) {
   const ac = new AbortController();
   let errors = 0;
-  const completed = (e?: unknown) => {
-    if (e === undefined) return onCompleted();
+  const completed = (e: unknown, activityId: string) => {
+    if (e === undefined) return onCompleted(activityId);
     if (errors++ === 0) console.error("bench: a completion failed:", e);
   };
   const loops = Array.from({ length: conc }, (_, k) => path(k).worker(ac.signal, onReceived, completed).catch(aborted(ac.signal)));
@@ -210,9 +300,10 @@ async function paced(n: number, rate: number, enqueue: (i: number) => Promise<un
 }
 
 /** The job-queue workload through one taskgate path on `server`. */
-export async function taskgateJobs(server: Server, route: "own" | "aws", n: JobCounts) {
+export async function taskgateJobs(server: Server, route: "own" | "batch" | "aws", n: JobCounts) {
   const domain = await fixture(client(server.url));
-  const path = (route === "own" ? ownPath : awsPath)(server.url, domain);
+  const path = { own: ownPath, batch: batchPath, aws: awsPath }[route](server.url, domain);
+  retries.streams = retries.batches = 0;
 
   // Enqueue: workflows whose first decision schedules 100 activities each.
   const executions = n.drain / batch;
@@ -251,16 +342,31 @@ export async function taskgateJobs(server: Server, route: "own" | "aws", n: JobC
 
   // Latency: decision tasks in hand first; then one activity per decision at `rate`/s.
   const { tokens: lTokens, release: releaseL } = await openDecisions(path, "l", n.latency);
+  // Also the time to the answered completion: what a caller waiting for the result sees, and
+  // where the batch path's flush timer shows.
   const sentAt: number[] = [];
   const lat: number[] = [];
-  w = workers(path, (id) => {
-    const i = Number(id.slice(1));
-    lat[i] = performance.now() - sentAt[i];
-  });
+  const doneLat: number[] = [];
+  w = workers(
+    path,
+    (id) => {
+      const i = Number(id.slice(1));
+      lat[i] = performance.now() - sentAt[i];
+    },
+    (id) => {
+      const i = Number(id.slice(1));
+      doneLat[i] = performance.now() - sentAt[i];
+    },
+  );
   let latency;
+  let completion;
   try {
     await sleep(300); // the workers are waiting
     latency = await paced(n.latency, n.rate, (i) => path(i).decide(lTokens[i], [`l${i}`]), sentAt, lat);
+    const deadline = performance.now() + 10_000;
+    while (doneLat.filter((x) => x !== undefined).length < n.latency && performance.now() < deadline) await sleep(5);
+    const xs = doneLat.slice(warmup).filter((x) => x !== undefined);
+    completion = { p50: pct(xs, 50), p99: pct(xs, 99), samples: xs.length };
   } finally {
     await w.stop();
     await releaseL();
@@ -281,6 +387,10 @@ export async function taskgateJobs(server: Server, route: "own" | "aws", n: JobC
     latencyMax: latency.max,
     latencySamples: latency.samples,
     latencyMissing: latency.missing,
+    completionLatencyP50: completion.p50,
+    completionLatencyP99: completion.p99,
+    completionLatencySamples: completion.samples,
+    ...(route === "batch" ? { unavailableStreamsReopened: retries.streams, unavailableBatchesRetried: retries.batches } : {}),
     enqueueErrors: latency.errors,
   };
 }

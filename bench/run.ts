@@ -46,14 +46,20 @@
 // - drain: then 16 workers complete the N queued no-op tasks; tasks/s from the workers' start to
 //   the N-th answered completion (BullMQ: the N-th "completed" event; graphile-worker: its jobs
 //   table empty). Own API: 16 StreamActivityTasks streams with maxInFlight 1 over 4 HTTP/2
-//   connections, each task completed by a unary RespondActivityTaskCompleted. AWS SDK:
+//   connections, each task completed by a unary RespondActivityTaskCompleted. Own API, batch
+//   completion: 16 StreamActivityTasks streams with maxInFlight 100, each worker completing what
+//   it holds in one RespondActivityTasks once it holds 100 or 2 ms passed without a new task (the
+//   stream read on meanwhile; a stream or batch answered Unavailable is retried, and counted in
+//   the JSON). AWS SDK:
 //   `@aws-sdk/client-swf` as shipped, 16 loops of PollForActivityTask + RespondActivityTaskCompleted.
 //   BullMQ: one Worker with concurrency 16, default job options (completed jobs kept).
 // - dispatch latency: 16 idle workers, then tasks enqueued one at a time at 200/s (open loop,
 //   2,000 on SQLite, 1,000 on PostgreSQL, the first 100 dropped): taskgate answers a decision task
 //   (in hand beforehand) with one ScheduleActivityTask; BullMQ `queue.add`; graphile-worker
 //   `addJob`. The clock runs from issuing the enqueue call (which answers after its commit) until
-//   the worker holds the task, so it includes the enqueue request's way to the server.
+//   the worker holds the task, so it includes the enqueue request's way to the server. Taskgate
+//   paths also: until the task's completion is answered (with batch completion, after the flush
+//   timer).
 // - where the time goes, per drained task: server CPU (utime + stime of the server process from
 //   /proc/<pid>/stat, 10 ms steps; for BullMQ, Redis's used_cpu_user + used_cpu_sys), this
 //   process's CPU (clients), and the SQL statements and COMMITs the server ran, counted inside it
@@ -127,7 +133,7 @@ import {
   type ServerOptions,
   type Store,
 } from "./common.ts";
-import { bullmqJobs, completionCost, graphileJobs, taskgateJobs, type JobCounts } from "./jobs.ts";
+import { batchCredit, batchIdleMs, bullmqJobs, completionCost, graphileJobs, taskgateJobs, type JobCounts } from "./jobs.ts";
 
 const storeArg = args.includes("--store") ? args[args.indexOf("--store") + 1] : undefined;
 if (storeArg !== undefined && storeArg !== "sqlite" && storeArg !== "postgres") {
@@ -665,6 +671,11 @@ async function stopRunner(runner: Runner): Promise<void> {
 
 // ---- suites ----
 
+/** The taskgate paths of the job-queue workload, their result keys and names. */
+const jobRoutes = ["own", "batch", "aws"] as const;
+const jobKey = { own: "jobsOwn", batch: "jobsBatch", aws: "jobsAws" } as const;
+const jobName = { own: "own gRPC API", batch: "own gRPC API, batch completion", aws: "AWS SDK" } as const;
+
 async function sqliteSuite(): Promise<Results> {
   const dir = mkdtempSync(join(tmpdir(), "taskgate-bench-"));
   const database = (name: string) => `sqlite:${join(dir, `${name}.db`)}`;
@@ -689,9 +700,9 @@ async function sqliteSuite(): Promise<Results> {
     }
     if (suites.has("jobs")) {
       // Each taskgate path on a server of its own, on a fresh database, statements counted.
-      for (const route of ["own", "aws"] as const) {
+      for (const route of jobRoutes) {
         const s = await start(`jobs-${route}`, { count: true });
-        r[route === "own" ? "jobsOwn" : "jobsAws"] = await phase(`sqlite jobs, ${route === "own" ? "own gRPC API" : "AWS SDK"}`, 400, () => taskgateJobs(s, route, n.jobQueue));
+        r[jobKey[route]] = await phase(`sqlite jobs, ${jobName[route]}`, 400, () => taskgateJobs(s, route, n.jobQueue));
         await s.stop();
       }
       r.jobsBullmq = await phase("BullMQ jobs", 200, () => bullmqJobs(n.jobQueue));
@@ -753,17 +764,17 @@ async function postgresSuite(): Promise<Results> {
     }
     if (suites.has("jobs")) {
       // Each taskgate path on a fresh schema, statements counted; then graphile-worker alone.
-      for (const route of ["own", "aws"] as const) {
+      for (const route of jobRoutes) {
         await dropSchema(pgUrl, tgSchema);
         const s = await startServer(database, { count: true });
         servers.push(s);
         const pgBefore = await pgWrites();
-        r[route === "own" ? "jobsOwn" : "jobsAws"] = await phase(`postgres jobs, ${route === "own" ? "own gRPC API" : "AWS SDK"}`, 600, () => taskgateJobs(s, route, n.jobQueue));
+        r[jobKey[route]] = await phase(`postgres jobs, ${jobName[route]}`, 600, () => taskgateJobs(s, route, n.jobQueue));
         await s.stop();
         const pgAfter = await pgWrites();
         // Everything the server wrote in this phase (enqueue, drain, latency), per drained-or-latency task.
         const tasks = n.jobQueue.drain + n.jobQueue.latency;
-        Object.assign(r[route === "own" ? "jobsOwn" : "jobsAws"], {
+        Object.assign(r[jobKey[route]], {
           pgCommitsPerTaskAllPhases: (pgAfter.commits - pgBefore.commits) / tasks,
           pgRowWritesPerTaskAllPhases: (pgAfter.rows - pgBefore.rows) / tasks,
         });
@@ -900,6 +911,7 @@ function jobsTable(results: Partial<Record<Store, Results>>): string {
   const rows: string[][] = [];
   const paths: [string, string][] = [
     ["jobsOwn", "taskgate, own gRPC API (stream + unary complete)"],
+    ["jobsBatch", `taskgate, own gRPC API, batch completion (credit ${batchCredit}, flush at ${batchCredit} or ${batchIdleMs} ms idle)`],
     ["jobsAws", "taskgate, SWF via @aws-sdk/client-swf"],
     ["jobsBullmq", "BullMQ 6.7 on Redis (in memory)"],
     ["jobsGraphile", "graphile-worker 0.18"],
@@ -923,6 +935,7 @@ function jobsTable(results: Partial<Record<Store, Results>>): string {
         int(j.enqueuePerSecond),
         int(j.tasksPerSecond),
         `${ms(j.latencyP50)} / ${ms(j.latencyP99)} ms`,
+        j.completionLatencyP50 === undefined ? "-" : `${ms(j.completionLatencyP50)} / ${ms(j.completionLatencyP99)} ms`,
         j.serverCpuMsPerTask === undefined ? "-" : `${ms(j.serverCpuMsPerTask)} ms`,
         j.benchCpuMsPerTask === undefined ? "-" : `${ms(j.benchCpuMsPerTask)} ms`,
         cost,
@@ -931,7 +944,7 @@ function jobsTable(results: Partial<Record<Store, Results>>): string {
     }
   return (
     "job-queue workload: N tasks enqueued (workflows of 100 activities / batches of 100), then drained by 16 workers; then one task at a time at 200/s\n" +
-    grid(["store", "path", "enqueue tasks/s", "drain tasks/s", "dispatch p50 / p99", "server CPU/task", "bench CPU/task", "statements / commits per task", "tasks; latency tasks"], rows) +
+    grid(["store", "path", "enqueue tasks/s", "drain tasks/s", "dispatch p50 / p99", "to completion answered p50 / p99", "server CPU/task", "bench CPU/task", "statements / commits per task", "tasks; latency tasks"], rows) +
     "\nserver CPU: the taskgate process (/proc/<pid>/stat) or Redis (INFO used_cpu_*); statements/commits: counted in the server process (taskgate)"
   );
 }
