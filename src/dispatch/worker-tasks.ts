@@ -165,10 +165,12 @@ export class WorkerTasks {
       if (signal?.aborted) return [];
       const rows = await tq.nextScheduled(uow.sql, uow.caps, queue, n);
       if (rows.length === 0) return [];
+      // Owners are opened (and, on PostgreSQL, locked) in one global order, their ids sorted, so
+      // that claims of many tasks spanning the same owners in different orders never deadlock.
       const owners = new Map<string, O | undefined>();
+      for (const id of [...new Set(rows.map((r) => r.owner))].sort()) owners.set(id, await kind.open(uow, id));
       const out: C[] = [];
       for (const row of rows) {
-        if (!owners.has(row.owner)) owners.set(row.owner, await kind.open(uow, row.owner));
         const owner = owners.get(row.owner);
         if (owner === undefined) {
           await tq.deleteTask(uow.sql, row);

@@ -106,7 +106,9 @@ export function bindService<Desc extends DescService>(desc: Desc, model: Model, 
       impl[method.localName] = async function* (req: MessageShape<typeof method.input> & { maxInFlight?: number }, ctx: HandlerContext) {
         // Streams are taskgate's own: the same members and rules as their poll operation.
         validateRequest(model, pollName, poll.input, req as unknown as MessageShape<typeof poll.input>);
-        for await (const batch of call(req, maxInFlight(req.maxInFlight), ctx.signal)) yield* batch;
+        // Not `yield* batch`: an array's iterator has no throw(), so an error thrown into this
+        // generator at a delegated yield would surface as a TypeError instead of itself.
+        for await (const batch of call(req, maxInFlight(req.maxInFlight), ctx.signal)) for (const task of batch) yield task;
       };
     } else {
       throw new Error(`${desc.typeName}.${method.name}: ${method.methodKind} RPCs are not served`);
