@@ -272,6 +272,11 @@ async function until(count: () => number, total: number, ms: number, loops: Prom
   await Promise.race([reached, failed]);
 }
 
+/** The dispatch-latency figures of a paced run, as the JSON reports them. */
+function latencyFigures(l: Awaited<ReturnType<typeof paced>>) {
+  return { latencyP50: l.p50, latencyP99: l.p99, latencyMax: l.max, latencySamples: l.samples, latencyMissing: l.missing };
+}
+
 /** Paces `n` enqueues at `rate`/s, one at a time, and returns the dispatch latencies (enqueue sent -> worker holds the task). */
 async function paced(n: number, rate: number, enqueue: (i: number) => Promise<unknown>, sentAt: number[], lat: number[]) {
   const t0 = performance.now();
@@ -382,11 +387,7 @@ export async function taskgateJobs(server: Server, route: "own" | "batch" | "aws
     drainSeconds: drainSecs,
     tasksPerSecond: n.drain / drainSecs,
     ...drainCost,
-    latencyP50: latency.p50,
-    latencyP99: latency.p99,
-    latencyMax: latency.max,
-    latencySamples: latency.samples,
-    latencyMissing: latency.missing,
+    ...latencyFigures(latency),
     completionLatencyP50: completion.p50,
     completionLatencyP99: completion.p99,
     completionLatencySamples: completion.samples,
@@ -474,12 +475,8 @@ export async function bullmqJobs(n: JobCounts) {
       serverCpuMsPerTask: (r1.cpuMs - r0.cpuMs) / n.drain,
       benchCpuMsPerTask: (bench.user + bench.system) / 1000 / n.drain,
       redisCommandsPerTask: (r1.commands - r0.commands) / n.drain,
-      latencyP50: latency.p50,
-      latencyP99: latency.p99,
-      latencyMax: latency.max,
-      latencySamples: latency.samples,
-      latencyMissing: latency.missing,
-    enqueueErrors: latency.errors,
+      ...latencyFigures(latency),
+      enqueueErrors: latency.errors,
     };
   } finally {
     await queue.obliterate({ force: true }).catch(() => undefined);
@@ -559,12 +556,8 @@ export async function graphileJobs(schema: string, n: JobCounts) {
       drainSeconds: drainSecs,
       tasksPerSecond: n.drain / drainSecs,
       pgCommitsPerTask: (x1 - x0) / n.drain,
-      latencyP50: latency.p50,
-      latencyP99: latency.p99,
-      latencyMax: latency.max,
-      latencySamples: latency.samples,
-      latencyMissing: latency.missing,
-    enqueueErrors: latency.errors,
+      ...latencyFigures(latency),
+      enqueueErrors: latency.errors,
     };
   } finally {
     await check.end();

@@ -29,7 +29,7 @@ import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import { deliveryKey } from "./request/delivery.ts";
 import { FaultSchema } from "../gen/taskgate/common/v1/options_pb.ts";
-import { coralViolation, Fault, internalFailure, parseJsonBody, serializationError } from "./faults.ts";
+import { coralViolation, Fault, internalFailure, notAJsonObject, parseJsonBody, quoted, serializationError, wrongJsonType } from "./faults.ts";
 
 /** The ConnectError a failure is sent as. A ConnectError passes through unchanged. */
 export function toConnectError(e: unknown): ConnectError {
@@ -291,22 +291,6 @@ function jsonFields(desc: DescMessage): JsonFields {
   return f;
 }
 
-/** "a string", "an array", "null"… */
-function jsonKind(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (typeof v === "object") return "an object";
-  return `a ${typeof v}`;
-}
-
-function cut(s: string): string {
-  return s.length > 128 ? `${s.slice(0, 128)}…` : s;
-}
-
-function wrongType(path: string, expected: string, v: unknown): Fault {
-  return serializationError(`Invalid value at '${path}': expected ${expected}, got ${jsonKind(v)}.`);
-}
-
 type ItemKind =
   | { readonly kind: "scalar"; readonly scalar: ScalarType }
   | { readonly kind: "enum"; readonly values: readonly { readonly name: string; readonly number: number }[] }
@@ -333,21 +317,21 @@ function checkJsonItem(item: ItemKind, v: unknown, path: string): void {
       switch (item.scalar) {
         case ScalarType.STRING:
         case ScalarType.BYTES:
-          if (typeof v !== "string") throw wrongType(path, "a string", v);
+          if (typeof v !== "string") throw wrongJsonType(path, "a string", v);
           return;
         case ScalarType.BOOL:
-          if (typeof v !== "boolean") throw wrongType(path, "true or false", v);
+          if (typeof v !== "boolean") throw wrongJsonType(path, "true or false", v);
           return;
         default:
-          if (typeof v !== "number" && typeof v !== "string") throw wrongType(path, "a number", v);
+          if (typeof v !== "number" && typeof v !== "string") throw wrongJsonType(path, "a number", v);
           return;
       }
     case "enum":
       if (typeof v === "number") return; // open enums: the service checks the number
-      if (typeof v !== "string") throw wrongType(path, "an enum value name", v);
+      if (typeof v !== "string") throw wrongJsonType(path, "an enum value name", v);
       if (!item.values.some((x) => x.name === v)) {
         const names = item.values.filter((x) => x.number !== 0).map((x) => x.name);
-        throw coralViolation(cut(v), path, `Member must satisfy enum value set: [${names.join(", ")}]`);
+        throw coralViolation(quoted(v), path, `Member must satisfy enum value set: [${names.join(", ")}]`);
       }
       return;
     case "message":
@@ -365,8 +349,8 @@ function checkJsonItem(item: ItemKind, v: unknown, path: string): void {
  */
 function checkJsonMessage(desc: DescMessage, v: unknown, path: string): void {
   if (typeof v !== "object" || v === null || Array.isArray(v)) {
-    if (path === "") throw serializationError(`The request body must be a JSON object, got ${jsonKind(v)}.`);
-    throw wrongType(path, "an object", v);
+    if (path === "") throw notAJsonObject(v);
+    throw wrongJsonType(path, "an object", v);
   }
   const fields = jsonFields(desc);
   const obj = v as Record<string, unknown>;
@@ -374,20 +358,20 @@ function checkJsonMessage(desc: DescMessage, v: unknown, path: string): void {
     const at = path === "" ? key : `${path}.${key}`;
     const field = fields.byName.get(key);
     if (field === undefined) {
-      throw serializationError(`Unknown field '${cut(at)}': ${desc.typeName} has no field '${cut(key)}'. Its fields are ${fields.names.join(", ")}.`);
+      throw serializationError(`Unknown field '${quoted(at)}': ${desc.typeName} has no field '${quoted(key)}'. Its fields are ${fields.names.join(", ")}.`);
     }
     const value = obj[key];
     if (value === null) continue; // null means absent
     const item = itemKind(field);
     if (field.fieldKind === "list") {
-      if (!Array.isArray(value)) throw wrongType(at, "an array", value);
+      if (!Array.isArray(value)) throw wrongJsonType(at, "an array", value);
       for (let i = 0; i < value.length; i++) {
         const x: unknown = value[i];
-        if (x === null) throw wrongType(`${at}.${i + 1}.member`, "a value", x);
+        if (x === null) throw wrongJsonType(`${at}.${i + 1}.member`, "a value", x);
         checkJsonItem(item, x, `${at}.${i + 1}.member`);
       }
     } else if (field.fieldKind === "map") {
-      if (typeof value !== "object" || Array.isArray(value)) throw wrongType(at, "an object", value);
+      if (typeof value !== "object" || Array.isArray(value)) throw wrongJsonType(at, "an object", value);
       const map = value as Record<string, unknown>;
       for (const k of Object.keys(map)) checkJsonItem(item, map[k], `${at}.${k}`);
     } else {

@@ -126,6 +126,36 @@ export const swf = {
 } as const;
 
 // ---------------------------------------------------------------------------------------------
+// Request values in messages
+
+/** Longest request value quoted in an error message before it is cut with "…". */
+export const maxQuoted = 128;
+
+/** A request value as quoted in an error message: at most maxQuoted characters. */
+export function quoted(v: unknown): string {
+  const s = String(v);
+  return s.length > maxQuoted ? `${s.slice(0, maxQuoted)}…` : s;
+}
+
+/** "a string", "an array", "null"… for error messages. */
+function jsonKind(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object") return "an object";
+  return `a ${typeof v}`;
+}
+
+/** A JSON request value of the wrong type: the SerializationException naming its path and what was expected. */
+export function wrongJsonType(path: string, expected: string, v: unknown): Fault {
+  return serializationError(`Invalid value at '${path}': expected ${expected}, got ${jsonKind(v)}.`);
+}
+
+/** A request body that is not a JSON object. */
+export function notAJsonObject(v: unknown): Fault {
+  return serializationError(`The request body must be a JSON object, got ${jsonKind(v)}.`);
+}
+
+// ---------------------------------------------------------------------------------------------
 // JSON request bodies
 
 /** Deepest nesting of arrays and objects a JSON request body may have. */

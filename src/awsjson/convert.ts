@@ -5,7 +5,7 @@
 // cannot: the AWS spelling of enum values (protoEnumValueName maps `EventType`/`TimerFired` to
 // `EVENT_TYPE_TIMER_FIRED`) and which members a structure requires (for empty lists on output).
 //
-// Wire rules (see /work/shared/reference/aws-wire.md §1.1–1.2):
+// Wire rules (what botocore and the AWS SDK for JavaScript v3 send and accept):
 //   - requests: unknown members are ignored, JSON null is "absent"; timestamps arrive as epoch
 //     seconds (integer from botocore, millisecond fractions from JS v3, numeric strings tolerated);
 //     longs as JSON numbers (numeric strings tolerated). A value of the wrong JSON type is a
@@ -20,7 +20,7 @@ import { create, ScalarType } from "@bufbuild/protobuf";
 import type { DescField, DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { coralMessage, serializationError, validationError } from "../faults.ts";
+import { coralMessage, notAJsonObject, quoted, serializationError, validationError, wrongJsonType } from "../faults.ts";
 import type { Model, ModelShape } from "../model/model.ts";
 import { awsEnumTable, type AwsEnumTable } from "../model/enums.ts";
 export { awsEnumTable, type AwsEnumTable };
@@ -152,16 +152,8 @@ function compilePlan(model: Model, schema: DescMessage): MessagePlan {
 // ---------------------------------------------------------------------------------------------
 // AWS JSON -> message
 
-/** "a string", "an array", "null"… for error messages. */
-function jsonKind(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (typeof v === "object") return "an object";
-  return `a ${typeof v}`;
-}
-
 function wrongType(path: string, expected: string, v: unknown): never {
-  throw serializationError(`Invalid value at '${path}': expected ${expected}, got ${jsonKind(v)}.`);
+  throw wrongJsonType(path, expected, v);
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -174,15 +166,6 @@ const UINT64_MAX = 2n ** 64n - 1n;
 // Date's range, which is within google.protobuf.Timestamp's 0001..9999 only partly; both bound it.
 const TIMESTAMP_MS_MIN = -62135596800000; // 0001-01-01T00:00:00Z
 const TIMESTAMP_MS_MAX = 253402300799999; // 9999-12-31T23:59:59.999Z
-/** Longest value quoted in an error message before it is cut with "…". */
-const MAX_QUOTED = 128;
-
-/** A request value as quoted in an error message: at most MAX_QUOTED characters. */
-export function quoted(v: unknown): string {
-  const s = String(v);
-  return s.length > MAX_QUOTED ? `${s.slice(0, MAX_QUOTED)}…` : s;
-}
-
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
@@ -385,7 +368,7 @@ function readMessage(model: Model, plan: MessagePlan, obj: Record<string, unknow
  */
 export function awsJsonToMessage<Desc extends DescMessage>(schema: Desc, json: unknown, model: Model): MessageShape<Desc> {
   if (!isPlainObject(json)) {
-    throw serializationError(`The request body must be a JSON object, got ${jsonKind(json)}.`);
+    throw notAJsonObject(json);
   }
   return readMessage(model, planOf(model, schema), json, "") as MessageShape<Desc>;
 }

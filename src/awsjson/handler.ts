@@ -1,6 +1,6 @@
 // The AWS JSON route: awsJson 1.0/1.1 (`POST /`, `X-Amz-Target: <targetPrefix>.<Operation>`) for
-// every registered service, mapped by name onto the unary methods of its protobuf service. See
-// /work/shared/reference/aws-wire.md §1.1–1.5.
+// every registered service, mapped by name onto the unary methods of its protobuf service, as
+// botocore and the AWS SDK for JavaScript v3 call it.
 //
 // Responses: 200 with the output members (src/awsjson/convert.ts), `Content-Type:
 // application/x-amz-json-<model jsonVersion>`, `x-amzn-RequestId`. Errors: `{"__type":

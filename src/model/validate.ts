@@ -27,7 +27,7 @@
 // all of which compile). Skipped patterns are listed by skippedPatterns().
 import type { DescField, DescMessage, Message } from "@bufbuild/protobuf";
 import { awsEnumTable } from "./enums.ts";
-import { validationError } from "../faults.ts";
+import { maxQuoted, quoted, validationError } from "../faults.ts";
 import type { Model, ModelMember, ModelShape } from "./model.ts";
 
 /** Which sentences of SWF's naming rule a member's documentation states. */
@@ -84,7 +84,6 @@ interface StructValidator {
 }
 
 const IMPLICIT_PRESENCE = 2; // google.protobuf.FeatureSet.FieldPresence.IMPLICIT
-const MAX_SHOWN = 128; // longest value quoted in a message before it is cut with "…"
 
 // ---------------------------------------------------------------------------------------------
 // Compilation
@@ -277,16 +276,16 @@ function operationValidator(model: Model, operation: string, schema: DescMessage
 // Checking
 
 function shown(v: unknown): string {
-  if (typeof v === "string") return `'${v.length > MAX_SHOWN ? `${v.slice(0, MAX_SHOWN)}…` : v}'`;
+  if (typeof v === "string") return `'${quoted(v)}'`;
   if (typeof v === "number" || typeof v === "bigint" || typeof v === "boolean") return `'${String(v)}'`;
   if (Array.isArray(v)) {
     let text = "[";
-    for (let i = 0; i < v.length && text.length <= MAX_SHOWN; i++) {
+    for (let i = 0; i < v.length && text.length <= maxQuoted; i++) {
       const x: unknown = v[i];
-      text += `${i === 0 ? "" : ", "}${typeof x === "object" && x !== null ? "{…}" : String(x).slice(0, MAX_SHOWN)}`;
+      text += `${i === 0 ? "" : ", "}${typeof x === "object" && x !== null ? "{…}" : String(x).slice(0, maxQuoted)}`;
     }
     text += "]";
-    return `'${text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text}'`;
+    return `'${quoted(text)}'`;
   }
   return "null";
 }
