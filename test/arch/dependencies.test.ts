@@ -18,6 +18,8 @@ const allowed: Record<string, string[]> = {
   awsjson: ["services/registry.ts", "faults.ts", "faults-connect.ts", "model", "request"],
   services: ["swf/engine.ts", "dispatch/index.ts", "faults.ts", "model", "request"],
   swf: ["dispatch/index.ts", "store/swf.ts", "store/db.ts", "resources", "faults.ts"],
+  sfn: ["dispatch/index.ts", "store/sfn.ts", "store/db.ts", "resources", "faults.ts"],
+  datapipeline: ["dispatch/index.ts", "store/datapipeline.ts", "store/db.ts", "resources", "faults.ts"],
   resources: ["dispatch/index.ts", "faults.ts"],
   dispatch: ["store/db.ts", "store/dispatch.ts", "faults.ts"],
   store: ["faults.ts"],
