@@ -158,6 +158,13 @@ function generate(spec: ServiceSpec): void {
       }
       case "map": {
         const v = typeOf(s.value!);
+        // A map value cannot be repeated in proto: a list value becomes a message named after
+        // the list shape whose one field `values` holds the items (Step Functions'
+        // variableReferences: map<string, VariableNameList>).
+        if (v.repeated) {
+          addListMessage(s.value!.shape, v.type);
+          return { type: `map<string, ${s.value!.shape}>`, scalar: false, repeated: false };
+        }
         return { type: `map<string, ${v.type}>`, scalar: false, repeated: false };
       }
       default:
@@ -179,6 +186,14 @@ function generate(spec: ServiceSpec): void {
     });
     text += "}\n";
     enums.set(name, text);
+  }
+
+  function addListMessage(listShape: string, itemType: string): void {
+    if (messages.has(listShape)) return;
+    const doc = docText(shapes[listShape].documentation) || `AWS list ${listShape}, as a map value.`;
+    const text = comment(`${doc}\n\nA map value that is a list in the AWS model; its items are \`values\`.`, "") +
+      `message ${listShape} {\n  // The items of the list.\n  repeated ${itemType} values = 1;\n}\n`;
+    messages.set(listShape, text);
   }
 
   function fieldsOf(shapeName: string | undefined): string {
