@@ -125,6 +125,37 @@ export const swf = {
   limitExceeded: (message: string) => new Fault("LimitExceededFault", message, { namespace: Namespace.swf, code: "ResourceExhausted" }),
 } as const;
 
+/** Step Functions' modeled errors (all HTTP 400), by the names of the model's exception shapes. */
+export const sfn = {
+  activityAlreadyExists: (message: string) => sfnFault("ActivityAlreadyExists", message, "AlreadyExists"),
+  activityDoesNotExist: (message: string) => sfnFault("ActivityDoesNotExist", message, "NotFound"),
+  activityLimitExceeded: (message: string) => sfnFault("ActivityLimitExceeded", message, "ResourceExhausted"),
+  conflict: (message: string) => sfnFault("ConflictException", message, "FailedPrecondition"),
+  executionDoesNotExist: (message: string) => sfnFault("ExecutionDoesNotExist", message, "NotFound"),
+  invalidArn: (message: string) => sfnFault("InvalidArn", message, "InvalidArgument"),
+  invalidDefinition: (message: string) => sfnFault("InvalidDefinition", message, "InvalidArgument"),
+  invalidEncryptionConfiguration: (message: string) => sfnFault("InvalidEncryptionConfiguration", message, "InvalidArgument"),
+  invalidLoggingConfiguration: (message: string) => sfnFault("InvalidLoggingConfiguration", message, "InvalidArgument"),
+  invalidName: (message: string) => sfnFault("InvalidName", message, "InvalidArgument"),
+  invalidToken: (message: string) => sfnFault("InvalidToken", message, "InvalidArgument"),
+  invalidTracingConfiguration: (message: string) => sfnFault("InvalidTracingConfiguration", message, "InvalidArgument"),
+  missingRequiredParameter: (message: string) => sfnFault("MissingRequiredParameter", message, "InvalidArgument"),
+  resourceNotFound: (message: string) => sfnFault("ResourceNotFound", message, "NotFound"),
+  stateMachineAlreadyExists: (message: string) => sfnFault("StateMachineAlreadyExists", message, "AlreadyExists"),
+  stateMachineDeleting: (message: string) => sfnFault("StateMachineDeleting", message, "FailedPrecondition"),
+  stateMachineDoesNotExist: (message: string) => sfnFault("StateMachineDoesNotExist", message, "NotFound"),
+  stateMachineLimitExceeded: (message: string) => sfnFault("StateMachineLimitExceeded", message, "ResourceExhausted"),
+  stateMachineTypeNotSupported: (message: string) => sfnFault("StateMachineTypeNotSupported", message, "Unimplemented"),
+  taskDoesNotExist: (message: string) => sfnFault("TaskDoesNotExist", message, "NotFound"),
+  tooManyTags: (message: string) => sfnFault("TooManyTags", message, "InvalidArgument"),
+  /** Step Functions' own ValidationException (a rule beyond the model's constraints, e.g. a tag key prefix). */
+  validation: (message: string) => sfnFault("ValidationException", message, "InvalidArgument"),
+} as const;
+
+function sfnFault(type: string, message: string, code: FaultCode): Fault {
+  return new Fault(type, message, { namespace: Namespace.sfn, code });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Request values in messages
 

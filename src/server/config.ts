@@ -67,6 +67,13 @@ export interface Config {
    * with GOAWAY when late). Default 60.
    */
   readonly headersTimeoutSeconds: number;
+  /**
+   * The AWS region taskgate answers as: the region in every ARN it issues (SWF domains, Step
+   * Functions activities, state machines, executions). Default `us-east-1`.
+   */
+  readonly region: string;
+  /** The 12-digit AWS account id in every ARN taskgate issues. Default `000000000000`. */
+  readonly accountId: string;
 }
 
 /** The defaults, as documented in `usage`. */
@@ -84,6 +91,8 @@ export const defaults: Config = {
   maxConcurrentStreams: 1000,
   idleTimeoutSeconds: 65,
   headersTimeoutSeconds: 60,
+  region: "us-east-1",
+  accountId: "000000000000",
 };
 
 /** A bad flag or variable; the message is one line naming it, the bad value and what is accepted. */
@@ -105,7 +114,7 @@ export class HelpRequested extends Error {
 /** The `--help` text. */
 export const usage = `Usage: taskgate [flags]
 
-Serves the Amazon SWF JSON API, gRPC, gRPC-Web and Connect on one port.
+Serves the Amazon SWF and AWS Step Functions JSON APIs, gRPC, gRPC-Web and Connect on one port.
 Every flag has an environment variable; a flag wins over its variable.
 
   --host <addr>                 TASKGATE_HOST                    interface to listen on (default 127.0.0.1)
@@ -125,6 +134,8 @@ Every flag has an environment variable; a flag wins over its variable.
   --idle-timeout-seconds <s>    TASKGATE_IDLE_TIMEOUT_SECONDS    a connection with no request in progress is closed after this
                                                                  long, > 0 (default 65)
   --headers-timeout-seconds <s> TASKGATE_HEADERS_TIMEOUT_SECONDS time a client gets to send a request's headers, > 0 (default 60)
+  --region <region>             TASKGATE_REGION                  AWS region in the ARNs taskgate issues, e.g. eu-west-1 (default us-east-1)
+  --account-id <id>             TASKGATE_ACCOUNT_ID              12-digit AWS account id in the ARNs taskgate issues (default 000000000000)
   -h, --help                                                     print this text
 
 Flags take their value as "--port 9000" or "--port=9000". An empty variable counts as unset.
@@ -152,6 +163,8 @@ const options: readonly Option[] = [
   { key: "maxConcurrentStreams", flag: "--max-concurrent-streams", env: "TASKGATE_MAX_CONCURRENT_STREAMS" },
   { key: "idleTimeoutSeconds", flag: "--idle-timeout-seconds", env: "TASKGATE_IDLE_TIMEOUT_SECONDS" },
   { key: "headersTimeoutSeconds", flag: "--headers-timeout-seconds", env: "TASKGATE_HEADERS_TIMEOUT_SECONDS" },
+  { key: "region", flag: "--region", env: "TASKGATE_REGION" },
+  { key: "accountId", flag: "--account-id", env: "TASKGATE_ACCOUNT_ID" },
 ];
 
 /** A raw value and where it came from, for error messages. */
@@ -269,6 +282,18 @@ function parseMaxConcurrentStreams(raw: Raw): number {
   return n;
 }
 
+/** A region as ARNs spell it (us-east-1, eu-central-2, us-gov-west-1, cn-north-1). */
+function parseRegion(raw: Raw): string {
+  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(raw.value)) throw bad(raw, "an AWS region name such as us-east-1 or eu-west-2");
+  return raw.value;
+}
+
+/** An AWS account id: exactly 12 digits. */
+function parseAccountId(raw: Raw): string {
+  if (!/^\d{12}$/.test(raw.value)) throw bad(raw, "a 12-digit AWS account id such as 000000000000");
+  return raw.value;
+}
+
 function parseLogLevel(raw: Raw): LogLevel {
   const v = raw.value.toLowerCase();
   const level = LOG_LEVELS.find((l) => l === v);
@@ -343,5 +368,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     maxConcurrentStreams: read("maxConcurrentStreams", parseMaxConcurrentStreams, defaults.maxConcurrentStreams),
     idleTimeoutSeconds: read("idleTimeoutSeconds", parseTimeoutSeconds, defaults.idleTimeoutSeconds),
     headersTimeoutSeconds: read("headersTimeoutSeconds", parseTimeoutSeconds, defaults.headersTimeoutSeconds),
+    region: read("region", parseRegion, defaults.region),
+    accountId: read("accountId", parseAccountId, defaults.accountId),
   };
 }
