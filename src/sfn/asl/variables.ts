@@ -1,6 +1,18 @@
 // Workflow variables (`Assign`), in both query languages: the names a definition may declare, the
 // scopes a running execution keeps (top level, each Parallel branch, each Map iteration) and the
 // size limits AWS enforces on what is assigned.
+//
+// The rules, from AWS's "Passing data between states with variables":
+// - every expression of one state (all of its Assign values, its Output) reads the variables as
+//   they were when the state was entered; its assignments take effect for the states after it;
+// - a Parallel branch or a Map iteration reads the variables of the scopes around it, cannot
+//   assign a name one of them defines, and its own variables end with it (only Output carries data
+//   out); a Catch of a Parallel or Map state assigns in the scope of that state;
+// - a distributed Map's iterations read no outer variables (give their scope no parent).
+
+import { StatesError } from "./errors.ts";
+import { evaluateJsonata, type JsonataBindings, type JsonataEnv } from "./jsonata.ts";
+import { isJsonObject, type Json, type JsonObject } from "./json.ts";
 
 /** The longest variable name AWS accepts, in characters. */
 export const MAX_VARIABLE_NAME_LENGTH = 80;
@@ -29,4 +41,165 @@ export function checkVariableName(name: string): string | undefined {
     return `The variable name '${name}' is not a valid identifier: the first character must be a Unicode ID_Start character and the others ID_Continue characters`;
   }
   return undefined;
+}
+
+/** The largest value one variable may hold: 256 KiB of UTF-8 JSON. */
+export const MAX_VARIABLE_BYTES = 256 * 1024;
+
+/** The largest Assign of one state (all of its values together, as a JSON object): 256 KiB. */
+export const MAX_ASSIGN_BYTES = 256 * 1024;
+
+/** The most all variables of an execution may hold together: 10 MiB (see VariableScope.totalBytes). */
+export const MAX_EXECUTION_VARIABLE_BYTES = 10 * 1024 * 1024;
+
+/** The error AWS raises when a value exceeds a size limit. */
+export const DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded";
+
+const encoder = new TextEncoder();
+
+/** The size of a value as AWS counts it: the bytes of its JSON text in UTF-8. */
+export function jsonBytes(value: Json): number {
+  return encoder.encode(JSON.stringify(value)).length;
+}
+
+/**
+ * Why a Parallel branch or Map iteration may not assign `name`: it is a variable of a scope
+ * around it. AWS rejects such a definition; the analyser reports this message for it.
+ */
+export function outerScopeAssignProblem(name: string): string {
+  return `The variable '${name}' is defined in an outer scope and cannot be assigned in a Parallel branch or Map iteration`;
+}
+
+/** The stored form of a scope: its own variables only (a branch's parent is stored on its own). */
+export interface VariableScopeJson {
+  variables: JsonObject;
+}
+
+/**
+ * The workflow variables of one scope: the top level of an execution, one Parallel branch or one
+ * Map iteration. Reads see the scope's own variables, then its parent's, outward; writes go to
+ * the scope itself and never to a parent. Invariants: no name is defined both here and in a
+ * parent; every value is within MAX_VARIABLE_BYTES; the scope and its parents together hold at
+ * most MAX_EXECUTION_VARIABLE_BYTES.
+ */
+export class VariableScope {
+  /** The scope around this one, or undefined at the top level (and for a distributed Map iteration). */
+  readonly parent: VariableScope | undefined;
+  readonly #values = new Map<string, Json>();
+  readonly #sizes = new Map<string, number>();
+
+  constructor(parent?: VariableScope) {
+    this.parent = parent;
+  }
+
+  /** The value of a variable visible here, or undefined when no scope outward defines it. */
+  get(name: string): Json | undefined {
+    return this.#values.has(name) ? this.#values.get(name) : this.parent?.get(name);
+  }
+
+  /** True when a scope around this one defines `name` (this scope may then not assign it). */
+  definedOutside(name: string): boolean {
+    return this.parent !== undefined && (this.parent.#values.has(name) || this.parent.definedOutside(name));
+  }
+
+  /** Every variable visible here, by name: the bindings an expression of a state in this scope sees. */
+  visible(): Record<string, Json> {
+    const outer = this.parent?.visible() ?? {};
+    for (const [name, value] of this.#values) outer[name] = value;
+    return outer;
+  }
+
+  /** This scope's own variables, by name. */
+  own(): Record<string, Json> {
+    return Object.fromEntries(this.#values);
+  }
+
+  /** The bytes (JSON, UTF-8) of the variables of this scope and every scope around it. */
+  totalBytes(): number {
+    let total = this.parent?.totalBytes() ?? 0;
+    for (const size of this.#sizes.values()) total += size;
+    return total;
+  }
+
+  /**
+   * Applies one state's evaluated Assign: all values at once, or none when one breaks a rule.
+   * Each name must be a valid variable name (else States.Runtime) not defined in an outer scope
+   * (else States.Runtime: the definition analyser rejects both first). Sizes: each value at most
+   * MAX_VARIABLE_BYTES, the whole Assign at most MAX_ASSIGN_BYTES, the execution's variables at
+   * most MAX_EXECUTION_VARIABLE_BYTES, else States.DataLimitExceeded. Returns the assigned values
+   * as JSON text by name (the `assignedVariables` of a StateExited history event).
+   */
+  assign(values: Readonly<Record<string, Json>>): Record<string, string> {
+    const texts: Record<string, string> = {};
+    const sizes = new Map<string, number>();
+    for (const [name, value] of Object.entries(values)) {
+      const problem = checkVariableName(name);
+      if (problem !== undefined) throw new StatesError("States.Runtime", problem);
+      if (this.definedOutside(name)) throw new StatesError("States.Runtime", outerScopeAssignProblem(name));
+      const text = JSON.stringify(value);
+      const size = encoder.encode(text).length;
+      if (size > MAX_VARIABLE_BYTES) {
+        throw new StatesError(DATA_LIMIT_EXCEEDED, `The value assigned to the variable '${name}' has a size exceeding the maximum number of bytes service limit (${MAX_VARIABLE_BYTES} bytes).`);
+      }
+      texts[name] = text;
+      sizes.set(name, size);
+    }
+    if (jsonBytes(values as JsonObject) > MAX_ASSIGN_BYTES) {
+      throw new StatesError(DATA_LIMIT_EXCEEDED, `The values of the Assign field have a size exceeding the maximum number of bytes service limit (${MAX_ASSIGN_BYTES} bytes).`);
+    }
+    let total = this.totalBytes();
+    for (const [name, size] of sizes) total += size - (this.#sizes.get(name) ?? 0);
+    if (total > MAX_EXECUTION_VARIABLE_BYTES) {
+      throw new StatesError(DATA_LIMIT_EXCEEDED, `The workflow variables of the execution have a size exceeding the maximum number of bytes service limit (${MAX_EXECUTION_VARIABLE_BYTES} bytes).`);
+    }
+    for (const [name, value] of Object.entries(values)) {
+      this.#values.set(name, structuredClone(value));
+      this.#sizes.set(name, sizes.get(name) ?? 0);
+    }
+    return texts;
+  }
+
+  /** The stored form of this scope's own variables (the parent is stored, and restored, separately). */
+  toJson(): VariableScopeJson {
+    return { variables: this.own() };
+  }
+
+  /** A scope restored from toJson() output, inside `parent` when it is a branch or iteration scope. Throws TypeError on a malformed value. */
+  static fromJson(json: Json, parent?: VariableScope): VariableScope {
+    if (!isJsonObject(json) || !isJsonObject(json.variables)) throw new TypeError("A stored variable scope is an object with a 'variables' object");
+    const scope = new VariableScope(parent);
+    for (const [name, value] of Object.entries(json.variables)) {
+      scope.#values.set(name, value);
+      scope.#sizes.set(name, jsonBytes(value));
+    }
+    return scope;
+  }
+}
+
+/**
+ * Evaluates the Assign of a JSONata state (or of a Choice rule or Catch): every value is a JSONata
+ * template evaluated against `bindings`, which hold the variables from before the state, so the
+ * values see none of each other's new values (`{"x": "{% $y %}", "y": "{% $x %}"}` swaps). Errors
+ * name the field 'Assign/<name>'. Apply the result with VariableScope.assign after the state's
+ * Output is evaluated (Output, too, sees the variables from before the state).
+ */
+export async function evaluateAssignJsonata(assign: JsonObject, bindings: JsonataBindings, env: JsonataEnv): Promise<Record<string, Json>> {
+  const values: Record<string, Json> = {};
+  for (const [name, template] of Object.entries(assign)) values[name] = await evaluateJsonata(template, bindings, env, `Assign/${name}`);
+  return values;
+}
+
+/**
+ * Evaluates the Assign of a JSONPath state: the field is a payload template (`"name.$"` keys are
+ * paths or intrinsic calls, evaluated; other keys are literal), so `evaluateTemplate` is the
+ * JSONPath payload-template evaluator bound to the state's input, context and the variables from
+ * before the state. The result maps each variable name (without `.$`) to its value.
+ */
+export async function evaluateAssignJsonPath(
+  assign: JsonObject,
+  evaluateTemplate: (template: JsonObject) => Json | Promise<Json>,
+): Promise<Record<string, Json>> {
+  const result = await evaluateTemplate(assign);
+  if (!isJsonObject(result)) throw new StatesError("States.Runtime", "The Assign field did not evaluate to an object");
+  return result;
 }
