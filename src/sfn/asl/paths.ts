@@ -518,7 +518,7 @@ function applyFunction(name: PathFunction, value: Json): Json | undefined {
 function select(start: Json, segments: readonly PathSegment[], root: Json): Json[] {
   let nodes: Json[] = [start];
   for (const seg of segments) {
-    nodes = seg.kind === "function" ? nodes.flatMap((n) => step(n, seg, root)) : nodes.flatMap((n) => step(n, seg, root));
+    nodes = nodes.flatMap((n) => step(n, seg, root));
     if (nodes.length === 0) break;
   }
   return nodes;
@@ -555,8 +555,10 @@ function filterMatches(expr: FilterExpression, current: Json, root: Json): boole
     case "not":
       return !filterMatches(expr.operand, current, root);
     case "exists": {
-      const v = operandValue(expr.operand, current, root);
-      return v !== undefined && !(Array.isArray(v) && v.length === 0 && expr.operand.kind !== "literal" && !isDefinite(expr.operand.kind === "current" || expr.operand.kind === "root" ? expr.operand.segments : []));
+      const op = expr.operand;
+      const v = operandValue(op, current, root);
+      if (v === undefined) return false;
+      return op.kind === "literal" || op.kind === "regex" || isDefinite(op.segments) || (Array.isArray(v) && v.length > 0);
     }
     case "compare": {
       const left = operandValue(expr.left, current, root);
@@ -614,39 +616,70 @@ export function queryPath(path: string | JsonPath, scope: PathScope): Json | und
   return nodes;
 }
 
-/** Jayway's bracket form of a path's steps (`$['a'][0]`), which AWS quotes in its messages. */
+/** The name a path's root is written with. */
+function rootText(p: JsonPath): string {
+  return p.root.kind === "context" ? "$$" : p.root.kind === "variable" ? `$${p.root.name}` : "$";
+}
+
+/** Jayway's bracket form of one step (`['a']`, `[0]`, `[*]`), which AWS quotes in its messages. */
+function segmentText(s: PathSegment): string {
+  if (s.kind === "child") return `[${s.names.map((n) => `'${n}'`).join(",")}]`;
+  if (s.kind === "index") return `[${s.indexes.join(",")}]`;
+  if (s.kind === "wildcard") return "[*]";
+  if (s.kind === "slice") return `[${s.start ?? ""}:${s.end ?? ""}${s.step === undefined ? "" : `:${s.step}`}]`;
+  if (s.kind === "function") return `.${s.name}()`;
+  if (s.kind === "descendant") return `..${segmentText(s.then)}`;
+  return "[?]";
+}
+
+/** Jayway's bracket form of a path (`$['a'][0]`), which AWS quotes in its messages. */
 export function normalizedPath(path: string | JsonPath): string {
   const p = parsed(path);
-  const root = p.root.kind === "context" ? "$$" : p.root.kind === "variable" ? `$${p.root.name}` : "$";
-  return (
-    root +
-    p.segments
-      .map((s) => {
-        if (s.kind === "child") return `[${s.names.map((n) => `'${n}'`).join(",")}]`;
-        if (s.kind === "index") return `[${s.indexes.join(",")}]`;
-        if (s.kind === "wildcard") return "[*]";
-        if (s.kind === "slice") return `[${s.start ?? ""}:${s.end ?? ""}${s.step === undefined ? "" : `:${s.step}`}]`;
-        if (s.kind === "function") return `.${s.name}()`;
-        if (s.kind === "descendant") return "..";
-        return "[?]";
-      })
-      .join("")
-  );
+  return rootText(p) + p.segments.map(segmentText).join("");
+}
+
+/** Why a definite path selects nothing, worded as AWS (Jayway) words it. */
+function missingReason(p: JsonPath, start: Json): string {
+  let node = start;
+  let prefix = rootText(p);
+  const last = p.segments.length - 1;
+  for (let i = 0; i <= last; i++) {
+    const seg = p.segments[i];
+    let next: Json | undefined;
+    if (seg.kind === "child") {
+      const name = seg.names[0];
+      if (!isJsonObject(node)) {
+        const found = node === null ? "null" : Array.isArray(node) ? "array" : typeof node;
+        return `Expected to find an object with property ['${name}'] in path ${prefix} but found '${found}'`;
+      }
+      next = hasOwn(node, name) ? node[name] : undefined;
+    } else if (seg.kind === "index") {
+      if (!Array.isArray(node)) return `Filter: [${seg.indexes[0]}] can only be applied to arrays. Current context is: ${JSON.stringify(node)}`;
+      const at = seg.indexes[0] < 0 ? node.length + seg.indexes[0] : seg.indexes[0];
+      next = at >= 0 && at < node.length ? node[at] : undefined;
+    } else {
+      next = step(node, seg, start)[0];
+    }
+    prefix += segmentText(seg);
+    if (next === undefined) return i === last ? `No results for path: ${normalizedPath(p)}` : `Missing property in path ${prefix}`;
+    node = next;
+  }
+  return `No results for path: ${normalizedPath(p)}`;
 }
 
 /**
- * Evaluates a path as InputPath, OutputPath, ItemsPath and `.$` fields do: the value, or
- * StatesError `error` (States.Runtime unless the caller names another, e.g.
- * States.ParameterPathFailure) when a definite path selects nothing.
+ * Evaluates a path as InputPath, OutputPath, ItemsPath and the *Path fields do: the value, or
+ * StatesError `error` (States.Runtime unless the caller names another) with AWS's cause
+ * `Invalid path '<path>' : <why>` when a definite path selects nothing.
  */
 export function evaluatePath(path: string | JsonPath, input: Json, context: Json, variables: Record<string, Json> = {}, error = "States.Runtime"): Json {
   const p = parsed(path);
-  const value = queryPath(p, { input, context, variables });
+  const scope = { input, context, variables };
+  const value = queryPath(p, scope);
   if (value === undefined) {
-    if (p.root.kind === "variable" && !hasOwn(variables, p.root.name)) {
-      throw new StatesError(error, `Invalid path '${p.text}': The variable '${p.root.name}' is not defined`);
-    }
-    throw new StatesError(error, `Invalid path '${p.text}' : No results for path: ${normalizedPath(p)}`);
+    const start = rootValue(p, scope);
+    if (start === undefined) throw new StatesError(error, `Invalid path '${p.text}' : The variable '$${p.root.kind === "variable" ? p.root.name : ""}' is not defined`);
+    throw new StatesError(error, `Invalid path '${p.text}' : ${missingReason(p, start)}`);
   }
   return value;
 }
