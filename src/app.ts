@@ -8,6 +8,9 @@ import type { Database } from "./store/db.ts";
 import { Dispatch, systemClock, type Clock } from "./dispatch/index.ts";
 import { SwfEngine } from "./swf/engine.ts";
 import { swfService } from "./services/swf.ts";
+import { randomUUID } from "node:crypto";
+import { SfnEngine } from "./sfn/engine.ts";
+import { sfnService } from "./services/sfn.ts";
 
 /** A running taskgate without its network server. */
 export interface App {
@@ -47,6 +50,8 @@ export async function createApp(config: Config, logger: Logger, opts: { clock?: 
   const { matcher, timers, liveness } = core;
   const swf = new SwfEngine({ core, historyLimit: opts.historyLimit });
   await swf.init();
+  const sfn = new SfnEngine({ core, region: config.region, accountId: config.accountId, newId: randomUUID });
+  await sfn.init();
   await liveness.start();
   // Another node committed a task: wake a local poller of that queue (a nudge; the store decides).
   // "*" means nudges may have been missed (the listener reconnected): every waiter looks again.
@@ -63,7 +68,7 @@ export async function createApp(config: Config, logger: Logger, opts: { clock?: 
   // With several nodes a nudge can be lost (a listener reconnecting): look at each queue now and then.
   const sweep = db.caps.shared ? setInterval(() => matcher.nudgeQueues(), 5_000) : undefined;
   sweep?.unref();
-  const services = [swfService(swf, { longPollSeconds: config.longPollSeconds })];
+  const services = [swfService(swf, { longPollSeconds: config.longPollSeconds }), sfnService(sfn, { longPollSeconds: config.longPollSeconds })];
   let stopped = false;
   return {
     services,

@@ -130,6 +130,7 @@ export const sfn = {
   activityAlreadyExists: (message: string) => sfnFault("ActivityAlreadyExists", message, "AlreadyExists"),
   activityDoesNotExist: (message: string) => sfnFault("ActivityDoesNotExist", message, "NotFound"),
   activityLimitExceeded: (message: string) => sfnFault("ActivityLimitExceeded", message, "ResourceExhausted"),
+  activityWorkerLimitExceeded: (message: string) => sfnFault("ActivityWorkerLimitExceeded", message, "ResourceExhausted"),
   conflict: (message: string) => sfnFault("ConflictException", message, "FailedPrecondition"),
   executionDoesNotExist: (message: string) => sfnFault("ExecutionDoesNotExist", message, "NotFound"),
   invalidArn: (message: string) => sfnFault("InvalidArn", message, "InvalidArgument"),
