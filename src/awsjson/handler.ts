@@ -10,7 +10,8 @@
 // Protocol errors this route produces itself (none of them reach an AWS SDK in normal use):
 //   method other than POST         405  com.amazon.coral.service#UnknownOperationException (Allow: POST)
 //   path other than `/`            404  com.amazon.coral.service#UnknownOperationException
-//   missing/unknown X-Amz-Target   400  com.amazon.coral.service#UnknownOperationException
+//   missing/unknown X-Amz-Target   400  com.amazon.coral.service#UnknownOperationException (a model
+//                                       operation taskgate does not serve says "not supported yet")
 //   streaming method as target     400  com.amazon.coral.service#UnknownOperationException
 //   unsupported Content-Type       400  com.amazon.coral.service#SerializationException (a body the
 //                                       server cannot deserialize; names the accepted types).
@@ -276,7 +277,16 @@ export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJson
       contentType = route.contentType;
       const method = route.methods.get(target.slice(dot + 1));
       if (!method) {
-        sendFault(unknownOperation(`Unknown operation '${target.slice(dot + 1)}' for ${target.slice(0, dot)}.`));
+        const name = target.slice(dot + 1);
+        // An operation of the model that taskgate does not serve (yet) is named as such.
+        const known = Object.hasOwn(route.model.operations, name);
+        sendFault(
+          unknownOperation(
+            known
+              ? `Operation '${name}' of ${route.model.metadata.serviceFullName} is not supported by taskgate yet.`
+              : `Unknown operation '${name}' for ${target.slice(0, dot)}.`,
+          ),
+        );
         return;
       }
       if (requestType !== undefined) {
