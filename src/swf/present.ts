@@ -5,9 +5,7 @@ import { ChildPolicy, CloseStatus, ExecutionStatus, RegistrationStatus } from ".
 import { ExecutionTx } from "./history.ts";
 import type { ClaimedActivity } from "./activity-task.ts";
 import * as st from "../store/swf.ts";
-
-/** Region and account used in ARNs. */
-const arnPrefix = "arn:aws:swf:us-east-1:000000000000";
+import { swfDomainArn, type ArnScope } from "../resources/arn.ts";
 
 /** The workflow type of an execution. */
 export const execTypeInfo = (x: ExecutionTx) => ({ name: x.row.typeName, version: x.row.typeVersion });
@@ -32,13 +30,13 @@ export function typeLabel(kind: "workflow" | "activity", name: string, version: 
   return `${kind === "workflow" ? "WorkflowType" : "ActivityType"}=[name=${name}, version=${version}]`;
 }
 
-/** A domain row as DomainInfo. */
-export function domainInfo(d: st.DomainRow) {
+/** A domain row as DomainInfo, its ARN in the given region and account. */
+export function domainInfo(d: st.DomainRow, scope: ArnScope) {
   return {
     name: d.name,
     status: d.status === "REGISTERED" ? RegistrationStatus.REGISTERED : RegistrationStatus.DEPRECATED,
     description: d.description ?? undefined,
-    arn: `${arnPrefix}:/domain/${d.name}`,
+    arn: swfDomainArn(scope, d.name),
   };
 }
 

@@ -2,12 +2,22 @@
 import type * as pb from "../../../gen/taskgate/swf/v1/service_pb.ts";
 import { swf } from "../../faults.ts";
 import { checkTags } from "../../resources/tags.ts";
+import { defaultScope, parseSwfDomainArn, type ArnScope } from "../../resources/arn.ts";
 import type { Sql } from "../../store/db.ts";
 import { parseRetentionDays } from "../values.ts";
 import { domainInfo, registrationStatusName } from "../present.ts";
 import { knownDomain } from "../lookup.ts";
 import { limits, pageSize, type Res, type Swf } from "../context.ts";
 import * as st from "../../store/swf.ts";
+
+/**
+ * The region and account of domain ARNs. The configured ones (`--region`, `--account-id`) reach
+ * the SWF operations once the Swf context carries them (SwfEngine's deps); until then the default
+ * scope, us-east-1 and 000000000000.
+ */
+function scopeOf(_ctx: Swf): ArnScope {
+  return defaultScope;
+}
 
 /** Tags a domain may carry. */
 const maxTags = 50;
@@ -40,7 +50,7 @@ export async function registerDomain(ctx: Swf, req: pb.RegisterDomainRequest): P
 export async function tagResource(ctx: Swf, req: pb.TagResourceRequest): Promise<Res<typeof pb.TagResourceResponseSchema>> {
   const tags = checkDomainTags(req.tags, "tags");
   await ctx.tx(async (uow) => {
-    const d = await domainOfArn(uow.sql, req.resourceArn!);
+    const d = await domainOfArn(uow.sql, req.resourceArn!, scopeOf(ctx));
     const keys = new Set([...(await st.domainTags(uow.sql, d.name)).map((t) => t.key), ...tags.map((t) => t.key)]);
     if (keys.size > maxTags) throw swf.tooManyTags(`A domain can have at most ${maxTags} tags; ${d.name} would have ${keys.size}.`);
     await st.putDomainTags(uow.sql, d.name, tags);
@@ -51,7 +61,7 @@ export async function tagResource(ctx: Swf, req: pb.TagResourceRequest): Promise
 /** UntagResource. */
 export async function untagResource(ctx: Swf, req: pb.UntagResourceRequest): Promise<Res<typeof pb.UntagResourceResponseSchema>> {
   await ctx.tx(async (uow) => {
-    const d = await domainOfArn(uow.sql, req.resourceArn!);
+    const d = await domainOfArn(uow.sql, req.resourceArn!, scopeOf(ctx));
     await st.removeDomainTags(uow.sql, d.name, req.tagKeys);
   });
   return {};
@@ -59,15 +69,16 @@ export async function untagResource(ctx: Swf, req: pb.UntagResourceRequest): Pro
 
 /** ListTagsForResource. */
 export async function listTagsForResource(ctx: Swf, req: pb.ListTagsForResourceRequest): Promise<Res<typeof pb.ListTagsForResourceResponseSchema>> {
-  const tags = await ctx.db.tx(async (sql) => st.domainTags(sql, (await domainOfArn(sql, req.resourceArn!)).name));
+  const tags = await ctx.db.tx(async (sql) => st.domainTags(sql, (await domainOfArn(sql, req.resourceArn!, scopeOf(ctx))).name));
   return { tags };
 }
 
-/** The domain an ARN names (`arn:aws:swf:<region>:<account>:/domain/<name>`, as DescribeDomain returns it). */
-async function domainOfArn(sql: Sql, arn: string): Promise<st.DomainRow> {
-  const m = /^arn:aws[a-z-]*:swf:[^:]*:[^:]*:\/domain\/(.+)$/.exec(arn);
-  if (!m) throw swf.unknownResource(`Unknown resource: ${arn} is not the ARN of an SWF domain (arn:aws:swf:<region>:<account>:/domain/<name>)`);
-  return knownDomain(sql, m[1]);
+/** The domain an ARN in `scope` names (`arn:aws:swf:<region>:<account>:/domain/<name>`, as DescribeDomain returns it). */
+async function domainOfArn(sql: Sql, arn: string, scope: ArnScope): Promise<st.DomainRow> {
+  const name = parseSwfDomainArn(arn, scope);
+  if (name === undefined)
+    throw swf.unknownResource(`Unknown resource: ${arn} is not the ARN of an SWF domain of this server (${scope.region}, account ${scope.account}): arn:${scope.partition}:swf:${scope.region}:${scope.account}:/domain/<name>`);
+  return knownDomain(sql, name);
 }
 
 /** DescribeDomain. */
@@ -75,7 +86,7 @@ export async function describeDomain(ctx: Swf, req: pb.DescribeDomainRequest): P
   const d = await ctx.db.tx((sql) => st.getDomain(sql, req.name!));
   if (!d) throw swf.unknownResource(`Unknown domain: ${req.name}`);
   return {
-    domainInfo: domainInfo(d),
+    domainInfo: domainInfo(d, scopeOf(ctx)),
     configuration: { workflowExecutionRetentionPeriodInDays: d.retentionDays },
   };
 }
@@ -88,7 +99,7 @@ export async function listDomains(ctx: Swf, req: pb.ListDomainsRequest): Promise
   const rows = await ctx.db.tx((sql) => st.listDomains(sql, status, cursor?.a, req.reverseOrder ?? false, limit + 1));
   const page = rows.slice(0, limit);
   return {
-    domainInfos: page.map(domainInfo),
+    domainInfos: page.map((d) => domainInfo(d, scopeOf(ctx))),
     nextPageToken: rows.length > limit ? ctx.pages.issue({ k: "ld", a: page[page.length - 1].name }) : undefined,
   };
 }
