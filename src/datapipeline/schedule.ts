@@ -32,16 +32,17 @@ const maxFixedMs = 1096 * 86_400_000;
 /**
  * Parses a period string. Units are case-insensitive and singular or plural ("1 hour", "1 hours",
  * "1 Day", "15 Minutes" all occur in AWS's examples). Returns the reason in AWS-style words when the
- * string is not a period or lies outside 15 minutes … 3 years.
+ * string is not a period or lies outside `minMinutes` … 3 years. A Schedule's period has AWS's
+ * minimum of 15 minutes (the default); other Period fields (retryDelay, attemptTimeout, …) pass
+ * their own minimum.
  */
-export function parsePeriod(text: string): Period | { readonly error: string } {
+export function parsePeriod(text: string, minMinutes: number = minPeriodMinutes): Period | { readonly error: string } {
   const m = /^\s*(\d{1,9})\s*(minute|hour|day|week|month|year)s?\s*$/i.exec(text);
   if (!m) return { error: `'${text}' is not a valid period; the format is "N [minutes|hours|days|weeks|months|years]".` };
   const count = Number(m[1]);
   const unit = `${m[2].toLowerCase()}s` as PeriodUnit;
   if (count <= 0) return { error: `'${text}' is not a valid period; N must be a positive integer.` };
-  const tooShort = (unit === "minutes" && count < minPeriodMinutes);
-  if (tooShort) return { error: `'${text}' is shorter than the minimum period of 15 minutes.` };
+  if (unit === "minutes" && count < minMinutes) return { error: `'${text}' is shorter than the minimum period of ${minMinutes} minutes.` };
   const tooLong =
     unit === "years" ? count > 3 : unit === "months" ? count > maxPeriodMonths : count * msOf[unit] > maxFixedMs;
   if (tooLong) return { error: `'${text}' is longer than the maximum period of 3 years.` };

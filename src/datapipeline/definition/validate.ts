@@ -125,7 +125,8 @@ function kindProblem(key: string, kind: FieldKind, v: FieldValue): string | unde
   if (hasExpression(s)) return undefined;
   switch (kind) {
     case "period": {
-      const p = parsePeriod(s);
+      if (key === "period") return undefined; // a Schedule's period: checked with the schedule (15-minute minimum, ONDEMAND_PERIOD)
+      const p = parsePeriod(s, 1);
       return isPeriodError(p) ? `INVALID_FIELD_VALUE:  ${q(key)} value ${p.error}` : undefined;
     }
     case "datetime":
