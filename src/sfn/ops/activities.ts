@@ -60,12 +60,12 @@ export function readToken<B extends { k: string }>(ctx: Sfn, token: string, kind
 /** ListActivities: by name, paged (maxResults 1 to 1000, default 100). */
 export async function listActivities(ctx: Sfn, req: pb.ListActivitiesRequest): Promise<Res<typeof pb.ListActivitiesResponseSchema>> {
   const limit = pageSize(req.maxResults);
-  const cursor = req.nextToken ? readToken<{ k: "la"; a: string }>(ctx, req.nextToken, "la") : undefined;
+  const cursor = req.nextToken ? readToken<{ k: "sfn-la"; a: string }>(ctx, req.nextToken, "sfn-la") : undefined;
   const rows = await ctx.db.tx((sql) => st.listActivities(sql, cursor?.a, limit + 1));
   const items = rows.slice(0, limit);
   return {
     activities: items.map((a) => activityItem(ctx.scope, a)),
-    nextToken: rows.length > limit ? ctx.pages.issue({ k: "la", a: items[items.length - 1].name }) : undefined,
+    nextToken: rows.length > limit ? ctx.pages.issue({ k: "sfn-la", a: items[items.length - 1].name }) : undefined,
   };
 }
 

@@ -204,12 +204,12 @@ export async function deleteStateMachine(ctx: Sfn, req: pb.DeleteStateMachineReq
 /** ListStateMachines: by name, paged (maxResults 1 to 1000, default 100). */
 export async function listStateMachines(ctx: Sfn, req: pb.ListStateMachinesRequest): Promise<Res<typeof pb.ListStateMachinesResponseSchema>> {
   const limit = pageSize(req.maxResults);
-  const cursor = req.nextToken ? readToken<{ k: "lsm"; a: string }>(ctx, req.nextToken, "lsm") : undefined;
+  const cursor = req.nextToken ? readToken<{ k: "sfn-lsm"; a: string }>(ctx, req.nextToken, "sfn-lsm") : undefined;
   const rows = await ctx.db.tx((sql) => st.listStateMachines(sql, cursor?.a, limit + 1));
   const items = rows.slice(0, limit);
   return {
     stateMachines: items.map((m) => machineItem(ctx.scope, m)),
-    nextToken: rows.length > limit ? ctx.pages.issue({ k: "lsm", a: items[items.length - 1].name }) : undefined,
+    nextToken: rows.length > limit ? ctx.pages.issue({ k: "sfn-lsm", a: items[items.length - 1].name }) : undefined,
   };
 }
 
