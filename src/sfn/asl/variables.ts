@@ -46,7 +46,7 @@ export function checkVariableName(name: string): string | undefined {
 /** The largest value one variable may hold: 256 KiB of UTF-8 JSON. */
 export const MAX_VARIABLE_BYTES = 256 * 1024;
 
-/** The largest Assign of one state (all of its values together, as a JSON object): 256 KiB. */
+/** The largest Assign of one state: 256 KiB for all of its values together (the sum of their sizes). */
 export const MAX_ASSIGN_BYTES = 256 * 1024;
 
 /** The most all variables of an execution may hold together: 10 MiB (see VariableScope.totalBytes). */
@@ -144,7 +144,9 @@ export class VariableScope {
       texts[name] = text;
       sizes.set(name, size);
     }
-    if (jsonBytes(values as JsonObject) > MAX_ASSIGN_BYTES) {
+    let assigned = 0;
+    for (const size of sizes.values()) assigned += size;
+    if (assigned > MAX_ASSIGN_BYTES) {
       throw new StatesError(DATA_LIMIT_EXCEEDED, `The values of the Assign field have a size exceeding the maximum number of bytes service limit (${MAX_ASSIGN_BYTES} bytes).`);
     }
     let total = this.totalBytes();
