@@ -15,6 +15,7 @@ import {
   type StatesArnKind,
 } from "../../src/resources/arn.ts";
 import { Fault } from "../../src/faults.ts";
+import { ConfigError, parseConfig, usage } from "../../src/server/config.ts";
 
 const eu = arnScope("eu-west-1", "123456789012");
 
@@ -87,4 +88,37 @@ describe("parsing SWF domain ARNs", () => {
     { arn: "arn:aws:states:eu-west-1:123456789012:activity:x", want: undefined },
   ];
   it.each(cases)("$arn", ({ arn, want }) => expect(parseSwfDomainArn(arn, eu)).toBe(want));
+});
+
+describe("the region and account of ARNs come from the configuration", () => {
+  it("defaults to us-east-1 and 000000000000, the default scope", () => {
+    const c = parseConfig([], {});
+    expect(arnScope(c.region, c.accountId)).toEqual(defaultScope);
+  });
+
+  const good: { argv: string[]; env: Record<string, string>; region: string; account: string }[] = [
+    { argv: ["--region", "eu-west-1"], env: {}, region: "eu-west-1", account: "000000000000" },
+    { argv: ["--account-id=123456789012"], env: {}, region: "us-east-1", account: "123456789012" },
+    { argv: [], env: { TASKGATE_REGION: "us-gov-west-1", TASKGATE_ACCOUNT_ID: "111122223333" }, region: "us-gov-west-1", account: "111122223333" },
+    { argv: ["--region=cn-north-1"], env: { TASKGATE_REGION: "eu-west-1", TASKGATE_ACCOUNT_ID: "" }, region: "cn-north-1", account: "000000000000" },
+  ];
+  it.each(good)("reads $argv $env", ({ argv, env, region, account }) => {
+    const c = parseConfig(argv, env);
+    expect([c.region, c.accountId]).toEqual([region, account]);
+  });
+
+  const bad: { argv: string[]; says: RegExp }[] = [
+    { argv: ["--region", "US-EAST-1"], says: /--region: invalid value "US-EAST-1"; expected an AWS region name/ },
+    { argv: ["--region", "useast1"], says: /expected an AWS region name/ },
+    { argv: ["--account-id", "12345"], says: /--account-id: invalid value "12345"; expected a 12-digit AWS account id/ },
+    { argv: ["--account-id", "12345678901a"], says: /12-digit/ },
+  ];
+  it.each(bad)("refuses $argv", ({ argv, says }) => {
+    expect(() => parseConfig(argv, {})).toThrow(ConfigError);
+    expect(() => parseConfig(argv, {})).toThrow(says);
+  });
+
+  it("documents both settings in the usage text", () => {
+    for (const s of ["--region", "TASKGATE_REGION", "--account-id", "TASKGATE_ACCOUNT_ID"]) expect(usage).toContain(s);
+  });
 });
