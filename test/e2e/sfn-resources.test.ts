@@ -34,6 +34,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { StepFunctionsService } from "../../gen/taskgate/sfn/v1/service_pb.ts";
 import { faultFromConnectError } from "../../src/faults-connect.ts";
+import { loadModel } from "../../src/model/model.ts";
 import { startTaskgate, stores, type Taskgate } from "../helpers/harness.ts";
 
 const region = "eu-central-1";
@@ -42,6 +43,11 @@ const prefix = `arn:aws:states:${region}:${account}`;
 const role = `arn:aws:iam::${account}:role/taskgate-test`;
 const definition = JSON.stringify({ StartAt: "Done", States: { Done: { Type: "Succeed" } } });
 const definition2 = JSON.stringify({ StartAt: "Wait", States: { Wait: { Type: "Pass", End: true } } });
+
+/** The errors the Step Functions model lists for an operation. */
+function modeled(operation: string): string[] {
+  return (loadModel("sfn").operations[operation].errors ?? []).map((e) => e.shape);
+}
 
 /** The error a call fails with: its name and message (the AWS SDK's modeled or generic exception). */
 async function failure(p: Promise<unknown>): Promise<{ name: string; message: string }> {
@@ -234,6 +240,7 @@ describe.each(stores)("Step Functions resources through @aws-sdk/client-sfn (%s)
       const name = fresh("refused");
       const f = await failure(sfn.send(new CreateStateMachineCommand({ name, definition, roleArn: role, ...input })));
       expect(f.name).toBe(error);
+      expect(modeled("CreateStateMachine")).toContain(error);
       expect(f.message).toMatch(says);
       expect((await failure(sfn.send(new DescribeStateMachineCommand({ stateMachineArn: `${prefix}:stateMachine:${name}` })))).name).toBe("StateMachineDoesNotExist");
     });
@@ -356,6 +363,7 @@ describe.each(stores)("Step Functions resources through @aws-sdk/client-sfn (%s)
     it.each(calls)("$name answers $error saying it is not supported yet", async ({ name, send, error }) => {
       const f = await failure(send());
       expect(f.name).toBe(error);
+      expect(modeled(name)).toContain(error);
       expect(f.message).toBe(`${name} is not supported by taskgate yet: Step Functions executions and activity workers are not served until the state machine interpreter lands.`);
     });
 
