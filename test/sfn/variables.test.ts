@@ -11,7 +11,6 @@ import {
   VariableScope,
 } from "../../src/sfn/asl/variables.ts";
 import { evaluateJsonata, type JsonataEnv, type StatesVariable } from "../../src/sfn/asl/jsonata.ts";
-import { evaluatePath } from "../../src/sfn/asl/paths.ts";
 import { StatesError } from "../../src/sfn/asl/errors.ts";
 import { isJsonObject, type Json, type JsonObject } from "../../src/sfn/asl/json.ts";
 
@@ -61,19 +60,6 @@ describe("checkVariableName", () => {
   });
 });
 
-/**
- * A JSONPath payload template as the Assign of a JSONPath state reads it, for the tests: a
- * `"key.$"` member's value is a path over the input and variables; other members are literal.
- */
-function jsonPathTemplate(template: JsonObject, input: Json, variables: Record<string, Json>): JsonObject {
-  const out: JsonObject = {};
-  for (const [k, v] of Object.entries(template)) {
-    if (k.endsWith(".$") && typeof v === "string") out[k.slice(0, -2)] = evaluatePath(v, input, {}, variables);
-    else out[k] = v;
-  }
-  return out;
-}
-
 type Step =
   | { open: string; parent?: string }
   | ({ state: string; language?: "JSONata" | "JSONPath"; input: Json; result?: Json; errorOutput?: Json; assign?: JsonObject; output?: Json; expectOutput?: Json; expectAssigned?: Record<string, string> } & Expected)
@@ -110,7 +96,7 @@ describe("variables across states", () => {
           const assign = step.assign;
           const values =
             step.language === "JSONPath"
-              ? await evaluateAssignJsonPath(assign, (t) => jsonPathTemplate(t, step.input, before))
+              ? evaluateAssignJsonPath(assign, { input: step.input, context: {}, variables: before }, env)
               : await evaluateAssignJsonata(assign, bindings, env);
           const assigned = s.assign(values);
           if (step.expectAssigned !== undefined) expect(assigned).toEqual(step.expectAssigned);

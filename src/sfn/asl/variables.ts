@@ -11,7 +11,10 @@
 // - a distributed Map's iterations read no outer variables (give their scope no parent).
 
 import { StatesError } from "./errors.ts";
+import type { IntrinsicEnv } from "./intrinsics.ts";
 import { evaluateJsonata, type JsonataBindings, type JsonataEnv } from "./jsonata.ts";
+import type { PathScope } from "./paths.ts";
+import { evaluateTemplate } from "./template.ts";
 import { isJsonObject, type Json, type JsonObject } from "./json.ts";
 
 /** The longest variable name AWS accepts, in characters. */
@@ -192,16 +195,14 @@ export async function evaluateAssignJsonata(assign: JsonObject, bindings: Jsonat
 }
 
 /**
- * Evaluates the Assign of a JSONPath state: the field is a payload template (`"name.$"` keys are
- * paths or intrinsic calls, evaluated; other keys are literal), so `evaluateTemplate` is the
- * JSONPath payload-template evaluator bound to the state's input, context and the variables from
- * before the state. The result maps each variable name (without `.$`) to its value.
+ * Evaluates the Assign of a JSONPath state: the field is a payload template (`"name.$"` members
+ * are paths or intrinsic calls, evaluated by evaluateTemplate; other members are literal).
+ * `scope.variables` must be the variables from before the state, as for JSONata. The result maps
+ * each variable name (without `.$`) to its value; errors are evaluateTemplate's (States.Runtime
+ * for a path that selects nothing, States.IntrinsicFailure).
  */
-export async function evaluateAssignJsonPath(
-  assign: JsonObject,
-  evaluateTemplate: (template: JsonObject) => Json | Promise<Json>,
-): Promise<Record<string, Json>> {
-  const result = await evaluateTemplate(assign);
+export function evaluateAssignJsonPath(assign: JsonObject, scope: PathScope, env: IntrinsicEnv): Record<string, Json> {
+  const result = evaluateTemplate(assign, scope, env);
   if (!isJsonObject(result)) throw new StatesError("States.Runtime", "The Assign field did not evaluate to an object");
   return result;
 }
