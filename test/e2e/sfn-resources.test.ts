@@ -96,6 +96,14 @@ describe.each(stores)("Step Functions resources through @aws-sdk/client-sfn (%s)
       expect(tags.tags).toEqual([{ key: "team", value: "ledger" }]);
     });
 
+    it("answers concurrent creations of one name with one activity", async () => {
+      const name = fresh("race");
+      const all = await Promise.all(Array.from({ length: 8 }, () => sfn.send(new CreateActivityCommand({ name }))));
+      expect(new Set(all.map((a) => `${a.activityArn} ${a.creationDate?.getTime()}`)).size).toBe(1);
+      const machines = await Promise.all(Array.from({ length: 8 }, () => sfn.send(new CreateStateMachineCommand({ name, definition, roleArn: role }))));
+      expect(new Set(machines.map((m) => `${m.stateMachineArn} ${m.creationDate?.getTime()}`)).size).toBe(1);
+    });
+
     it("deletes an activity and its tags; deleting again succeeds", async () => {
       const name = fresh("gone");
       const { activityArn } = await sfn.send(new CreateActivityCommand({ name, tags: [{ key: "k", value: "v" }] }));
