@@ -501,7 +501,6 @@ function resolveRef(path: readonly string[], ctx: ExpressionContext, src: string
     if (vals === undefined && (key === "@id" || key === "id")) vals = [{ kind: "string", value: obj.id }];
     if (vals === undefined && key === "name") vals = [{ kind: "string", value: obj.name ?? obj.id }];
     if (vals === undefined || vals.length === 0) {
-      if (i === 0 && path.length === 1 && ctx.parameters?.has(key)) continue;
       throw new ExpressionError(`Unable to resolve '${path.join(".")}' in expression '${src}': object '${obj.id}' has no field '${key}'.`);
     }
     if (i < path.length - 1) {

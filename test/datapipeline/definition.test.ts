@@ -6,7 +6,17 @@ import { describe, expect, it } from "vitest";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { validateDefinition, defaultLimits, type DefinitionLimits } from "../../src/datapipeline/definition/validate.ts";
-import type { Field, ParameterObject, ParameterValue, PipelineObject } from "../../src/datapipeline/definition/objects.ts";
+import {
+  exprObject,
+  scheduleOf,
+  workerGroupOf,
+  type Field,
+  type ParameterObject,
+  type ParameterValue,
+  type PipelineModel,
+  type PipelineObject,
+} from "../../src/datapipeline/definition/objects.ts";
+import { evaluateExpression } from "../../src/datapipeline/expressions.ts";
 
 type FileValue = string | { ref: string };
 type FileObject = Record<string, FileValue | FileValue[] | Field[]>;
@@ -90,5 +100,54 @@ describe("invalid definitions", () => {
     expect(asMap(r.warnings)).toEqual(c.warnings ?? {});
     expect(r.fatal).toBe(c.fatal ?? false);
     expect(r.model).toBeUndefined();
+  });
+});
+
+describe("the model as the scheduler reads it", () => {
+  const model = (name: string): PipelineModel => {
+    const c = load("valid").find(([n]) => n === name)?.[1];
+    const m = c === undefined ? undefined : run(c).model;
+    if (m === undefined) throw new Error(`no model for ${name}`);
+    return m;
+  };
+
+  it.each([
+    ["aws-put-pipeline-definition-example", "SayHello", { period: { count: 1, unit: "hours" }, startMs: Date.UTC(2012, 11, 12), endMs: Date.UTC(2012, 11, 21, 18) }],
+    ["schedule-inherited-from-default", "ShellCommandActivity_HelloWorld", { period: { count: 1, unit: "days" }, startMs: "firstActivation", occurrences: 1 }],
+    ["schedule-from-parent-reference", "ShellCommandActivity_HelloWorld", { period: { count: 1, unit: "hours" }, startMs: Date.UTC(2014, 3, 25, 22), occurrences: 3 }],
+    ["ondemand-default", "Run", undefined],
+    ["aws-put-pipeline-definition-example", "Default", undefined],
+  ])("scheduleOf %s / %s", (name, id, spec) => {
+    expect(scheduleOf(model(name), id)).toEqual(spec);
+  });
+
+  it.each([
+    ["aws-put-pipeline-definition-example", "SayHello", "workerGroup"],
+    ["precondition-and-alarm", "ExampleCondition", "wg"],
+    ["warning-runs-on-ec2-with-worker-group", "SayHello", "myWorkerGroup"],
+    ["ondemand-default", "Nope", undefined],
+  ])("workerGroupOf %s / %s", (name, id, wg) => {
+    expect(workerGroupOf(model(name), id)).toBe(wg);
+  });
+
+  it("evaluates a field of an instance: parameters substituted at definition time, runtime fields at run time", () => {
+    const m = model("parameters-with-defaults-and-values");
+    const out = m.objects.get("S3OutputLocation");
+    if (!out) throw new Error("missing S3OutputLocation");
+    const dir = out.fields.get("directoryPath")?.[0]?.value ?? "";
+    expect(evaluateExpression(dir, { object: exprObject(out, { "@scheduledStartTime": Date.UTC(2024, 4, 1, 0, 15) }) })).toBe("s3://myOutputLocation/2024-05-01-00-15-00");
+  });
+
+  it("evaluates an SnsAlarm message against the object that failed (node)", () => {
+    const m = model("precondition-and-alarm");
+    const alarm = m.objects.get("FailureNotify");
+    const node = m.objects.get("ExampleDataNode");
+    if (!alarm || !node) throw new Error("missing objects");
+    const msg = alarm.fields.get("message")?.[0]?.value ?? "";
+    const runtime = { "@scheduledStartTime": Date.UTC(2018, 0, 31), "@scheduledEndTime": Date.UTC(2018, 1, 1), "@pipelineId": "df-0123" };
+    expect(evaluateExpression(msg, { object: exprObject(alarm), node: exprObject(node, runtime) })).toBe(
+      "Error for interval 2018-01-31T00:00:00..2018-02-01T00:00:00.",
+    );
+    expect(evaluateExpression("#{@pipelineId}/#{@id}", { object: exprObject(node, runtime) })).toBe("df-0123/ExampleDataNode");
   });
 });

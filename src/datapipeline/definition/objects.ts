@@ -3,7 +3,7 @@
 // `parent` and `Default` inheritance, with parameter references substituted.
 
 import type { ExprFieldValue, ExprObject } from "../expressions.ts";
-import type { ScheduleType } from "../schedule.ts";
+import { scheduleSpec, type ScheduleSpec, type ScheduleType } from "../schedule.ts";
 
 /** A Field of the API: a key with either a string value or a reference to another object's id (never both). */
 export interface Field {
@@ -171,4 +171,43 @@ export function exprObject(o: ModelObject, runtime: Readonly<Record<string, stri
   const fields = new Map<string, readonly ExprFieldValue[]>(o.fields);
   for (const [k, v] of Object.entries(runtime)) fields.set(k, [typeof v === "number" ? { kind: "dateTime", value: v } : { kind: "string", value: v }]);
   return { id: o.id, name: o.name, fields };
+}
+
+/**
+ * The schedule an object's instances follow: the Schedule object its effective `schedule` field
+ * references. Undefined for an on-demand pipeline, an object without a schedule, or a Schedule
+ * object that does not validate (validateDefinition reports it).
+ */
+export function scheduleOf(model: PipelineModel, id: string): ScheduleSpec | undefined {
+  if (model.scheduleType === "ondemand") return undefined;
+  const o = model.objects.get(id);
+  const ref = o === undefined ? undefined : refFields(o.fields, "schedule")[0];
+  const s = ref === undefined ? undefined : model.objects.get(ref);
+  if (s === undefined || s.type !== "Schedule") return undefined;
+  const spec = scheduleSpec({
+    period: stringField(s.fields, "period"),
+    startAt: stringField(s.fields, "startAt"),
+    startDateTime: stringField(s.fields, "startDateTime"),
+    endDateTime: stringField(s.fields, "endDateTime"),
+    occurrences: stringField(s.fields, "occurrences"),
+  });
+  return "errors" in spec ? undefined : spec;
+}
+
+/**
+ * The worker group whose task runners get an object's tasks: its effective `workerGroup`, else
+ * (for a precondition) that of the first object naming it in `precondition` that has one.
+ * `runsOn` is never used: taskgate provisions no resources.
+ */
+export function workerGroupOf(model: PipelineModel, id: string): string | undefined {
+  const o = model.objects.get(id);
+  if (o === undefined) return undefined;
+  const own = stringField(o.fields, "workerGroup");
+  if (own !== undefined) return own;
+  for (const user of model.objects.values()) {
+    if (!refFields(user.fields, "precondition").includes(id)) continue;
+    const wg = stringField(user.fields, "workerGroup");
+    if (wg !== undefined) return wg;
+  }
+  return undefined;
 }
