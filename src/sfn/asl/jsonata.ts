@@ -62,16 +62,12 @@ function compileProblem(body: string, e: unknown): string {
  * `where`, then `.key` or `[index]` per level.
  */
 export function checkJsonataTemplate(template: Json, where: string): string[] {
-  if (typeof template === "string") {
-    if (!isJsonataExpression(template)) return [];
-    const problem = checkJsonata(template);
-    return problem === undefined ? [] : [`${where}: ${problem}`];
-  }
-  if (Array.isArray(template)) return template.flatMap((v, i) => checkJsonataTemplate(v, `${where}[${i}]`));
-  if (isJsonObject(template)) {
-    return Object.entries(template).flatMap(([k, v]) => checkJsonataTemplate(v, `${where}.${k}`));
-  }
-  return [];
+  const problems: string[] = [];
+  forEachExpression(template, where, (body, at) => {
+    const problem = checkJsonata(`${OPEN}${body}${CLOSE}`);
+    if (problem !== undefined) problems.push(`${at}: ${problem}`);
+  });
+  return problems;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -91,17 +87,24 @@ export const JSONATA_LIMITS = { maxDepth: 5_000, timeoutMs: 10_000 } as const;
 /** How many compiled expressions are kept; the oldest is dropped past this. */
 const CACHE_SIZE = 2_000;
 
-const cache = new Map<string, jsonata.Expression>();
+/** A compiled expression and the `$states` members it reads by name. */
+interface Compiled {
+  expression: jsonata.Expression;
+  statesRead: ReadonlySet<string>;
+}
+
+const cache = new Map<string, Compiled>();
 
 /** The compiled form of an expression body, compiled once per text (compiling is costly). Throws jsonata's error. */
-function compile(body: string): jsonata.Expression {
-  let expression = cache.get(body);
-  if (expression === undefined) {
-    expression = jsonata(body, { stack: JSONATA_LIMITS.maxDepth, timeout: JSONATA_LIMITS.timeoutMs });
+function compile(body: string): Compiled {
+  let compiled = cache.get(body);
+  if (compiled === undefined) {
+    const expression = jsonata(body, { stack: JSONATA_LIMITS.maxDepth, timeout: JSONATA_LIMITS.timeoutMs });
+    compiled = { expression, statesRead: statesMembersRead(expression.ast()) };
     if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value as string);
-    cache.set(body, expression);
+    cache.set(body, compiled);
   }
-  return expression;
+  return compiled;
 }
 
 /** The members of the reserved `$states` variable. */
@@ -158,13 +161,13 @@ function statesMembersRead(node: unknown, found = new Set<string>()): Set<string
 export function checkStatesReferences(template: Json, available: readonly StatesMember[], where: string): string[] {
   const problems: string[] = [];
   forEachExpression(template, where, (body, at) => {
-    let ast: unknown;
+    let statesRead: ReadonlySet<string>;
     try {
-      ast = compile(body).ast();
+      statesRead = compile(body).statesRead;
     } catch {
       return;
     }
-    for (const member of statesMembersRead(ast)) {
+    for (const member of statesRead) {
       if (isStatesMember(member) && !available.includes(member)) problems.push(`${at}: ${unavailableMember(body, member)}`);
     }
   });
@@ -175,8 +178,14 @@ function isStatesMember(name: string): name is StatesMember {
   return name === "input" || name === "context" || name === "result" || name === "errorOutput";
 }
 
-function unavailableMember(body: string, member: string): string {
-  return `The JSONata expression '${body.trim()}' references $states.${member}, which is not available in this field`;
+function unavailableMember(body: string, member: string, field?: string): string {
+  const where = field === undefined ? "" : ` specified for the field '${field}'`;
+  return `The JSONata expression '${body.trim()}'${where} references $states.${member}, which is not available in this field`;
+}
+
+/** Sets an own member, even one named `__proto__` (which plain assignment would take as the prototype). */
+function setMember(target: JsonObject, key: string, value: Json): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** Calls `visit` with the body and location of every `{% %}` string in a template. */
@@ -293,7 +302,10 @@ function stepFunctionsFunctions(env: JsonataEnv, nowMs: number): Record<string, 
   };
 }
 
-/** Why a JSONata result is no JSON value (a function, NaN or an infinite number anywhere in it), or undefined. */
+/**
+ * A JSONata result as plain JSON (sequences become arrays; undefined members and items are left
+ * out), or undefined when it holds something JSON cannot: a function, NaN or an infinite number.
+ */
 function toJson(value: unknown): { json: Json } | undefined {
   if (value === null || typeof value === "string" || typeof value === "boolean") return { json: value };
   if (typeof value === "number") return Number.isFinite(value) ? { json: value } : undefined;
@@ -313,7 +325,7 @@ function toJson(value: unknown): { json: Json } | undefined {
       if (v === undefined) continue;
       const j = toJson(v);
       if (j === undefined) return undefined;
-      out[k] = j.json;
+      setMember(out, k, j.json);
     }
     return { json: out };
   }
@@ -330,15 +342,15 @@ function queryError(body: string, field: string, what: string): StatesError {
 
 /** Evaluates one `{% %}` expression body: the JSON value, or a StatesError as AWS reports it. */
 async function evaluateExpression(body: string, field: string, bindings: JsonataBindings, env: JsonataEnv): Promise<Json> {
-  let expression: jsonata.Expression;
+  let compiled: Compiled;
   try {
-    expression = compile(body);
+    compiled = compile(body);
   } catch (e) {
     throw new StatesError(QUERY_EVALUATION_ERROR, compileProblem(body, e));
   }
-  for (const member of statesMembersRead(expression.ast())) {
+  for (const member of compiled.statesRead) {
     if ((member === "result" || member === "errorOutput") && !(member in bindings.states)) {
-      throw new StatesError(QUERY_EVALUATION_ERROR, `${unavailableMember(body, member)} ('${field}')`);
+      throw new StatesError(QUERY_EVALUATION_ERROR, unavailableMember(body, member, field));
     }
   }
   const scope: Record<string, unknown> = {
@@ -348,7 +360,7 @@ async function evaluateExpression(body: string, field: string, bindings: Jsonata
   };
   let value: unknown;
   try {
-    value = await expression.evaluate(undefined, scope);
+    value = await compiled.expression.evaluate(undefined, scope);
   } catch (e) {
     if (e instanceof FunctionFailure) throw queryError(body, field, `threw an error during evaluation. ${e.message}`);
     const failure = isFailure(e) ? e : { message: String(e) };
@@ -384,7 +396,7 @@ export async function evaluateJsonata(template: Json, bindings: JsonataBindings,
   }
   if (isJsonObject(template)) {
     const out: JsonObject = {};
-    for (const [k, v] of Object.entries(template)) out[k] = await evaluateJsonata(v, bindings, env, field === "" ? k : `${field}/${k}`);
+    for (const [k, v] of Object.entries(template)) setMember(out, k, await evaluateJsonata(v, bindings, env, field === "" ? k : `${field}/${k}`));
     return out;
   }
   return template;
