@@ -1,0 +1,154 @@
+// Valid definitions (fixtures kept as data, one machine per file) parse with no diagnostics, and
+// the tree they give has what the interpreter relies on: resolved query languages and defaults,
+// End versus Next, the index by name, and each state's location.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { MapState, ParallelState, State, StateMachine, TaskState } from "../../src/sfn/asl/definition.ts";
+import { allStates } from "../../src/sfn/asl/definition.ts";
+import { parseDefinition } from "../../src/sfn/asl/parse.ts";
+
+const dir = join(import.meta.dirname, "fixtures/definitions/valid");
+const fixtures = readdirSync(dir)
+  .filter((f) => f.endsWith(".asl.json"))
+  .sort()
+  .map((f) => ({ name: f.replace(/\.asl\.json$/, ""), text: readFileSync(join(dir, f), "utf8") }));
+
+function machineOf(name: string): StateMachine {
+  const fixture = fixtures.find((f) => f.name === name);
+  if (fixture === undefined) throw new Error(`no fixture ${name}`);
+  const { machine, diagnostics } = parseDefinition(fixture.text);
+  expect(diagnostics).toEqual([]);
+  if (machine === undefined) throw new Error(`${name} did not parse`);
+  return machine;
+}
+
+function state<T extends State["type"]>(m: StateMachine, name: string, type: T): Extract<State, { type: T }> {
+  const s = m.index.get(name);
+  if (s === undefined || s.type !== type) throw new Error(`${name} is not a ${type}`);
+  return s as Extract<State, { type: T }>;
+}
+
+describe("valid definitions", () => {
+  it("has fixtures for every state type in both query languages", () => {
+    const seen = new Set<string>();
+    for (const f of fixtures) {
+      const { machine } = parseDefinition(f.text);
+      for (const s of machine === undefined ? [] : allStates(machine)) seen.add(`${s.type}/${s.queryLanguage}`);
+    }
+    const expected = ["Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"].flatMap((t) => [`${t}/JSONPath`, `${t}/JSONata`]);
+    expect([...seen].sort()).toEqual(expected.sort());
+  });
+
+  it.each(fixtures)("$name parses with no diagnostics", ({ text }) => {
+    const { machine, diagnostics } = parseDefinition(text);
+    expect(diagnostics).toEqual([]);
+    expect(machine).toBeDefined();
+  });
+});
+
+describe("the tree", () => {
+  it("resolves JSONPath defaults and keeps given paths, null included", () => {
+    const m = machineOf("task-activity");
+    const t = state(m, "Work", "Task");
+    expect(t.io).toEqual({
+      inputPath: "$.input",
+      outputPath: "$.taskResult",
+      resultPath: "$.taskResult",
+      parameters: { "id.$": "$.id", "when.$": "$$.Execution.StartTime", static: "x", "list.$": "States.Array($.a, $.b)" },
+      resultSelector: { "out.$": "$.result" },
+    });
+    expect(t.activity).toEqual({ partition: "aws", region: "us-east-1", account: "123456789012", name: "work" });
+    expect([t.next, t.end, t.timeoutSeconds, t.heartbeatSeconds]).toEqual(["Done", false, 300, 60]);
+    expect([m.timeoutSeconds, m.version, m.queryLanguage, m.path]).toEqual([3600, "1.0", "JSONPath", ""]);
+    const paths = machineOf("task-paths").index.get("T") as TaskState;
+    expect(paths.io).toEqual({ inputPath: null, outputPath: "$", resultPath: null });
+    expect([paths.timeoutSecondsPath, paths.heartbeatSecondsPath, paths.end, paths.next]).toEqual(["$.timeout", "$.heartbeat", true, undefined]);
+  });
+
+  it("resolves Retry defaults and keeps Catch order", () => {
+    const t = state(machineOf("task-retry-catch"), "T", "Task");
+    expect(t.retry).toEqual([
+      { path: "/States/T/Retry[0]", errorEquals: ["States.Timeout", "Custom"], intervalSeconds: 3, maxAttempts: 0, backoffRate: 1.5, maxDelaySeconds: 10, jitterStrategy: "FULL" },
+      { path: "/States/T/Retry[1]", errorEquals: ["States.ALL"], intervalSeconds: 1, maxAttempts: 3, backoffRate: 2, jitterStrategy: "NONE" },
+    ]);
+    expect(t.catch).toEqual([
+      { path: "/States/T/Catch[0]", errorEquals: ["Custom"], next: "Recover", resultPath: "$.error" },
+      { path: "/States/T/Catch[1]", errorEquals: ["States.ALL"], next: "Failed", resultPath: "$" },
+    ]);
+  });
+
+  it("builds Choice conditions with their operators and operands", () => {
+    const c = state(machineOf("choice-jsonpath"), "Choose", "Choice");
+    expect(c.choices[0]).toEqual({ path: "/States/Choose/Choices[0]", next: "Public", when: { kind: "not", of: { kind: "compare", variable: "$.type", operator: "StringEquals", operand: "Private" } } });
+    expect(c.choices[2].when).toEqual({
+      kind: "and",
+      of: [
+        { kind: "compare", variable: "$.value", operator: "NumericGreaterThanEquals", operand: 20 },
+        { kind: "compare", variable: "$.value", operator: "NumericLessThan", operand: 30 },
+      ],
+    });
+    expect(c.choices[6].when).toEqual({ kind: "compare", variable: "$.maybe", operator: "IsPresent", operand: false });
+    expect(c.default).toBe("Other");
+    expect(c.io).toEqual({ inputPath: "$", outputPath: "$" });
+  });
+
+  it("keeps JSONata fields and expressions as written, and no JSONPath fields", () => {
+    const m = machineOf("jsonata-task");
+    const t = state(m, "T", "Task");
+    expect(t.queryLanguage).toBe("JSONata");
+    expect(t.io).toBeUndefined();
+    expect(t.arguments).toEqual({ id: "{% $states.input.id %}", fixed: 1 });
+    expect([t.output, t.timeoutSeconds, t.heartbeatSeconds]).toEqual(["{% $states.result %}", "{% $states.input.timeout %}", 10]);
+    expect(t.catch[0]).toEqual({ path: "/States/T/Catch[0]", errorEquals: ["States.ALL"], next: "F", output: "{% $states.errorOutput %}", assign: { err: "{% $states.errorOutput.Error %}" } });
+    const c = state(machineOf("jsonata-pass-choice"), "C", "Choice");
+    expect(c.choices.map((r) => r.condition)).toEqual(["{% $states.input.n > 10 %}", true]);
+    expect(c.choices[0].output).toEqual({ size: "big" });
+  });
+
+  it("resolves each state's query language: its own, else the machine's", () => {
+    const m = machineOf("mixed-state-jsonata");
+    expect(m.states.map((s) => [s.name, s.queryLanguage])).toEqual([
+      ["A", "JSONPath"],
+      ["B", "JSONata"],
+      ["C", "JSONPath"],
+    ]);
+    const nested = machineOf("jsonata-parallel-map");
+    expect(allStates(nested).map((s) => s.queryLanguage)).toEqual(["JSONata", "JSONata", "JSONata", "JSONata"]);
+  });
+
+  it("nests branches and item processors as machines with their own index and locations", () => {
+    const m = machineOf("parallel-jsonpath");
+    const p = state(m, "P", "Parallel") as ParallelState;
+    expect(p.branches.map((b) => b.path)).toEqual(["/States/P/Branches[0]", "/States/P/Branches[1]"]);
+    expect(p.branches[1].index.get("B2")?.path).toBe("/States/P/Branches[1]/States/B2");
+    expect(p.branches[1].startAt).toBe("B");
+    expect(p.io?.resultSelector).toEqual({ "first.$": "$[0]" });
+    const map = state(machineOf("map-item-processor"), "M", "Map") as MapState;
+    expect([map.processorMode, map.itemsPath, map.maxConcurrency, map.itemProcessor.path]).toEqual(["INLINE", "$.items", 2, "/States/M/ItemProcessor"]);
+    expect(map.itemSelector).toEqual({ "item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index" });
+    const legacy = state(machineOf("map-iterator-legacy"), "M", "Map") as MapState;
+    expect([legacy.itemProcessor.path, legacy.itemSelector, legacy.maxConcurrencyPath]).toEqual(["/States/M/Iterator", { "v.$": "$$.Map.Item.Value" }, "$.max"]);
+    expect(allStates(machineOf("nested-parallel-in-map")).map((s) => s.path)).toEqual([
+      "/States/M",
+      "/States/M/ItemProcessor/States/P",
+      "/States/M/ItemProcessor/States/P/Branches[0]/States/X",
+      "/States/M/ItemProcessor/States/P/Branches[1]/States/Y",
+    ]);
+  });
+
+  it("keeps Wait, Fail and Pass fields", () => {
+    const w = machineOf("wait-seconds");
+    expect([state(w, "W", "Wait").seconds, state(w, "W2", "Wait").timestamp, state(w, "W3", "Wait").secondsPath, state(w, "W4", "Wait").timestampPath]).toEqual([
+      10,
+      "2016-03-14T01:59:00Z",
+      "$.wait",
+      "$.until",
+    ]);
+    const f = state(machineOf("succeed-fail"), "No", "Fail");
+    expect([f.errorPath, f.causePath, f.error]).toEqual(["$.error", "States.Format('cause: {}', $.cause)", undefined]);
+    const p = state(machineOf("hello-pass"), "HelloWorld", "Pass");
+    expect([p.result, p.end, p.io?.resultPath]).toEqual(["Hello World!", true, "$"]);
+    expect(state(machineOf("jsonpath-assign"), "A", "Pass").assign).toEqual({ x: 1, "y.$": "$.y", "z.$": "States.MathAdd($.a, 1)" });
+  });
+});
