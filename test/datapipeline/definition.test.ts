@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { validateDefinition, defaultLimits, type DefinitionLimits } from "../../src/datapipeline/definition/validate.ts";
+import { validateDefinition, defaultLimits, fatalDefinitionMessage, type DefinitionLimits } from "../../src/datapipeline/definition/validate.ts";
 import {
   exprObject,
   scheduleOf,
@@ -100,6 +100,7 @@ describe("invalid definitions", () => {
     expect(asMap(r.warnings)).toEqual(c.warnings ?? {});
     expect(r.fatal).toBe(c.fatal ?? false);
     expect(r.model).toBeUndefined();
+    if (r.fatal) expect(fatalDefinitionMessage(r.errors)).toMatch(/^Pipeline definition has errors: Could not save the pipeline definition due to FATAL errors: \[.+\] Please call Validate to validate your pipeline$/);
   });
 });
 

@@ -50,9 +50,15 @@ export interface DefinitionValidation {
   readonly model?: PipelineModel;
 }
 
-/** The InvalidRequestException message PutPipelineDefinition answers a definition with fatal errors with (AWS's wording). */
-export const fatalDefinitionMessage =
-  "Pipeline definition has errors: Could not save the pipeline definition due to FATAL errors. Please call Validate to validate your pipeline";
+/**
+ * The InvalidRequestException message PutPipelineDefinition answers a definition with fatal errors
+ * with, in AWS's wording ("Pipeline definition has errors: Could not save the pipeline definition
+ * due to FATAL errors: [...] Please call Validate to validate your pipeline"); where AWS prints Java
+ * object names in the brackets, this names the objects with errors.
+ */
+export function fatalDefinitionMessage(errors: readonly ValidationError[]): string {
+  return `Pipeline definition has errors: Could not save the pipeline definition due to FATAL errors: [${errors.map((e) => e.id).join(", ")}] Please call Validate to validate your pipeline`;
+}
 
 /** Attribute keys a parameter object may have. */
 export const parameterAttributeKeys: readonly string[] = ["type", "optional", "allowedValues", "isArray", "default", "description", "watermark", "helpText", "helpLink"];
