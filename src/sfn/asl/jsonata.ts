@@ -126,7 +126,10 @@ export interface StatesVariable {
 /** What a JSONata expression sees: `$states`, the workflow variables as `$name`, and the time `$now()`/`$millis()` report. */
 export interface JsonataBindings {
   states: StatesVariable;
-  /** The visible workflow variables (VariableScope.visible()); each is bound as `$name`. */
+  /**
+   * The visible workflow variables (VariableScope.visible()); each is bound as `$name`. A variable
+   * named like a function (`sum`, `partition`) hides that function in the expressions of the field.
+   */
   variables?: Readonly<Record<string, Json>>;
   /** Epoch milliseconds `$now()` and `$millis()` return, the same for every call in one evaluation. */
   nowMs: number;
