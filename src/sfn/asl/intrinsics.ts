@@ -123,11 +123,6 @@ class IntrinsicParser {
     if (name === "States.Format" && args[0].kind === "literal" && typeof args[0].value !== "string") {
       throw new IntrinsicSyntaxError(`Invalid intrinsic function States.Format in '${this.text}': the first argument must be a string`);
     }
-    if (name === "States.Format" && args[0].kind === "literal" && args[0].pieces !== undefined && args[0].pieces.length - 1 !== args.length - 1) {
-      throw new IntrinsicSyntaxError(
-        `Invalid intrinsic function States.Format in '${this.text}': the format string has ${args[0].pieces.length - 1} placeholders '{}' but ${args.length - 1} values are given`,
-      );
-    }
     this.depth--;
     return { name, args, text: this.text.slice(start, this.pos) };
   }
@@ -386,7 +381,8 @@ function apply(c: Intrinsic, args: Json[], env: IntrinsicEnv): Json {
       const text = stringArg(fn, args[0], "the argument");
       if (text.trim() === "") return null;
       try {
-        return JSON.parse(text) as Json;
+        const value = JSON.parse(text) as Json;
+        return Object.is(value, -0) ? 0 : value;
       } catch {
         throw failure(fn, `the argument is not JSON text: ${shown(text)}`);
       }
