@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   checkVariableName,
+  checkVariableScopes,
   evaluateAssignJsonata,
   evaluateAssignJsonPath,
   VariableScope,
@@ -56,6 +57,13 @@ describe("checkVariableName", () => {
     expect(problem).toBeDefined();
     if (c.message !== undefined) expect(problem).toBe(c.message);
     if (c.messageContains !== undefined) expect(problem).toContain(c.messageContains);
+  });
+});
+
+describe("checkVariableScopes", () => {
+  const { cases } = load<{ cases: { name: string; definition: Json; problems: string[] }[] }>("scopes.json");
+  it.each(cases.map((c) => [c.name, c] as const))("%s", (_n, c) => {
+    expect(checkVariableScopes(c.definition)).toEqual(c.problems);
   });
 });
 

@@ -73,6 +73,69 @@ export function outerScopeAssignProblem(name: string): string {
   return `The variable '${name}' is defined in an outer scope and cannot be assigned in a Parallel branch or Map iteration`;
 }
 
+/** The variable names an Assign field declares (a JSONPath `name.$` key declares `name`). */
+function assignedNames(assign: Json | undefined): string[] {
+  if (!isJsonObject(assign)) return [];
+  return Object.keys(assign).map((k) => (k.endsWith(".$") ? k.slice(0, -2) : k));
+}
+
+/** Every Assign of a state with its location: the state's own, each Choice rule's and each Catch's. */
+function stateAssigns(state: JsonObject, at: string): { at: string; names: string[] }[] {
+  const found = [{ at: `${at}/Assign`, names: assignedNames(state.Assign) }];
+  for (const list of ["Choices", "Catch"] as const) {
+    const entries = state[list];
+    if (!Array.isArray(entries)) continue;
+    entries.forEach((entry, i) => {
+      if (isJsonObject(entry)) found.push({ at: `${at}/${list}[${i}]/Assign`, names: assignedNames(entry.Assign) });
+    });
+  }
+  return found.filter((f) => f.names.length > 0);
+}
+
+/** The machines nested in a state (Parallel branches, a Map's ItemProcessor or Iterator), and whether each reads outer variables. */
+function nestedMachines(state: JsonObject, at: string): { machine: JsonObject; at: string; readsOuter: boolean }[] {
+  const nested: { machine: JsonObject; at: string; readsOuter: boolean }[] = [];
+  if (Array.isArray(state.Branches)) {
+    state.Branches.forEach((b, i) => {
+      if (isJsonObject(b)) nested.push({ machine: b, at: `${at}/Branches[${i}]`, readsOuter: true });
+    });
+  }
+  for (const key of ["ItemProcessor", "Iterator"] as const) {
+    const processor = state[key];
+    if (!isJsonObject(processor)) continue;
+    const config = processor.ProcessorConfig;
+    const distributed = isJsonObject(config) && config.Mode === "DISTRIBUTED";
+    nested.push({ machine: processor, at: `${at}/${key}`, readsOuter: !distributed });
+  }
+  return nested;
+}
+
+/**
+ * Every Assign in a definition that declares a name an enclosing scope declares too: a Parallel
+ * branch or (inline) Map iteration may not assign a variable of the machine around it, at any
+ * depth, wherever that machine assigns it. Sibling branches may reuse names; a distributed Map's
+ * iterations read no outer variables, so their names are free. `machine` is the definition (or a
+ * nested machine) as JSON; each problem reads `<location>: <outerScopeAssignProblem>`, locations
+ * like "/States/P/Branches[0]/States/S/Assign". Malformed parts are skipped (the parser reports them).
+ */
+export function checkVariableScopes(machine: Json, where = "", outer: ReadonlySet<string> = new Set()): string[] {
+  if (!isJsonObject(machine) || !isJsonObject(machine.States)) return [];
+  const states = Object.entries(machine.States).filter((e): e is [string, JsonObject] => isJsonObject(e[1]));
+  const declared = new Set(outer);
+  for (const [name, state] of states) for (const a of stateAssigns(state, `${where}/States/${name}`)) for (const n of a.names) declared.add(n);
+  const problems: string[] = [];
+  for (const [name, state] of states) {
+    const at = `${where}/States/${name}`;
+    for (const a of stateAssigns(state, at)) {
+      for (const n of a.names) if (outer.has(n)) problems.push(`${a.at}: ${outerScopeAssignProblem(n)}`);
+    }
+    for (const nested of nestedMachines(state, at)) {
+      problems.push(...checkVariableScopes(nested.machine, nested.at, nested.readsOuter ? declared : new Set()));
+    }
+  }
+  return problems;
+}
+
 /** The stored form of a scope: its own variables only (a branch's parent is stored on its own). */
 export interface VariableScopeJson {
   variables: JsonObject;
