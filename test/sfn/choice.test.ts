@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Json, JsonObject } from "../../src/sfn/asl/json.ts";
 import { StatesError } from "../../src/sfn/asl/errors.ts";
-import { chooseNext, comparisonOperators, evaluateChoiceRule } from "../../src/sfn/asl/choice.ts";
+import { checkChoiceRule, chooseNext, comparisonOperators, evaluateChoiceRule } from "../../src/sfn/asl/choice.ts";
 
 function fixture<T>(name: string): T {
   return JSON.parse(readFileSync(join(import.meta.dirname, "fixtures/choice", name), "utf8")) as T;
@@ -27,6 +27,7 @@ const rules = fixture<{
   context: Json;
   variables: Record<string, Json>;
   cases: { name: string; input: Json; rule: JsonObject; expect?: boolean; error?: { error: string; detail: string } }[];
+  checks: { name: string; rule: Json; problems: string[] }[];
   choose: { name: string; input: Json; choices: JsonObject[]; next: string | null }[];
 }>("rules.json");
 
@@ -56,5 +57,11 @@ describe("evaluateChoiceRule", () => {
 describe("chooseNext", () => {
   it.each(rules.choose)("$name", (c) => {
     expect(chooseNext(c.choices, { input: c.input, context: {}, variables: {} }) ?? null).toBe(c.next);
+  });
+});
+
+describe("checkChoiceRule", () => {
+  it.each(rules.checks)("$name", (c) => {
+    expect(checkChoiceRule(c.rule, "/Choices[0]")).toEqual(c.problems);
   });
 });

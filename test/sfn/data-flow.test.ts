@@ -9,7 +9,7 @@ import type { Json } from "../../src/sfn/asl/json.ts";
 import { StatesError } from "../../src/sfn/asl/errors.ts";
 import type { IntrinsicEnv } from "../../src/sfn/asl/intrinsics.ts";
 import { checkTemplate, evaluateTemplate } from "../../src/sfn/asl/template.ts";
-import { stateInput, stateOutput, type DataFlowFields } from "../../src/sfn/asl/data-flow.ts";
+import { itemsAt, stateInput, stateOutput, type DataFlowFields } from "../../src/sfn/asl/data-flow.ts";
 
 function fixture<T>(name: string): T {
   return JSON.parse(readFileSync(join(import.meta.dirname, "fixtures/jsonpath", name), "utf8")) as T;
@@ -58,6 +58,7 @@ describe("checkTemplate", () => {
 const flow = fixture<{
   context: Json;
   cases: { name: string; fields: DataFlowFields; input: Json; effectiveInput?: Json; result?: Json; output?: Json; inputError?: ErrorCase; outputError?: ErrorCase }[];
+  items: { name: string; itemsPath?: string; input: Json; context?: Json; variables?: Record<string, Json>; expect?: Json; error?: ErrorCase }[];
 }>("data-flow.json");
 
 describe("stateInput and stateOutput", () => {
@@ -71,5 +72,13 @@ describe("stateInput and stateOutput", () => {
     const result = c.result ?? null;
     if (c.outputError !== undefined) expect(statesError(() => stateOutput(c.fields, c.input, result, scope, env))).toEqual(c.outputError);
     else expect(stateOutput(c.fields, c.input, result, scope, env)).toEqual(c.output);
+  });
+});
+
+describe("itemsAt", () => {
+  it.each(flow.items)("$name", (c) => {
+    const scope = { context: c.context ?? {}, variables: c.variables ?? {} };
+    if (c.error !== undefined) expect(statesError(() => itemsAt(c.itemsPath, c.input, scope))).toEqual(c.error);
+    else expect(itemsAt(c.itemsPath, c.input, scope)).toEqual(c.expect);
   });
 });

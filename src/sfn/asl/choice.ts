@@ -6,7 +6,7 @@ import type { Json, JsonObject } from "./json.ts";
 import { isJsonObject } from "./json.ts";
 import { StatesError } from "./errors.ts";
 import type { PathScope } from "./paths.ts";
-import { queryPath } from "./paths.ts";
+import { PathSyntaxError, checkReferencePath, queryPath } from "./paths.ts";
 
 /** The kind of operand a comparison operator takes. */
 export type ComparisonOperand = "string" | "number" | "boolean" | "timestamp" | "path" | "test";
@@ -198,4 +198,70 @@ export function chooseNext(choices: readonly JsonObject[], scope: PathScope): st
     if (evaluateChoiceRule(choice, scope)) return typeof choice.Next === "string" ? choice.Next : undefined;
   }
   return undefined;
+}
+
+/**
+ * The problems of a JSONPath Choice rule, for a definition check: a rule that is not an object,
+ * And/Or that are not non-empty lists of rules, Not that is not a rule, a comparison without a
+ * reference-path Variable or without exactly one operator, an operand of the wrong type (a
+ * timestamp operand must be RFC 3339 with uppercase T and Z), a …Path operand that is not a
+ * reference path, and `Next` missing from a top-level rule or present in a nested one. Each problem
+ * names `where`.
+ */
+export function checkChoiceRule(rule: Json, where: string, topLevel = true): string[] {
+  if (!isJsonObject(rule)) return [`${where}: a choice rule must be an object`];
+  const problems: string[] = [];
+  if (topLevel && typeof rule.Next !== "string") problems.push(`${where}: a top-level choice rule needs a Next state name`);
+  if (!topLevel && rule.Next !== undefined) problems.push(`${where}: only a top-level choice rule may have Next`);
+  const logical = ["And", "Or", "Not"].filter((k) => rule[k] !== undefined);
+  const operators = Object.keys(rule).filter((k) => Object.hasOwn(comparisonOperators, k));
+  if (logical.length + operators.length !== 1) {
+    problems.push(`${where}: a choice rule needs exactly one of And, Or, Not or a comparison operator, found ${[...logical, ...operators].join(", ") || "none"}`);
+    return problems;
+  }
+  if (logical.length === 1) {
+    const key = logical[0];
+    const value = rule[key];
+    if (key === "Not") return [...problems, ...checkChoiceRule(value, `${where}/Not`, false)];
+    if (!Array.isArray(value) || value.length === 0) return [...problems, `${where}/${key}: must be a non-empty list of choice rules`];
+    value.forEach((r, i) => problems.push(...checkChoiceRule(r, `${where}/${key}[${i}]`, false)));
+    return problems;
+  }
+  const variable = rule.Variable;
+  if (typeof variable !== "string") problems.push(`${where}: a comparison needs a Variable path`);
+  else problems.push(...referencePathProblem(variable, `${where}/Variable`));
+  const operator = operators[0];
+  const operand = rule[operator];
+  const at = `${where}/${operator}`;
+  switch (comparisonOperators[operator].operand) {
+    case "string":
+      if (typeof operand !== "string") problems.push(`${at}: must be a string`);
+      break;
+    case "number":
+      if (typeof operand !== "number") problems.push(`${at}: must be a number`);
+      break;
+    case "boolean":
+    case "test":
+      if (typeof operand !== "boolean") problems.push(`${at}: must be a boolean`);
+      break;
+    case "timestamp":
+      if (typeof operand !== "string" || parseTimestamp(operand) === undefined) problems.push(`${at}: must be an RFC 3339 timestamp such as 2016-03-14T01:59:00Z`);
+      break;
+    case "path":
+      if (typeof operand !== "string") problems.push(`${at}: must be a reference path`);
+      else problems.push(...referencePathProblem(operand, at));
+      break;
+  }
+  return problems;
+}
+
+/** A reference path's problem as a list (empty when it is one). */
+function referencePathProblem(path: string, where: string): string[] {
+  try {
+    checkReferencePath(path);
+    return [];
+  } catch (e) {
+    if (e instanceof PathSyntaxError) return [`${where}: ${e.message}`];
+    throw e;
+  }
 }

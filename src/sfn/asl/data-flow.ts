@@ -2,6 +2,7 @@
 // build what the state works on; after the work, ResultSelector shapes the result, ResultPath puts
 // it into the state's raw input, and OutputPath picks the state's output.
 import type { Json } from "./json.ts";
+import { StatesError } from "./errors.ts";
 import type { IntrinsicEnv } from "./intrinsics.ts";
 import { applyResultPath, evaluatePath } from "./paths.ts";
 import { evaluateTemplate } from "./template.ts";
@@ -53,4 +54,19 @@ export function stateOutput(fields: DataFlowFields, rawInput: Json, result: Json
     fields.ResultSelector === undefined ? result : evaluateTemplate(fields.ResultSelector, { input: result, context: scope.context, variables: scope.variables }, env);
   const merged = fields.ResultPath === undefined ? selected : applyResultPath(rawInput, selected, fields.ResultPath);
   return applyPathField(fields.OutputPath, merged, scope);
+}
+
+/**
+ * The items a JSONPath Map state iterates: the value at ItemsPath (absent means `$`) in its
+ * effective input. States.Runtime when the path selects nothing or the value is not an array
+ * (AWS's cause: `Reference path "<path>" must point to array.`, a `$$` path named from the
+ * context object's own root).
+ */
+export function itemsAt(itemsPath: string | undefined, input: Json, scope: DataFlowScope): Json[] {
+  const path = itemsPath ?? "$";
+  const items = path === "$" ? input : evaluatePath(path, input, scope.context, scope.variables);
+  if (!Array.isArray(items)) {
+    throw new StatesError("States.Runtime", `Reference path "${path.startsWith("$$") ? path.slice(1) : path}" must point to array.`);
+  }
+  return items;
 }
