@@ -916,7 +916,6 @@ function parseCondition(def: JsonObject, at: string, top: boolean, ctx: Ctx): Ch
     });
     return of.length === value.length ? { kind: op === "And" ? "and" : "or", of } : undefined;
   }
-  if (!top && def.Next !== undefined) report(ctx, "Field 'Next' is not supported", at);
   const variable = def.Variable;
   if (variable === undefined) {
     report(ctx, "The field 'Variable' is required but was missing", at);
