@@ -13,10 +13,10 @@ const src = join(import.meta.dirname, "../../src");
  */
 const allowed: Record<string, string[]> = {
   "main.ts": ["app.ts", "server", "faults.ts"],
-  "app.ts": ["server", "services", "swf/engine.ts", "dispatch/index.ts", "store", "faults.ts", "model", "request"],
+  "app.ts": ["server", "services", "swf/engine.ts", "sfn/engine.ts", "datapipeline/engine.ts", "resources", "dispatch/index.ts", "store", "faults.ts", "model", "request"],
   server: ["awsjson", "services/registry.ts", "faults.ts", "faults-connect.ts", "model", "request"],
   awsjson: ["services/registry.ts", "faults.ts", "faults-connect.ts", "model", "request"],
-  services: ["swf/engine.ts", "dispatch/index.ts", "faults.ts", "model", "request"],
+  services: ["swf/engine.ts", "sfn/engine.ts", "datapipeline/engine.ts", "dispatch/index.ts", "faults.ts", "model", "request"],
   swf: ["dispatch/index.ts", "store/swf.ts", "store/db.ts", "resources", "faults.ts"],
   sfn: ["dispatch/index.ts", "store/sfn.ts", "store/db.ts", "resources", "faults.ts"],
   datapipeline: ["dispatch/index.ts", "store/datapipeline.ts", "store/db.ts", "resources", "faults.ts"],
