@@ -74,7 +74,7 @@ function valueAt(path: string, scope: PathScope): Json {
 
 /** Nanoseconds since the epoch of an RFC 3339 timestamp as AWS reads one (uppercase T and Z; a numeric offset instead of Z); undefined otherwise. */
 export function parseTimestamp(text: string): bigint | undefined {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(text);
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/.exec(text);
   if (!m) return undefined;
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
@@ -90,7 +90,7 @@ export function parseTimestamp(text: string): bigint | undefined {
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day);
   date.setUTCHours(hour, minute, second, 0);
-  const fraction = BigInt((m[7] ?? "").padEnd(9, "0"));
+  const fraction = BigInt((m[7] ?? "").slice(0, 9).padEnd(9, "0"));
   return (BigInt(date.getTime()) - BigInt(offsetMinutes) * 60_000n) * 1_000_000n + fraction;
 }
 

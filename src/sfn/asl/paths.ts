@@ -407,8 +407,10 @@ export function checkReferencePath(path: string, roots: ReferencePathRoots = {})
   for (const s of parsed.segments) {
     if (s.kind === "child" && s.names.length === 1) continue;
     if (s.kind === "index" && s.indexes.length === 1) continue;
-    const what =
-      s.kind === "function" ? `the function ${s.name}()` : s.kind === "filter" ? "a filter" : s.kind === "descendant" ? "'..'" : s.kind === "slice" ? "a slice" : s.kind === "wildcard" ? "'*'" : "a list of names or indexes";
+    if (s.kind === "function") {
+      throw new PathSyntaxError(`Invalid reference path '${path}': functions such as ${s.name}() are not allowed in a reference path`);
+    }
+    const what = s.kind === "filter" ? "a filter" : s.kind === "descendant" ? "'..'" : s.kind === "slice" ? "a slice" : s.kind === "wildcard" ? "'*'" : "a list of names or indexes";
     throw new PathSyntaxError(`Invalid reference path '${path}': ${what} can select more than one node; a reference path names one node`);
   }
 }
@@ -470,7 +472,8 @@ function step(node: Json, seg: PathSegment, root: Json): Json[] {
       return out;
     }
     case "filter": {
-      const items = Array.isArray(node) ? node : isJsonObject(node) ? Object.values(node) : [];
+      // Jayway filters an array's items, and an object as a whole.
+      const items = Array.isArray(node) ? node : isJsonObject(node) ? [node] : [];
       return items.filter((item) => filterMatches(seg.expression, item, root));
     }
     case "descendant": {
@@ -694,7 +697,7 @@ export function applyResultPath(input: Json, result: Json, resultPath: string | 
   if (resultPath === null) return input;
   const p = parsed(resultPath);
   if (p.root.kind !== "input") {
-    throw new StatesError("States.ResultPathMatchFailure", `Unable to apply ResultPath '${p.text}': it does not start with '$'`);
+    throw new StatesError("States.ResultPathMatchFailure", `Unable to apply ResultPath '${p.text}': a ResultPath names a place in the state input ('$…')`);
   }
   if (!p.definite || p.segments.some((s) => s.kind === "function")) {
     throw new StatesError("States.ResultPathMatchFailure", `Unable to apply ResultPath '${p.text}': it is not a reference path`);
