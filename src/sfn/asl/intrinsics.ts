@@ -150,7 +150,7 @@ class IntrinsicParser {
     return this.fail(c === "" ? "missing ')'" : `unexpected '${c}' where an argument belongs`, fn);
   }
 
-  /** A single-quoted string; `\` escapes the next character (`\'`, `\{`, `\}`, `\\`). */
+  /** A single-quoted string; `\` escapes `'`, `{`, `}` and `\` and nothing else (AWS refuses an open escape). */
   string(fn: string): { value: string; pieces: string[] } {
     this.pos++;
     let value = "";
@@ -163,6 +163,7 @@ class IntrinsicParser {
       if (ch === "\\") {
         if (this.pos >= this.text.length) this.fail("unterminated string literal", fn);
         const next = this.peek();
+        if (!"'{}\\".includes(next)) this.fail(`'\\${next}' is not an escape; only \\', \\{, \\} and \\\\ are`, fn);
         this.pos++;
         value += next;
         pieces[pieces.length - 1] += next;
