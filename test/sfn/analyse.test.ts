@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { analyse, invalidDefinitionMessage } from "../../src/sfn/asl/analyse.ts";
+import { analyse, invalidDefinitionMessage, validationResult } from "../../src/sfn/asl/analyse.ts";
 import type { Diagnostic } from "../../src/sfn/asl/definition.ts";
 import { parseDefinition } from "../../src/sfn/asl/parse.ts";
 
@@ -12,6 +12,8 @@ interface Fixture {
   comment: string;
   definition?: unknown;
   definitionText?: string;
+  /** The state machine type validated for (STANDARD when absent). */
+  type?: "STANDARD" | "EXPRESS";
   diagnostics: Diagnostic[];
   invalidDefinition?: string;
 }
@@ -32,7 +34,7 @@ describe("broken definitions", () => {
   });
 
   it.each(cases)("$name", ({ text, fixture }) => {
-    const { machine, diagnostics } = parseDefinition(text);
+    const { machine, diagnostics } = parseDefinition(text, fixture.type === undefined ? {} : { type: fixture.type });
     expect(diagnostics).toEqual(fixture.diagnostics);
     const errors = fixture.diagnostics.some((d) => d.severity === "ERROR");
     expect(machine === undefined).toBe(errors);
@@ -70,5 +72,21 @@ describe("analyse", () => {
       { severity: "ERROR", code: "MISSING_TRANSITION_TARGET", message: "Missing 'Next' target: B", location: "/StartAt" },
       { severity: "ERROR", code: "MISSING_TRANSITION_TARGET", message: 'State "A" is not reachable.', location: "/States/A" },
     ]);
+  });
+});
+
+describe("validationResult", () => {
+  const error = (n: number): Diagnostic => ({ severity: "ERROR", code: "SCHEMA_VALIDATION_FAILED", message: `e${n}`, location: `/States/S${n}` });
+  const warning: Diagnostic = { severity: "WARNING", code: "NO_DOLLAR", message: "w", location: "/States/W/Parameters" };
+
+  it.each([
+    { name: "errors only by default", diagnostics: [warning, error(1)], severity: undefined, max: undefined, result: "FAIL", shown: [error(1)], truncated: false },
+    { name: "warnings too when asked", diagnostics: [warning, error(1)], severity: "WARNING" as const, max: undefined, result: "FAIL", shown: [warning, error(1)], truncated: false },
+    { name: "OK with only warnings, none returned by default", diagnostics: [warning], severity: undefined, max: undefined, result: "OK", shown: [], truncated: false },
+    { name: "capped by maxResults", diagnostics: [error(1), error(2), error(3)], severity: undefined, max: 2, result: "FAIL", shown: [error(1), error(2)], truncated: true },
+    { name: "maxResults 0 means 100", diagnostics: Array.from({ length: 101 }, (_, i) => error(i)), severity: undefined, max: 0, result: "FAIL", shown: Array.from({ length: 100 }, (_, i) => error(i)), truncated: true },
+    { name: "OK and empty for a sound definition", diagnostics: [], severity: "WARNING" as const, max: 5, result: "OK", shown: [], truncated: false },
+  ])("$name", ({ diagnostics, severity, max, result, shown, truncated }) => {
+    expect(validationResult(diagnostics, severity, max)).toEqual({ result, diagnostics: shown, truncated });
   });
 });

@@ -80,7 +80,12 @@ describe("the tree", () => {
 
   it("builds Choice conditions with their operators and operands", () => {
     const c = state(machineOf("choice-jsonpath"), "Choose", "Choice");
-    expect(c.choices[0]).toEqual({ path: "/States/Choose/Choices[0]", next: "Public", when: { kind: "not", of: { kind: "compare", variable: "$.type", operator: "StringEquals", operand: "Private" } } });
+    expect(c.choices[0]).toEqual({
+      path: "/States/Choose/Choices[0]",
+      rule: { Not: { Variable: "$.type", StringEquals: "Private" }, Next: "Public" },
+      next: "Public",
+      when: { kind: "not", of: { kind: "compare", variable: "$.type", operator: "StringEquals", operand: "Private" } },
+    });
     expect(c.choices[2].when).toEqual({
       kind: "and",
       of: [

@@ -32,6 +32,29 @@ export function invalidDefinitionMessage(diagnostics: readonly Diagnostic[]): st
   return `Invalid State Machine Definition: '${parts.join(", ")}'`;
 }
 
+/** What ValidateStateMachineDefinition answers: `result`, the diagnostics it returns, and whether some were left out. */
+export interface ValidationResult {
+  readonly result: "OK" | "FAIL";
+  readonly diagnostics: Diagnostic[];
+  readonly truncated: boolean;
+}
+
+/**
+ * ValidateStateMachineDefinition's answer for a definition's diagnostics. `severity` is the
+ * least severe level returned (ERROR: errors only, the default; WARNING: both); `maxResults` caps
+ * the list (1 to 100; 0 or absent means 100) and `truncated` says when more were found. `result`
+ * is FAIL when any diagnostic is an ERROR, whatever is returned.
+ */
+export function validationResult(diagnostics: readonly Diagnostic[], severity: "ERROR" | "WARNING" = "ERROR", maxResults = 0): ValidationResult {
+  const limit = maxResults > 0 ? Math.min(maxResults, 100) : 100;
+  const shown = severity === "WARNING" ? [...diagnostics] : diagnostics.filter((d) => d.severity === "ERROR");
+  return {
+    result: diagnostics.some((d) => d.severity === "ERROR") ? "FAIL" : "OK",
+    diagnostics: shown.slice(0, limit),
+    truncated: shown.length > limit,
+  };
+}
+
 function error(code: string, message: string, location?: string): Diagnostic {
   return location === undefined ? { severity: "ERROR", code, message } : { severity: "ERROR", code, message, location };
 }

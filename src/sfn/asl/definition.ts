@@ -154,6 +154,8 @@ export type ChoiceCondition =
 /** A top-level Choice rule: JSONPath rules have `when`, JSONata rules `condition` (a `{% %}` expression or a boolean). */
 export interface ChoiceRule {
   readonly path: string;
+  /** The rule as written (what choice.ts evaluateChoiceRule takes). */
+  readonly rule: JsonObject;
   readonly next: string;
   readonly when?: ChoiceCondition;
   readonly condition?: OrExpression<boolean>;

@@ -9,7 +9,7 @@
 // [...]", "The field 'X' is required but was missing", "The value for the field 'X' must be …").
 
 import { analyse } from "./analyse.ts";
-import { comparisonOperators } from "./choice.ts";
+import { comparisonOperators, parseTimestamp } from "./choice.ts";
 import type {
   Catcher,
   ChoiceCondition,
@@ -23,7 +23,7 @@ import type {
   StateType,
 } from "./definition.ts";
 import { isIntrinsic, parseIntrinsic } from "./intrinsics.ts";
-import { checkJsonata, isJsonataExpression } from "./jsonata.ts";
+import { checkJsonata, checkStatesReferences, isJsonataExpression, type StatesMember } from "./jsonata.ts";
 import { isJsonObject, type Json, type JsonObject } from "./json.ts";
 import { checkReferencePath, parsePath, PathSyntaxError } from "./paths.ts";
 import { checkVariableName } from "./variables.ts";
@@ -40,18 +40,23 @@ export interface ParsedDefinition {
   readonly diagnostics: Diagnostic[];
 }
 
+/** The state machine type the definition is for (ValidateStateMachineDefinition's `type`; default STANDARD). */
+export interface ParseOptions {
+  readonly type?: "STANDARD" | "EXPRESS";
+}
+
 /**
  * Parses a definition and reports every problem AWS reports for it. `machine` is set only when no
- * diagnostic is an ERROR (WARNINGs do not prevent creating a state machine). Schema problems stop
- * the graph checks (as on AWS, a definition that fails schema validation gets no
- * MISSING_TRANSITION_TARGET or MISSING_END_STATE diagnostics).
+ * diagnostic is an ERROR (WARNINGs do not prevent creating a state machine). The graph rules
+ * (analyse.ts) run only on a definition without schema errors: they need a sound tree. An EXPRESS
+ * machine cannot run activities, so every Task of one is refused, as AWS refuses Activity ARNs there.
  */
-export function parseDefinition(text: string): ParsedDefinition {
+export function parseDefinition(text: string, options: ParseOptions = {}): ParsedDefinition {
   if (text.trim() === "") return { diagnostics: [schemaError("Definition must be a valid JSON object")] };
   const json = parseJson(text);
   if ("error" in json) return { diagnostics: [json.error] };
   if (!isJsonObject(json.value)) return { diagnostics: [schemaError("Definition must be a valid JSON object")] };
-  const ctx: Ctx = { diagnostics: [], duplicates: json.duplicates, topQl: "JSONPath" };
+  const ctx: Ctx = { diagnostics: [], duplicates: json.duplicates, topQl: "JSONPath", express: options.type === "EXPRESS" };
   const machine = parseTopLevel(json.value, ctx);
   const errors = ctx.diagnostics.some((d) => d.severity === "ERROR");
   if (machine === undefined || errors) return { diagnostics: ctx.diagnostics };
@@ -233,6 +238,7 @@ interface Ctx {
   diagnostics: Diagnostic[];
   duplicates: { at: string; key: string }[];
   topQl: QueryLanguage;
+  express: boolean;
 }
 
 function schemaError(message: string, location?: string): Diagnostic {
@@ -353,6 +359,11 @@ const jsonataFields: Record<StateType, readonly string[]> = {
   Map: [...transition, "Assign", "Output", "Items", "ItemSelector", "ItemProcessor", "Iterator", "MaxConcurrency", "Retry", "Catch", ...distributedOnly],
 };
 
+/** What `$states` offers in most fields; `result` only in the Output and Assign of Task, Parallel and Map, `errorOutput` only in a Catcher's. */
+const INPUT_CONTEXT: readonly StatesMember[] = ["input", "context"];
+const WITH_RESULT: readonly StatesMember[] = ["input", "context", "result"];
+const WITH_ERROR_OUTPUT: readonly StatesMember[] = ["input", "context", "errorOutput"];
+
 function otherQl(ql: QueryLanguage): QueryLanguage {
   return ql === "JSONPath" ? "JSONata" : "JSONPath";
 }
@@ -400,7 +411,7 @@ function parseState(name: string, def: Json, at: string, ctx: Ctx): State | unde
     path: at,
     queryLanguage: ql,
     ...opt("comment", f.string("Comment")),
-    ...opt("assign", t === "Succeed" || t === "Fail" ? undefined : f.assign("Assign")),
+    ...opt("assign", t === "Succeed" || t === "Fail" ? undefined : f.assign("Assign", producesResult(t) ? WITH_RESULT : INPUT_CONTEXT)),
   };
   switch (t) {
     case "Task":
@@ -423,6 +434,10 @@ function parseState(name: string, def: Json, at: string, ctx: Ctx): State | unde
     case "Map":
       return parseMap(base, f);
   }
+}
+
+function producesResult(t: StateType): boolean {
+  return t === "Task" || t === "Parallel" || t === "Map";
 }
 
 type Base = Pick<State, "name" | "path" | "queryLanguage" | "comment" | "assign">;
@@ -465,21 +480,24 @@ class Fields {
     return typeof v === "string" ? v : this.bad(key, "a string");
   }
 
-  /** A JSONata expression string, checked; reports and returns undefined when it does not compile. */
-  expression(key: string, v: string, location = this.loc(key)): string | undefined {
-    const problem = checkJsonata(v);
+  /**
+   * A JSONata expression string, checked: it compiles, and reads only the `$states` members the
+   * field offers (`available`). Reports and returns undefined otherwise.
+   */
+  expression(key: string, v: string, available: readonly StatesMember[] = INPUT_CONTEXT): string | undefined {
+    const problem = checkJsonata(v) ?? checkStatesReferences(v, available, "")[0]?.replace(/^: /, "");
     if (problem === undefined) return v;
-    report(this.ctx, problem, location);
+    report(this.ctx, problem, this.loc(key));
     return undefined;
   }
 
-  /** Every `{% %}` string in a JSONata template, checked (problems located at the field). */
-  jsonataTemplate(key: string): Json | undefined {
+  /** Every `{% %}` string in a JSONata template, checked as by expression() (problems located at the field). */
+  jsonataTemplate(key: string, available: readonly StatesMember[] = INPUT_CONTEXT): Json | undefined {
     const v = this.def[key];
     if (v === undefined) return undefined;
     const visit = (node: Json): void => {
       if (typeof node === "string") {
-        if (isJsonataExpression(node)) this.expression(key, node);
+        if (isJsonataExpression(node)) this.expression(key, node, available);
       } else if (Array.isArray(node)) node.forEach(visit);
       else if (isJsonObject(node)) Object.values(node).forEach(visit);
     };
@@ -554,11 +572,11 @@ class Fields {
     return v;
   }
 
-  output(): Json | undefined {
-    return this.ql === "JSONata" ? this.jsonataTemplate("Output") : undefined;
+  output(available: readonly StatesMember[] = INPUT_CONTEXT): Json | undefined {
+    return this.ql === "JSONata" ? this.jsonataTemplate("Output", available) : undefined;
   }
 
-  assign(key: string): JsonObject | undefined {
+  assign(key: string, available: readonly StatesMember[] = INPUT_CONTEXT): JsonObject | undefined {
     const v = this.def[key];
     if (v === undefined) return undefined;
     if (!isJsonObject(v)) return this.bad(key, "an object");
@@ -568,7 +586,7 @@ class Fields {
       if (problem !== undefined) report(this.ctx, problem, this.loc(key));
     }
     if (this.ql === "JSONPath") checkPayloadTemplate(v, this.loc(key), this.ctx);
-    else this.jsonataTemplate(key);
+    else this.jsonataTemplate(key, available);
     return v;
   }
 
@@ -758,8 +776,8 @@ function parseCatcher(def: JsonObject, at: string, last: boolean, state: Fields)
   if (def.Next === undefined) report(ctx, "The field 'Next' is required but was missing", at);
   const next = f.string("Next");
   const resultPath = state.ql === "JSONPath" ? f.resultPath() : undefined;
-  const assign = f.assign("Assign");
-  const output = f.output();
+  const assign = f.assign("Assign", WITH_ERROR_OUTPUT);
+  const output = f.output(WITH_ERROR_OUTPUT);
   if (names === undefined || next === undefined) return undefined;
   return {
     path: at,
@@ -785,7 +803,10 @@ function parseTask(base: Base, f: Fields): State | undefined {
   let activity: { partition: string; region: string; account: string; name: string } | undefined;
   if (resource !== undefined) {
     const m = ACTIVITY_ARN.exec(resource);
-    if (m !== null) activity = { partition: m[1], region: m[2], account: m[3], name: m[4] };
+    if (m !== null) {
+      activity = { partition: m[1], region: m[2], account: m[3], name: m[4] };
+      if (ctx.express) report(ctx, "Express state machine does not support Activity ARN", f.loc("Resource"));
+    }
     else if (ANY_ARN.test(resource)) {
       report(ctx, `The resource provided ${resource} is not supported: only activity tasks (arn:<partition>:states:<region>:<account>:activity:<name>) are supported`, f.loc("Resource"), "INVALID_RESOURCE");
     } else {
@@ -820,7 +841,7 @@ function parseTask(base: Base, f: Fields): State | undefined {
     catch: f.catchers(),
     ...opt("io", io),
     ...opt("arguments", jsonPath ? undefined : f.jsonataTemplate("Arguments")),
-    ...opt("output", f.output()),
+    ...opt("output", f.output(WITH_RESULT)),
   };
   return activity === undefined ? undefined : state;
 }
@@ -863,12 +884,12 @@ function parseChoiceRule(def: JsonObject, at: string, state: Fields): ChoiceRule
     else f.bad("Condition", "a boolean or a JSONata expression");
     const output = f.output();
     if (next === undefined || condition === undefined) return undefined;
-    return { path: at, next, condition, ...opt("assign", assign), ...opt("output", output) };
+    return { path: at, rule: def, next, condition, ...opt("assign", assign), ...opt("output", output) };
   }
   for (const key of ["Condition", "Output"]) if (def[key] !== undefined) report(ctx, qlMismatch("JSONPath", key), at);
   const when = parseCondition(def, at, true, ctx);
   if (next === undefined || when === undefined) return undefined;
-  return { path: at, next, when, ...opt("assign", assign) };
+  return { path: at, rule: def, next, when, ...opt("assign", assign) };
 }
 
 /** A JSONPath Choice condition: one comparison (Variable + one operator) or one of And/Or/Not. */
@@ -950,12 +971,9 @@ function parseCondition(def: JsonObject, at: string, top: boolean, ctx: Ctx): Ch
   return { kind: "compare", variable, operator: op, operand: value as string | number | boolean };
 }
 
-/** RFC 3339 date-time (Step Functions requires the time zone: Z or ±hh:mm). */
-export function isRfc3339(v: string): boolean {
-  const m = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.exec(v);
-  if (m === null) return false;
-  const [month, day, hour, minute, second] = [m[2], m[3], m[4], m[5], m[6]].map(Number);
-  return month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour <= 23 && minute <= 59 && second <= 60;
+/** A timestamp as AWS reads one in Wait and Choice rules (choice.ts). */
+function isRfc3339(v: string): boolean {
+  return parseTimestamp(v) !== undefined;
 }
 
 function parseWait(base: Base, f: Fields): State {
@@ -1029,7 +1047,7 @@ function parseParallel(base: Base, f: Fields): State | undefined {
     catch: f.catchers(),
     ...opt("io", io),
     ...opt("arguments", jsonPath ? undefined : f.jsonataTemplate("Arguments")),
-    ...opt("output", f.output()),
+    ...opt("output", f.output(WITH_RESULT)),
   };
   return Array.isArray(raw) && branches.length === raw.length ? state : undefined;
 }
@@ -1097,7 +1115,7 @@ function parseMap(base: Base, f: Fields): State | undefined {
     retry: f.retriers(),
     catch: f.catchers(),
     ...opt("io", io),
-    ...opt("output", f.output()),
+    ...opt("output", f.output(WITH_RESULT)),
   };
   return itemProcessor === undefined ? undefined : { ...state, itemProcessor };
 }
