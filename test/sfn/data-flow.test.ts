@@ -9,7 +9,18 @@ import type { Json } from "../../src/sfn/asl/json.ts";
 import { StatesError } from "../../src/sfn/asl/errors.ts";
 import type { IntrinsicEnv } from "../../src/sfn/asl/intrinsics.ts";
 import { checkTemplate, evaluateTemplate } from "../../src/sfn/asl/template.ts";
-import { itemsAt, stateInput, stateOutput, type DataFlowFields } from "../../src/sfn/asl/data-flow.ts";
+import {
+  failFieldAt,
+  integerFieldAt,
+  itemsAt,
+  percentageFieldAt,
+  stateInput,
+  stateOutput,
+  waitSecondsAt,
+  waitTimestampAt,
+  type DataFlowFields,
+  type DataFlowScope,
+} from "../../src/sfn/asl/data-flow.ts";
 
 function fixture<T>(name: string): T {
   return JSON.parse(readFileSync(join(import.meta.dirname, "fixtures/jsonpath", name), "utf8")) as T;
@@ -80,5 +91,35 @@ describe("itemsAt", () => {
     const scope = { context: c.context ?? {}, variables: c.variables ?? {} };
     if (c.error !== undefined) expect(statesError(() => itemsAt(c.itemsPath, c.input, scope))).toEqual(c.error);
     else expect(itemsAt(c.itemsPath, c.input, scope)).toEqual(c.expect);
+  });
+});
+
+const fields = fixture<{
+  context: Json;
+  cases: { name: string; fn: string; field?: string; path: string; input: Json; expect?: Json; error?: ErrorCase }[];
+}>("state-fields.json");
+
+/** Runs the function a state-field case names. */
+function runField(c: (typeof fields.cases)[number], scope: DataFlowScope): Json {
+  switch (c.fn) {
+    case "waitSecondsAt":
+      return waitSecondsAt(c.path, c.input, scope);
+    case "waitTimestampAt":
+      return waitTimestampAt(c.path, c.input, scope);
+    case "integerFieldAt":
+      return integerFieldAt(c.field ?? "", c.path, c.input, scope);
+    case "percentageFieldAt":
+      return percentageFieldAt(c.path, c.input, scope);
+    case "failFieldAt":
+      return failFieldAt(c.field === "CausePath" ? "CausePath" : "ErrorPath", c.path, c.input, scope, env);
+  }
+  throw new Error(`unknown function ${c.fn}`);
+}
+
+describe("state *Path fields", () => {
+  it.each(fields.cases)("$name", (c) => {
+    const scope = { context: fields.context, variables: {} };
+    if (c.error !== undefined) expect(statesError(() => runField(c, scope))).toEqual(c.error);
+    else expect(runField(c, scope)).toEqual(c.expect);
   });
 });
