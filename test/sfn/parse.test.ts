@@ -157,3 +157,40 @@ describe("the tree", () => {
     expect(state(machineOf("jsonpath-assign"), "A", "Pass").assign).toEqual({ x: 1, "y.$": "$.y", "z.$": "States.MathAdd($.a, 1)" });
   });
 });
+
+describe("the JSON text", () => {
+  it("reads escapes, non-ASCII names and numbers as JSON does", () => {
+    const m = machineOf("unicode-names-and-escapes");
+    const fixture = fixtures.find((f) => f.name === "unicode-names-and-escapes");
+    const expected = JSON.parse(fixture?.text ?? "") as { States: Record<string, { Result?: unknown }> };
+    expect(m.startAt).toBe('Étape "un"');
+    expect(state(m, 'Étape "un"', "Pass").result).toEqual(expected.States['Étape "un"'].Result);
+    expect(state(m, "a/b ~ 日本", "Wait").path).toBe("/States/a/b ~ 日本");
+  });
+
+  it("parses a long chain of states (every one reachable, one terminal)", () => {
+    const states: Record<string, unknown> = {};
+    for (let i = 0; i < 3000; i++) states[`S${i}`] = i === 2999 ? { Type: "Succeed" } : { Type: "Pass", Next: `S${i + 1}` };
+    const { machine, diagnostics } = parseDefinition(JSON.stringify({ StartAt: "S0", States: states }));
+    expect(diagnostics).toEqual([]);
+    expect(machine?.states.length).toBe(3000);
+    expect(machine?.index.get("S1500")?.path).toBe("/States/S1500");
+  });
+
+  it("refuses nesting deeper than 1000 levels with Jackson's message instead of overflowing the stack", () => {
+    const text = `{"StartAt":"A","States":{"A":{"Type":"Pass","Result":${"[".repeat(2000)}${"]".repeat(2000)},"End":true}}}`;
+    const { machine, diagnostics } = parseDefinition(text);
+    expect(machine).toBeUndefined();
+    expect(diagnostics).toHaveLength(1);
+    expect(diagnostics[0].code).toBe("INVALID_JSON_DESCRIPTION");
+    expect(diagnostics[0].message).toMatch(/^Document nesting depth \(1001\) exceeds the maximum allowed \(1000, from `StreamReadConstraints.getMaxNestingDepth\(\)`\)\n at \[Source: \(String\)"/);
+    const ok = `{"StartAt":"A","States":{"A":{"Type":"Pass","Result":${"[".repeat(990)}${"]".repeat(990)},"End":true}}}`;
+    expect(parseDefinition(ok).diagnostics).toEqual([]);
+  });
+
+  it("quotes at most 500 characters of the source in a JSON error", () => {
+    const text = `{"Comment": "${"x".repeat(600)}", oops}`;
+    const [d] = parseDefinition(text).diagnostics;
+    expect(d.location).toBe(`[Source: (String)"${text.slice(0, 500)}"[truncated ${text.length - 500} chars]; line: 1, column: 618]`);
+  });
+});

@@ -83,15 +83,21 @@ function parseJson(text: string): JsonOk | { error: Diagnostic } {
     return { value, duplicates: p.duplicates };
   } catch (e) {
     if (!(e instanceof JsonTextError)) throw e;
-    const location = `[Source: (String)${JSON.stringify(sourceExcerpt(text))}; line: ${e.line}, column: ${e.column}]`;
+    const location = `[Source: (String)${sourceExcerpt(text)}; line: ${e.line}, column: ${e.column}]`;
     return { error: { severity: "ERROR", code: "INVALID_JSON_DESCRIPTION", message: `${e.message}\n at ${location}`, location } };
   }
 }
 
-/** Jackson quotes at most 500 characters of the source in its messages. */
+/** The source as Jackson quotes it in its messages: as is, in double quotes, at most 500 characters. */
 function sourceExcerpt(text: string): string {
-  return text.length <= 500 ? text : `${text.slice(0, 500)}"[truncated ${text.length - 500} chars]`;
+  return text.length <= 500 ? `"${text}"` : `"${text.slice(0, 500)}"[truncated ${text.length - 500} chars]`;
 }
+
+/** The deepest nesting of objects and arrays a definition may have (Jackson's default limit). */
+const MAX_JSON_DEPTH = 1000;
+const WORD = /[A-Za-z0-9_$]+/y;
+const STRING = /"(?:[^"\\\u0000-\u001f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"/y;
+const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 
 class JsonTextError extends Error {
   readonly line: number;
@@ -106,6 +112,7 @@ class JsonTextError extends Error {
 class JsonReader {
   readonly text: string;
   pos = 0;
+  depth = 0;
   readonly duplicates: { at: string; key: string }[] = [];
 
   constructor(text: string) {
@@ -142,7 +149,7 @@ class JsonReader {
     if (c === '"') return this.string();
     if (c === "-" || (c >= "0" && c <= "9")) return this.number();
     if (c !== undefined && /[A-Za-z_]/.test(c)) {
-      const word = /^[A-Za-z0-9_$]+/.exec(this.text.slice(this.pos))?.[0] ?? c;
+      const word = this.match(WORD) ?? c;
       this.pos += word.length;
       if (word === "true") return true;
       if (word === "false") return false;
@@ -153,11 +160,13 @@ class JsonReader {
   }
 
   object(at: string): JsonObject {
+    this.enter();
     this.pos++;
     const out: JsonObject = {};
     this.ws();
     if (this.text[this.pos] === "}") {
       this.pos++;
+      this.depth--;
       return out;
     }
     for (;;) {
@@ -174,7 +183,10 @@ class JsonReader {
       this.ws();
       const c = this.text[this.pos];
       this.pos++;
-      if (c === "}") return out;
+      if (c === "}") {
+        this.depth--;
+        return out;
+      }
       if (c !== ",") {
         this.pos--;
         this.unexpected(`was expecting comma to separate Object entries`);
@@ -183,11 +195,13 @@ class JsonReader {
   }
 
   array(at: string): Json[] {
+    this.enter();
     this.pos++;
     const out: Json[] = [];
     this.ws();
     if (this.text[this.pos] === "]") {
       this.pos++;
+      this.depth--;
       return out;
     }
     for (;;) {
@@ -196,7 +210,10 @@ class JsonReader {
       this.ws();
       const c = this.text[this.pos];
       this.pos++;
-      if (c === "]") return out;
+      if (c === "]") {
+        this.depth--;
+        return out;
+      }
       if (c !== ",") {
         this.pos--;
         this.unexpected(`was expecting comma to separate Array entries`);
@@ -205,8 +222,8 @@ class JsonReader {
   }
 
   string(): string {
-    const m = /^"(?:[^"\\\u0000-\u001f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"/.exec(this.text.slice(this.pos));
-    if (m === null) {
+    const m = this.match(STRING);
+    if (m === undefined) {
       const close = this.text.indexOf('"', this.pos + 1);
       if (close < 0) {
         this.pos = this.text.length;
@@ -214,15 +231,29 @@ class JsonReader {
       }
       this.fail("Illegal character or escape in a string value", close);
     }
-    this.pos += m[0].length;
-    return JSON.parse(m[0]) as string;
+    this.pos += m.length;
+    return JSON.parse(m) as string;
   }
 
   number(): number {
-    const m = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/.exec(this.text.slice(this.pos));
-    if (m === null) return this.unexpected("expected digit (0-9) to follow minus sign, for valid numeric value");
-    this.pos += m[0].length;
-    return Number(m[0]);
+    const m = this.match(NUMBER);
+    if (m === undefined) return this.unexpected("expected digit (0-9) to follow minus sign, for valid numeric value");
+    this.pos += m.length;
+    return Number(m);
+  }
+
+  /** The text a sticky pattern matches at the current position (not consumed). */
+  match(pattern: RegExp): string | undefined {
+    pattern.lastIndex = this.pos;
+    return pattern.exec(this.text)?.[0];
+  }
+
+  /** Jackson's nesting limit (StreamReadConstraints): deeper documents are refused, not parsed. */
+  enter(): void {
+    this.depth++;
+    if (this.depth > MAX_JSON_DEPTH) {
+      this.fail(`Document nesting depth (${this.depth}) exceeds the maximum allowed (${MAX_JSON_DEPTH}, from \`StreamReadConstraints.getMaxNestingDepth()\`)`, this.pos + 1);
+    }
   }
 }
 
