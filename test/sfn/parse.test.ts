@@ -134,6 +134,8 @@ describe("the tree", () => {
     expect(map.itemSelector).toEqual({ "item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index" });
     const legacy = state(machineOf("map-iterator-legacy"), "M", "Map") as MapState;
     expect([legacy.itemProcessor.path, legacy.itemSelector, legacy.maxConcurrencyPath]).toEqual(["/States/M/Iterator", { "v.$": "$$.Map.Item.Value" }, "$.max"]);
+    expect((machineOf("nested-parallel-in-map").index.get("M") as MapState).itemsPath).toBe("$");
+    expect((machineOf("jsonata-parallel-map").index.get("M") as MapState).itemsPath).toBeUndefined();
     expect(allStates(machineOf("nested-parallel-in-map")).map((s) => s.path)).toEqual([
       "/States/M",
       "/States/M/ItemProcessor/States/P",

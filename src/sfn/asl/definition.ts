@@ -224,13 +224,13 @@ export interface MapState extends StateBase, Transition {
   readonly type: "Map";
   readonly itemProcessor: StateMachine;
   readonly processorMode: "INLINE";
-  /** JSONPath: where the items are (reference path, default "$"). */
+  /** JSONPath states: where the items are, a reference path ("$" when not given); absent in JSONata states. */
   readonly itemsPath?: string;
   /** JSONata: the items (an array or an expression); the state input when absent. */
   readonly items?: Json;
   /** A template applied per item (JSONPath payload template or JSONata template). */
   readonly itemSelector?: Json;
-  /** Non-negative integer (0: no limit) or an expression (JSONata). */
+  /** Non-negative integer, or an expression (JSONata); absent or 0 means no limit. */
   readonly maxConcurrency?: OrExpression<number>;
   readonly maxConcurrencyPath?: string;
   readonly retry: readonly Retrier[];

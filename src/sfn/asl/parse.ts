@@ -1138,7 +1138,7 @@ function parseMap(base: Base, f: Fields): State | undefined {
     ...base,
     ...f.transition(),
     processorMode: "INLINE" as const,
-    ...opt("itemsPath", jsonPath ? (f.referencePath("ItemsPath", false) ?? undefined) : undefined),
+    ...opt("itemsPath", jsonPath ? (f.referencePath("ItemsPath", false) ?? "$") : undefined),
     ...opt("items", items),
     ...opt("itemSelector", itemSelector),
     ...opt("maxConcurrency", maxConcurrency),
