@@ -196,3 +196,40 @@ describe("the JSON text", () => {
     expect(d.location).toBe(`[Source: (String)"${text.slice(0, 500)}"[truncated ${text.length - 500} chars]; line: 1, column: 618]`);
   });
 });
+
+describe("robustness", () => {
+  type Mutable = Record<string, unknown> | unknown[];
+  const replacements: unknown[] = [null, 1, -1, 1.5, "x", "$.a[", "{% 1 + %}", "{% $states.result %}", true, [], {}, [{}]];
+
+  /** Every location of a JSON value (object keys and array indexes), as paths of keys. */
+  function paths(value: unknown, at: (string | number)[] = []): (string | number)[][] {
+    if (Array.isArray(value)) return value.flatMap((v, i) => [[...at, i], ...paths(v, [...at, i])]);
+    if (typeof value === "object" && value !== null) return Object.entries(value).flatMap(([k, v]) => [[...at, k], ...paths(v, [...at, k])]);
+    return [];
+  }
+
+  function mutate(doc: unknown, path: (string | number)[], replacement: unknown): unknown {
+    const copy = JSON.parse(JSON.stringify(doc)) as Mutable;
+    let node = copy as Mutable;
+    for (const key of path.slice(0, -1)) node = (node as Record<string, unknown>)[key as string] as Mutable;
+    const last = path[path.length - 1];
+    if (replacement === undefined && !Array.isArray(node)) delete (node as Record<string, unknown>)[last as string];
+    else (node as Record<string, unknown>)[last as string] = replacement;
+    return copy;
+  }
+
+  it.each(fixtures)("$name: every field deleted or replaced by a value of another kind gives diagnostics, never an exception", ({ text }) => {
+    const doc = JSON.parse(text) as unknown;
+    let parses = 0;
+    for (const path of paths(doc)) {
+      for (const replacement of [undefined, ...replacements]) {
+        const result = parseDefinition(JSON.stringify(mutate(doc, path, replacement)));
+        const errors = result.diagnostics.filter((d) => d.severity === "ERROR");
+        expect(result.machine === undefined).toBe(errors.length > 0);
+        for (const d of result.diagnostics) expect(d.message.length).toBeGreaterThan(0);
+        parses++;
+      }
+    }
+    expect(parses).toBeGreaterThan(0);
+  });
+});
