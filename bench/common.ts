@@ -46,11 +46,14 @@ export interface ServerOptions {
   flags?: string[];
   /** Raise the open-file limit (soft and hard) to this before starting; needs the privilege to. */
   nofile?: number;
+  /** Node flags for the server process (e.g. --cpu-prof). */
+  node?: string[];
 }
 
 export async function startServer(database: string, opts: ServerOptions = {}): Promise<Server> {
   const argv = [
     ...(opts.count ? ["--expose-gc", "--import", "./bench/count-statements.ts"] : []),
+    ...(opts.node ?? []),
     "src/main.ts",
     ...["--port", "0", "--database", database, "--long-poll-seconds", "60", "--log-level", "info", "--shutdown-grace-seconds", "2"],
     ...(opts.flags ?? []),

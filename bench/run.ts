@@ -8,6 +8,9 @@
 //   npm run bench -- --suite jobs      only some measurements: core, jobs, cost, polls
 //                                      (comma-separated; default all)
 //   npm run bench -- --quick           smaller counts (a smoke run)
+//   node bench/profile-jobs.ts batch /tmp/prof [tasks]
+//                                      one job-queue run of one path (own, batch, aws) on SQLite
+//                                      with the server's CPU profile (--cpu-prof) written there
 //
 // SQLite runs on a file in a temporary directory. PostgreSQL runs on TASKGATE_BENCH_POSTGRES_URL
 // (default postgres://postgres@127.0.0.1:5432/test), taskgate's tables in a fresh schema

@@ -64,7 +64,8 @@ export class UnitOfWork {
   readonly #out: Outbox;
   /** Tasks committed per queue: one waiting poller is woken per task. */
   readonly #queues = new Map<string, number>();
-  readonly #settled: string[] = [];
+  /** A set: a task closed twice in one transaction (a batch, then its owner's close) returns its credit once. */
+  readonly #settled = new Set<string>();
   readonly #timers: number[] = [];
   readonly #claimed: string[] = [];
   readonly #offers: Offer[] = [];
@@ -111,7 +112,7 @@ export class UnitOfWork {
 
   /** The task held under `token` closed: return its stream credit at commit. */
   settled(token: string): void {
-    this.#settled.push(token);
+    this.#settled.add(token);
   }
 
   /** A task was claimed under `token` in this transaction: registered with liveness now, forgotten on rollback. */

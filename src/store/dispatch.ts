@@ -81,6 +81,28 @@ export async function markStarted(sql: Sql, id: number, token: string, payload: 
   return r.changes === 1;
 }
 
+/**
+ * Marks scheduled tasks started, each with its own token and payload, in one statement per 100
+ * tasks (a claim of many tasks pays one statement, not one per task); the number marked. The
+ * VALUES columns are cast so that PostgreSQL, which cannot infer parameter types there, and
+ * SQLite read them alike.
+ */
+export async function markStartedMany(sql: Sql, tasks: readonly { id: number; token: string; payload: string }[], nowMs: number, node: string): Promise<number> {
+  let marked = 0;
+  for (let i = 0; i < tasks.length; i += 100) {
+    const chunk = tasks.slice(i, i + 100);
+    const params: (string | number)[] = [nowMs, node];
+    for (const t of chunk) params.push(t.id, t.token, t.payload);
+    const r = await sql.run(
+      "UPDATE tasks SET state = 1, token = v.column2, payload = v.column3, started_ms = ?, node = ?, delivered = 0 " +
+        `FROM (VALUES ${chunk.map(() => "(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))").join(", ")}) AS v WHERE tasks.id = v.column1 AND tasks.state = 0`,
+      params,
+    );
+    marked += r.changes;
+  }
+  return marked;
+}
+
 /** Records that the answers carrying these tokens reached their workers. */
 export async function markDelivered(sql: Sql, tokens: readonly string[]): Promise<void> {
   for (let i = 0; i < tokens.length; i += 500) {
@@ -169,9 +191,21 @@ export async function updatePayload(sql: Sql, id: number, payload: string): Prom
 /** Deletes a task and its timers (`timers` false: the caller knows it armed none). */
 export async function deleteTask(sql: Sql, t: TaskRow, timers = true): Promise<void> {
   await sql.run("DELETE FROM tasks WHERE id = ?", [t.id]);
-  if (!timers) return;
+  if (timers) await deleteTaskTimers(sql, t);
+}
+
+/** Deletes the timers of a task. */
+export async function deleteTaskTimers(sql: Sql, t: Pick<TaskRow, "id" | "owner">): Promise<void> {
   // The task's timers have refs "<id>:<what>": the range [<id>:, <id>;) walks the (owner, ref) index.
   await sql.run("DELETE FROM timers WHERE owner = ? AND ref >= ? AND ref < ?", [t.owner, `${t.id}:`, `${t.id};`]);
+}
+
+/** Deletes tasks by id, one statement per 500 (their timers are the caller's). */
+export async function deleteTasks(sql: Sql, ids: readonly number[]): Promise<void> {
+  for (let i = 0; i < ids.length; i += 500) {
+    const chunk = ids.slice(i, i + 500);
+    await sql.run(`DELETE FROM tasks WHERE id IN (${chunk.map(() => "?").join(", ")})`, chunk);
+  }
 }
 
 /** Deletes every task and timer of an owner (an execution that closed). */

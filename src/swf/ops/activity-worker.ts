@@ -102,10 +102,15 @@ async function closeActivity(ctx: Swf, token: string, event: (p: ActivityPayload
   });
 }
 
-/** Records a started activity task's close in its execution (not yet flushed): event, task row, counter, next decision. */
-async function applyClose(ctx: Swf, uow: UnitOfWork, row: TaskRow, p: ActivityPayload, x: ExecutionTx, ev: CloseEvent): Promise<void> {
+/**
+ * Records a started activity task's close in its execution (not yet flushed): event, task row,
+ * counter, next decision. With `closing` the row is not deleted here but collected, for one
+ * delete of a whole batch.
+ */
+async function applyClose(ctx: Swf, uow: UnitOfWork, row: TaskRow, p: ActivityPayload, x: ExecutionTx, ev: CloseEvent, closing?: { row: TaskRow; timers: boolean }[]): Promise<void> {
   x.append(ev);
-  await ctx.tasks.close(uow, row, hasTimeouts(p));
+  if (closing) closing.push({ row, timers: hasTimeouts(p) });
+  else await ctx.tasks.close(uow, row, hasTimeouts(p));
   x.state.openActivityTasks = Math.max(0, x.state.openActivityTasks - 1);
   await scheduleDecision(ctx, uow, x);
 }
@@ -146,6 +151,7 @@ export async function respondActivityTasks(ctx: Swf, req: pb.RespondActivityTask
     const executions = new Map<string, ExecutionTx>();
     const closed = new Set<string>();
     const results: Res<typeof pb.ActivityTaskOutcomeResultSchema>[] = [];
+    const closing: { row: TaskRow; timers: boolean }[] = [];
     for (const o of outcomes) {
       const f = found.get(o.token);
       if (!f || !f.task.key.startsWith("a:") || closed.has(o.token)) {
@@ -161,9 +167,11 @@ export async function respondActivityTasks(ctx: Swf, req: pb.RespondActivityTask
       }
       closed.add(o.token);
       const p = JSON.parse(f.task.payload) as ActivityPayload;
-      await applyClose(ctx, uow, f.task, p, x, o.event(p));
+      await applyClose(ctx, uow, f.task, p, x, o.event(p), closing);
       results.push({});
     }
+    // A row an execution's close already deleted (the history limit) is simply not found again.
+    await ctx.tasks.closeMany(uow, closing);
     for (const x of executions.values()) await x.flush(uow.sql, uow.caps);
     return results;
   });
