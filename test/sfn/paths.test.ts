@@ -33,7 +33,7 @@ const paths = fixture<{
   documents: Record<string, Json>;
   context: Json;
   variables: Record<string, Json>;
-  cases: { name: string; doc: string; path: string; expect?: Json; error?: ErrorCase }[];
+  cases: { name: string; doc: string; path: string; expect?: Json; error?: ErrorCase; unparsable?: boolean }[];
 }>("paths.json");
 
 describe("evaluatePath", () => {
@@ -41,7 +41,9 @@ describe("evaluatePath", () => {
     const input = paths.documents[c.doc];
     if (c.error !== undefined) {
       expect(statesError(() => evaluatePath(c.path, input, paths.context, paths.variables))).toEqual(c.error);
-      expect(queryPath(c.path, { input, context: paths.context, variables: paths.variables })).toBeUndefined();
+      const query = () => queryPath(c.path, { input, context: paths.context, variables: paths.variables });
+      if (c.unparsable === true) expect(query).toThrow(PathSyntaxError);
+      else expect(query()).toBeUndefined();
     } else {
       expect(evaluatePath(c.path, input, paths.context, paths.variables)).toEqual(c.expect);
     }

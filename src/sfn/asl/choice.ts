@@ -6,7 +6,7 @@ import type { Json, JsonObject } from "./json.ts";
 import { isJsonObject } from "./json.ts";
 import { StatesError } from "./errors.ts";
 import type { PathScope } from "./paths.ts";
-import { PathSyntaxError, checkReferencePath, queryPath } from "./paths.ts";
+import { PathSyntaxError, checkReferencePath, queryPath, runtimeParsed } from "./paths.ts";
 
 /** The kind of operand a comparison operator takes. */
 export type ComparisonOperand = "string" | "number" | "boolean" | "timestamp" | "path" | "test";
@@ -65,7 +65,7 @@ export function ruleOperator(rule: JsonObject): string | undefined {
 
 /** The value at a rule's path; States.Runtime (AWS's cause) when it selects nothing. */
 function valueAt(path: string, scope: PathScope): Json {
-  const value = queryPath(path, scope);
+  const value = queryPath(runtimeParsed(path), scope);
   if (value === undefined) {
     throw new StatesError("States.Runtime", `Invalid path '${path}': The choice state's condition path references an invalid value.`);
   }
@@ -163,7 +163,7 @@ export function evaluateChoiceRule(rule: JsonObject, scope: PathScope): boolean 
   const operand = rule[operator];
   const kind = comparisonOperators[operator].operand;
   if (kind === "test") {
-    const value = operator === "IsPresent" ? queryPath(variable, scope) : valueAt(variable, scope);
+    const value = operator === "IsPresent" ? queryPath(runtimeParsed(variable), scope) : valueAt(variable, scope);
     return passesTest(operator, value) === (operand === true);
   }
   const value = valueAt(variable, scope);

@@ -6,7 +6,7 @@ import { StatesError } from "./errors.ts";
 import type { IntrinsicEnv } from "./intrinsics.ts";
 import { evaluateIntrinsic, isIntrinsic } from "./intrinsics.ts";
 import { parseTimestamp } from "./choice.ts";
-import { applyResultPath, evaluatePath, queryPath } from "./paths.ts";
+import { applyResultPath, evaluatePath, queryPath, runtimeParsed } from "./paths.ts";
 import { evaluateTemplate } from "./template.ts";
 
 /**
@@ -83,7 +83,7 @@ function shownValue(value: Json): string {
  * causes when the path selects nothing, the value is not a whole number, or it is negative.
  */
 export function waitSecondsAt(path: string, input: Json, scope: DataFlowScope): number {
-  const value = queryPath(path, { input, context: scope.context, variables: scope.variables });
+  const value = queryPath(runtimeParsed(path), { input, context: scope.context, variables: scope.variables });
   if (value === undefined) throw new StatesError("States.Runtime", `The SecondsPath parameter does not reference an input value: ${path}`);
   if (typeof value !== "number" || !Number.isSafeInteger(value)) {
     throw new StatesError("States.Runtime", `The SecondsPath parameter cannot be parsed as a long value: ${path} == ${shownValue(value)}`);
@@ -98,7 +98,7 @@ export function waitSecondsAt(path: string, input: Json, scope: DataFlowScope): 
  * nothing or the value is not such a timestamp.
  */
 export function waitTimestampAt(path: string, input: Json, scope: DataFlowScope): number {
-  const value = queryPath(path, { input, context: scope.context, variables: scope.variables });
+  const value = queryPath(runtimeParsed(path), { input, context: scope.context, variables: scope.variables });
   if (value === undefined) throw new StatesError("States.Runtime", `The TimestampPath parameter does not reference an input value: ${path}`);
   const ns = typeof value === "string" ? parseTimestamp(value) : undefined;
   if (ns === undefined) {
@@ -143,7 +143,7 @@ export function failFieldAt(field: "ErrorPath" | "CausePath", expression: string
   let value: Json | undefined;
   if (isIntrinsic(expression)) value = evaluateIntrinsic(expression, { ...pathScope, field }, env);
   else {
-    value = queryPath(expression, pathScope);
+    value = queryPath(runtimeParsed(expression), pathScope);
     if (value === undefined) {
       const source = expression.startsWith("$$") ? scope.context : input;
       throw new StatesError("States.Runtime", `The JSONPath '${expression}' specified for the field '${field}' could not be found in the input '${JSON.stringify(source)}'`);

@@ -341,10 +341,17 @@ export interface IntrinsicScope extends PathScope {
 
 /**
  * Evaluates an intrinsic call. A path argument that selects nothing raises States.Runtime (as a
- * `.$` path does); a bad argument raises States.IntrinsicFailure naming the function and the problem.
+ * `.$` path does), as does call text that does not parse; a bad argument raises
+ * States.IntrinsicFailure naming the function and the problem.
  */
 export function evaluateIntrinsic(call: string | Intrinsic, scope: IntrinsicScope, env: IntrinsicEnv): Json {
-  const c = parsedCall(call);
+  let c: Intrinsic;
+  try {
+    c = parsedCall(call);
+  } catch (e) {
+    if (e instanceof PathSyntaxError) throw new StatesError("States.Runtime", e.message);
+    throw e;
+  }
   const args = c.args.map((a) => argumentValue(a, scope, env));
   return apply(c, args, env);
 }

@@ -437,6 +437,16 @@ function parsed(path: string | JsonPath): JsonPath {
   return p;
 }
 
+/** The parsed form of a path met while a state runs: text that does not parse fails the state with States.Runtime. */
+export function runtimeParsed(path: string | JsonPath): JsonPath {
+  try {
+    return parsed(path);
+  } catch (e) {
+    if (e instanceof PathSyntaxError) throw new StatesError("States.Runtime", e.message);
+    throw e;
+  }
+}
+
 function hasOwn(o: JsonObject, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(o, key);
 }
@@ -673,10 +683,11 @@ function missingReason(p: JsonPath, start: Json): string {
 /**
  * Evaluates a path as InputPath, OutputPath, ItemsPath and the *Path fields do: the value, or
  * StatesError `error` (States.Runtime unless the caller names another) with AWS's cause
- * `Invalid path '<path>' : <why>` when a definite path selects nothing.
+ * `Invalid path '<path>' : <why>` when a definite path selects nothing; States.Runtime for path
+ * text that does not parse.
  */
 export function evaluatePath(path: string | JsonPath, input: Json, context: Json, variables: Record<string, Json> = {}, error = "States.Runtime"): Json {
-  const p = parsed(path);
+  const p = runtimeParsed(path);
   const scope = { input, context, variables };
   const value = queryPath(p, scope);
   if (value === undefined) {
@@ -695,7 +706,7 @@ export function evaluatePath(path: string | JsonPath, input: Json, context: Json
  */
 export function applyResultPath(input: Json, result: Json, resultPath: string | null): Json {
   if (resultPath === null) return input;
-  const p = parsed(resultPath);
+  const p = runtimeParsed(resultPath);
   if (p.root.kind !== "input") {
     throw new StatesError("States.ResultPathMatchFailure", `Unable to apply ResultPath '${p.text}': a ResultPath names a place in the state input ('$…')`);
   }

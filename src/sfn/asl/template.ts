@@ -7,12 +7,13 @@ import { StatesError } from "./errors.ts";
 import type { IntrinsicEnv } from "./intrinsics.ts";
 import { evaluateIntrinsic, isIntrinsic, parseIntrinsic } from "./intrinsics.ts";
 import type { PathScope } from "./paths.ts";
-import { PathSyntaxError, parsePath, queryPath } from "./paths.ts";
+import { PathSyntaxError, parsePath, queryPath, runtimeParsed } from "./paths.ts";
 
 /**
  * Builds a payload from a template. A `.$` path that selects nothing raises States.Runtime with
  * AWS's cause (`The JSONPath '…' specified for the field '….$' could not be found in the input
- * '…'`); an intrinsic that fails raises States.IntrinsicFailure. The template is not modified.
+ * '…'`), as does path or intrinsic text that does not parse; an intrinsic that fails raises
+ * States.IntrinsicFailure. The template is not modified.
  */
 export function evaluateTemplate(template: Json, scope: PathScope, env: IntrinsicEnv): Json {
   if (Array.isArray(template)) return template.map((t) => evaluateTemplate(t, scope, env));
@@ -34,9 +35,9 @@ function evaluateField(key: string, expression: Json, scope: PathScope, env: Int
     throw new StatesError("States.Runtime", `The value of the field '${key}' must be a JSONPath or an intrinsic function, got ${JSON.stringify(expression)}`);
   }
   if (isIntrinsic(expression)) return evaluateIntrinsic(expression, { ...scope, field: key }, env);
-  const value = queryPath(expression, scope);
+  const path = runtimeParsed(expression);
+  const value = queryPath(path, scope);
   if (value !== undefined) return value;
-  const path = parsePath(expression);
   if (path.root.kind === "variable" && !Object.hasOwn(scope.variables, path.root.name)) {
     throw new StatesError("States.Runtime", `The variable '$${path.root.name}' referenced by the JSONPath '${expression}' specified for the field '${key}' is not defined`);
   }
