@@ -1,7 +1,9 @@
 // From definition text to the typed tree (definition.ts), with AWS's diagnostics for everything
 // wrong in it: INVALID_JSON_DESCRIPTION for text that is not JSON, SCHEMA_VALIDATION_FAILED for
 // fields, types, values and paths, INVALID_RESOURCE for a Task resource taskgate does not run,
-// INVALID_STATE_NAME and DUPLICATE_STATE_NAME for names; the graph rules (transition targets,
+// INVALID_JSONATA_EXPRESSION and UNSUPPORTED_JSONATA_EXPRESSION for JSONata (codes AWS gives though
+// its API reference does not list them), INVALID_STATE_NAME and DUPLICATE_STATE_NAME for names;
+// WARNINGs NO_DOLLAR, NO_PATH and PASS_RESULT_IS_STATIC. The graph rules (transition targets,
 // reachability, a terminal state) are analyse.ts's, run here once the schema has no errors.
 //
 // Wording: AWS's own where it was observed (see test/sfn/fixtures/definitions/invalid); the other
@@ -23,7 +25,8 @@ import type {
   StateType,
 } from "./definition.ts";
 import { isIntrinsic, parseIntrinsic } from "./intrinsics.ts";
-import { checkJsonata, checkStatesReferences, isJsonataExpression, type StatesMember } from "./jsonata.ts";
+import jsonata from "jsonata";
+import { checkJsonata, checkStatesReferences, isJsonataExpression, jsonataBody, type StatesMember } from "./jsonata.ts";
 import { isJsonObject, type Json, type JsonObject } from "./json.ts";
 import { checkReferencePath, parsePath, PathSyntaxError } from "./paths.ts";
 import { checkVariableName } from "./variables.ts";
@@ -515,24 +518,23 @@ class Fields {
    * A JSONata expression string, checked: it compiles, and reads only the `$states` members the
    * field offers (`available`). Reports and returns undefined otherwise.
    */
-  expression(key: string, v: string, available: readonly StatesMember[] = INPUT_CONTEXT): string | undefined {
-    const problem = checkJsonata(v) ?? checkStatesReferences(v, available, "")[0]?.replace(/^: /, "");
-    if (problem === undefined) return v;
-    report(this.ctx, problem, this.loc(key));
-    return undefined;
+  expression(key: string, v: string, available: readonly StatesMember[] = INPUT_CONTEXT, location = this.loc(key)): string | undefined {
+    const problems = jsonataProblems(v, available);
+    for (const p of problems) report(this.ctx, p.message, location, p.code);
+    return problems.length === 0 ? v : undefined;
   }
 
-  /** Every `{% %}` string in a JSONata template, checked as by expression() (problems located at the field). */
+  /** Every `{% %}` string in a JSONata template, checked as by expression(); located at the field, then `/key` or `[index]` per level. */
   jsonataTemplate(key: string, available: readonly StatesMember[] = INPUT_CONTEXT): Json | undefined {
     const v = this.def[key];
     if (v === undefined) return undefined;
-    const visit = (node: Json): void => {
+    const visit = (node: Json, at: string): void => {
       if (typeof node === "string") {
-        if (isJsonataExpression(node)) this.expression(key, node, available);
-      } else if (Array.isArray(node)) node.forEach(visit);
-      else if (isJsonObject(node)) Object.values(node).forEach(visit);
+        if (isJsonataExpression(node)) this.expression(key, node, available, at);
+      } else if (Array.isArray(node)) node.forEach((n, i) => visit(n, `${at}[${i}]`));
+      else if (isJsonObject(node)) for (const [k, n] of Object.entries(node)) visit(n, `${at}/${k}`);
     };
-    visit(v);
+    visit(v, this.loc(key));
     return v;
   }
 
@@ -664,6 +666,61 @@ class Fields {
       if (parsed !== undefined) out.push(parsed);
     });
     return out;
+  }
+}
+
+/**
+ * The problems of one `{% %}` string, in AWS's codes: INVALID_JSONATA_EXPRESSION when it does not
+ * compile (the JSONata parser's message, without its code), UNSUPPORTED_JSONATA_EXPRESSION for each
+ * field name read at the top level (there is no context item: the input is `$states.input`), and a
+ * `$states` member the field does not offer.
+ */
+function jsonataProblems(value: string, available: readonly StatesMember[]): { code: string; message: string }[] {
+  const body = jsonataBody(value);
+  if (body.trim() === "") return [{ code: "INVALID_JSONATA_EXPRESSION", message: checkJsonata(value) ?? "The JSONata expression is empty" }];
+  let ast: unknown;
+  try {
+    ast = jsonata(body).ast();
+  } catch (e) {
+    const message = typeof e === "object" && e !== null && "message" in e && typeof e.message === "string" ? e.message : String(e);
+    return [{ code: "INVALID_JSONATA_EXPRESSION", message }];
+  }
+  const problems = [...new Set(topLevelNames(ast))].map((name) => ({
+    code: "UNSUPPORTED_JSONATA_EXPRESSION",
+    message: `Reference to '${name}' at the top level is not supported.`,
+  }));
+  for (const p of checkStatesReferences(value, available, "")) problems.push({ code: "SCHEMA_VALIDATION_FAILED", message: p.replace(/^: /, "") });
+  return problems;
+}
+
+/**
+ * The field names a JSONata expression reads from the context item at its top level: a path that
+ * starts with a name, through operators, conditions, blocks and array/object constructors. Names
+ * inside predicates, function arguments and lambdas are relative to something else and allowed.
+ */
+function topLevelNames(node: unknown): string[] {
+  if (typeof node !== "object" || node === null) return [];
+  const n = node as { type?: unknown; value?: unknown; steps?: unknown[]; lhs?: unknown; rhs?: unknown; expressions?: unknown[]; expression?: unknown; condition?: unknown; then?: unknown; else?: unknown };
+  switch (n.type) {
+    case "name":
+      return typeof n.value === "string" ? [n.value] : [];
+    case "path":
+      return Array.isArray(n.steps) && n.steps.length > 0 ? topLevelNames(n.steps[0]) : [];
+    case "binary":
+      return [...topLevelNames(n.lhs), ...topLevelNames(n.rhs)];
+    case "bind":
+      return topLevelNames(n.rhs);
+    case "condition":
+      return [...topLevelNames(n.condition), ...topLevelNames(n.then), ...topLevelNames(n.else)];
+    case "block":
+      return (n.expressions ?? []).flatMap(topLevelNames);
+    case "unary":
+      if (n.value === "-") return topLevelNames(n.expression);
+      if (n.value === "[") return (n.expressions ?? []).flatMap(topLevelNames);
+      if (n.value === "{" && Array.isArray(n.lhs)) return (n.lhs as unknown[][]).flatMap((pair) => (Array.isArray(pair) ? pair.flatMap(topLevelNames) : []));
+      return [];
+    default:
+      return [];
   }
 }
 
