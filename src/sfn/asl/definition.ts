@@ -1,6 +1,6 @@
 // The typed tree of a Step Functions state machine definition: what parse.ts builds from the
 // Amazon States Language text and what the interpreter walks. Everything the interpreter needs is
-// resolved here once: each state's query language (its own QueryLanguage or its machine's), End
+// resolved here once: each state's query language (its own QueryLanguage, else the top level's), End
 // versus Next, the defaults of Retry and of the JSONPath paths, and an index by state name.
 //
 // A state carries only the fields of its query language: JSONPath states never have Arguments,
@@ -10,7 +10,7 @@
 
 import type { Json, JsonObject } from "./json.ts";
 
-/** The two query languages; a state without its own QueryLanguage uses its machine's (default JSONPath). */
+/** The two query languages; a state without its own QueryLanguage uses the top level's (default JSONPath). */
 export type QueryLanguage = "JSONPath" | "JSONata";
 
 /** The eight state types, spelled as in the definition's `Type` field. */
@@ -46,7 +46,7 @@ export interface StateBase {
   /** Where the state is, for messages: "/States/Foo", or "/States/P/Branches[0]/States/Foo" in a branch. */
   readonly path: string;
   readonly comment?: string;
-  /** The resolved query language of this state. */
+  /** The state's query language: its own QueryLanguage, else the top level's (never an enclosing Parallel's or Map's, as on AWS). */
   readonly queryLanguage: QueryLanguage;
   /** Workflow variables the state assigns (`Assign`), as written; names are valid variable names. */
   readonly assign?: JsonObject;

@@ -296,8 +296,9 @@ const processorFields = ["Comment", "StartAt", "States", "ProcessorConfig"];
 function parseTopLevel(def: JsonObject, ctx: Ctx): StateMachine | undefined {
   const ql = def.QueryLanguage;
   if (ql !== undefined) {
-    if (ql === "JSONPath" || ql === "JSONata") ctx.topQl = ql;
-    else report(ctx, "The field 'QueryLanguage' should have one of these values: [JSONPath, JSONata]", "/QueryLanguage");
+    // As on AWS, any value but exactly "JSONPath" makes the machine JSONata, a wrong one reported besides.
+    if (ql !== "JSONPath") ctx.topQl = "JSONata";
+    if (ql !== "JSONPath" && ql !== "JSONata") report(ctx, "The field 'QueryLanguage' should have one of these values: [JSONPath, JSONata]", "/QueryLanguage");
   }
   let timeoutSeconds: number | undefined;
   if (def.TimeoutSeconds !== undefined) {
@@ -429,6 +430,7 @@ function parseState(name: string, def: Json, at: string, ctx: Ctx): State | unde
   if (def.QueryLanguage !== undefined) {
     if (def.QueryLanguage !== "JSONPath" && def.QueryLanguage !== "JSONata") {
       report(ctx, "The field 'QueryLanguage' should have one of these values: [JSONPath, JSONata]", `${at}/QueryLanguage`);
+      ql = "JSONata";
     } else if (ctx.topQl === "JSONata" && def.QueryLanguage === "JSONPath") {
       report(ctx, "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine", at);
     } else ql = def.QueryLanguage;
