@@ -238,7 +238,7 @@ describe.each(stores)("Step Functions resources through @aws-sdk/client-sfn (%s)
       { name: "EXPRESS", input: { type: "EXPRESS" }, error: "StateMachineTypeNotSupported", says: /EXPRESS state machines are not supported by taskgate yet/ },
       { name: "a role that is no IAM role ARN", input: { roleArn: "my-role" }, error: "InvalidArn", says: /roleArn must be an IAM role ARN/ },
       { name: "a definition that is not JSON", input: { definition: "{" }, error: "InvalidDefinition", says: /Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION/ },
-      { name: "a definition without StartAt", input: { definition: '{"States":{"A":{"Type":"Succeed"}}}' }, error: "InvalidDefinition", says: /These fields are required: \[StartAt\]/ },
+      { name: "a definition without StartAt", input: { definition: '{"States":{"A":{"Type":"Succeed"}}}' }, error: "InvalidDefinition", says: /SCHEMA_VALIDATION_FAILED: These fields are required: \[StartAt\] at \// },
       { name: "StartAt naming no state", input: { definition: '{"StartAt":"B","States":{"A":{"Type":"Succeed"}}}' }, error: "InvalidDefinition", says: /MISSING_TRANSITION_TARGET/ },
       { name: "logging without a destination", input: { loggingConfiguration: { level: "ALL" } }, error: "InvalidLoggingConfiguration", says: /needs a CloudWatch Logs log group/ },
       { name: "publish", input: { publish: true }, error: "ValidationException", says: /not supported by taskgate yet/ },
@@ -300,20 +300,49 @@ describe.each(stores)("Step Functions resources through @aws-sdk/client-sfn (%s)
   });
 
   describe("ValidateStateMachineDefinition", () => {
-    const cases: { name: string; definition: string; severity?: "ERROR" | "WARNING"; maxResults?: number; result: string; codes: string[]; truncated: boolean }[] = [
-      { name: "a valid definition", definition, result: "OK", codes: [], truncated: false },
-      { name: "invalid JSON", definition: "{", result: "FAIL", codes: ["INVALID_JSON_DESCRIPTION"], truncated: false },
-      { name: "missing fields", definition: "{}", result: "FAIL", codes: ["SCHEMA_VALIDATION_FAILED"], truncated: false },
-      { name: "two errors", definition: '{"StartAt":1,"States":{}}', result: "FAIL", codes: ["SCHEMA_VALIDATION_FAILED", "SCHEMA_VALIDATION_FAILED"], truncated: false },
-      { name: "two errors, maxResults 1", definition: '{"StartAt":1,"States":{}}', maxResults: 1, result: "FAIL", codes: ["SCHEMA_VALIDATION_FAILED"], truncated: true },
-      { name: "severity WARNING includes errors", definition: "{", severity: "WARNING", result: "FAIL", codes: ["INVALID_JSON_DESCRIPTION"], truncated: false },
+    const withWarning = '{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"a":"$.x"},"End":true}}}';
+    const activityTask = `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"${prefix}:activity:a","End":true}}}`;
+    const twoErrors = '{"StartAt":1,"States":{}}';
+    const cases: {
+      name: string;
+      definition: string;
+      type?: "STANDARD" | "EXPRESS";
+      severity?: "ERROR" | "WARNING";
+      maxResults?: number;
+      result: string;
+      found: string[];
+      truncated: boolean;
+    }[] = [
+      { name: "a valid definition", definition, result: "OK", found: [], truncated: false },
+      { name: "invalid JSON", definition: "{", result: "FAIL", found: ["ERROR INVALID_JSON_DESCRIPTION"], truncated: false },
+      { name: "missing fields", definition: "{}", result: "FAIL", found: ["ERROR SCHEMA_VALIDATION_FAILED"], truncated: false },
+      { name: "two errors", definition: twoErrors, result: "FAIL", found: ["ERROR SCHEMA_VALIDATION_FAILED", "ERROR SCHEMA_VALIDATION_FAILED"], truncated: false },
+      { name: "two errors, maxResults 1", definition: twoErrors, maxResults: 1, result: "FAIL", found: ["ERROR SCHEMA_VALIDATION_FAILED"], truncated: true },
+      { name: "a warning only, default severity ERROR", definition: withWarning, result: "OK", found: [], truncated: false },
+      { name: "a warning only, severity WARNING", definition: withWarning, severity: "WARNING", result: "OK", found: ["WARNING NO_DOLLAR"], truncated: false },
+      { name: "severity WARNING includes errors", definition: "{", severity: "WARNING", result: "FAIL", found: ["ERROR INVALID_JSON_DESCRIPTION"], truncated: false },
+      { name: "an activity Task in a STANDARD machine", definition: activityTask, result: "OK", found: [], truncated: false },
+      { name: "an activity Task in an EXPRESS machine", definition: activityTask, type: "EXPRESS", result: "FAIL", found: ["ERROR SCHEMA_VALIDATION_FAILED"], truncated: false },
     ];
-    it.each(cases)("$name", async ({ definition: text, severity, maxResults, result, codes, truncated }) => {
-      const r = await sfn.send(new ValidateStateMachineDefinitionCommand({ definition: text, severity, maxResults }));
+    it.each(cases)("$name", async ({ definition: text, type, severity, maxResults, result, found, truncated }) => {
+      const r = await sfn.send(new ValidateStateMachineDefinitionCommand({ definition: text, type, severity, maxResults }));
       expect(r.result).toBe(result);
-      expect(r.diagnostics!.map((d) => d.code)).toEqual(codes);
-      for (const d of r.diagnostics!) expect(d).toMatchObject({ severity: "ERROR", message: expect.any(String) });
+      expect(r.diagnostics!.map((d) => `${d.severity} ${d.code}`)).toEqual(found);
+      for (const d of r.diagnostics!) expect(d.message).toEqual(expect.any(String));
       expect(r.truncated ?? false).toBe(truncated);
+    });
+
+    it("creates a state machine whose definition has only warnings", async () => {
+      const { stateMachineArn } = await sfn.send(new CreateStateMachineCommand({ name: fresh("warned"), definition: withWarning, roleArn: role }));
+      expect((await sfn.send(new DescribeStateMachineCommand({ stateMachineArn }))).definition).toBe(withWarning);
+    });
+
+    it("words InvalidDefinition as AWS does, every error with its location", async () => {
+      const f = await failure(sfn.send(new CreateStateMachineCommand({ name: fresh("invalid"), definition: '{"StartAt":"B","States":{"A":{"Type":"Succeed"}}}', roleArn: role })));
+      expect(f).toEqual({
+        name: "InvalidDefinition",
+        message: `Invalid State Machine Definition: 'MISSING_TRANSITION_TARGET: Missing 'Next' target: B at /StartAt, MISSING_TRANSITION_TARGET: State "A" is not reachable. at /States/A'`,
+      });
     });
   });
 

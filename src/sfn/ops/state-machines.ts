@@ -21,54 +21,22 @@ import {
   type Res,
 } from "../present.ts";
 import { readToken } from "./activities.ts";
+import { parseDefinition } from "../asl/parse.ts";
+import { invalidDefinitionMessage, validationResult } from "../asl/analyse.ts";
+import type { Diagnostic } from "../asl/definition.ts";
 
 /** State machines an account may have (AWS's default quota: 10,000). */
 export const maxStateMachines = 10_000;
 
-/** One finding of definition validation, as ValidateStateMachineDefinition reports it. */
-export interface Diagnostic {
-  severity: "ERROR" | "WARNING";
-  code: string;
-  message: string;
-  location?: string;
+/** The findings on a definition (the Amazon States Language analyser's diagnostics, AWS's codes and wording). */
+function diagnose(text: string, type: "STANDARD" | "EXPRESS" = "STANDARD"): Diagnostic[] {
+  return parseDefinition(text, { type }).diagnostics;
 }
 
-/**
- * The findings on a definition.
- *
- * Placeholder until the Amazon States Language analyser (asl/parse.ts `parseDefinition`, with
- * asl/analyse.ts `invalidDefinitionMessage`) is available: checks only that the definition is a
- * JSON object whose `StartAt` names one of its `States`. Replace the body with
- * `parseDefinition(text).diagnostics` and invalidDefinition's message with
- * `invalidDefinitionMessage(diagnostics)`.
- */
-export function diagnose(text: string): Diagnostic[] {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    return [{ severity: "ERROR", code: "INVALID_JSON_DESCRIPTION", message: `The definition is not valid JSON: ${e instanceof Error ? e.message : String(e)}`, location: "/" }];
-  }
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc))
-    return [{ severity: "ERROR", code: "SCHEMA_VALIDATION_FAILED", message: "The definition must be a JSON object with the fields StartAt and States", location: "/" }];
-  const d = doc as Record<string, unknown>;
-  const missing = ["StartAt", "States"].filter((k) => !(k in d));
-  if (missing.length > 0) return [{ severity: "ERROR", code: "SCHEMA_VALIDATION_FAILED", message: `These fields are required: [${missing.join(", ")}]`, location: "/" }];
-  const out: Diagnostic[] = [];
-  if (typeof d.StartAt !== "string") out.push({ severity: "ERROR", code: "SCHEMA_VALIDATION_FAILED", message: "StartAt must be a string naming a state", location: "/StartAt" });
-  if (typeof d.States !== "object" || d.States === null || Array.isArray(d.States) || Object.keys(d.States).length === 0)
-    out.push({ severity: "ERROR", code: "SCHEMA_VALIDATION_FAILED", message: "States must be an object with at least one state", location: "/States" });
-  else if (typeof d.StartAt === "string" && !(d.StartAt in d.States))
-    out.push({ severity: "ERROR", code: "MISSING_TRANSITION_TARGET", message: `Missing 'StartAt' target: ${d.StartAt}`, location: "/StartAt" });
-  return out;
-}
-
-/** InvalidDefinition for a definition with errors, or nothing. */
+/** InvalidDefinition, in AWS's words, for a definition with errors; nothing otherwise. */
 function checkDefinition(text: string): void {
-  const errors = diagnose(text).filter((d) => d.severity === "ERROR");
-  if (errors.length === 0) return;
-  const what = errors.map((d) => `${d.code}: ${d.message}${d.location ? ` at ${d.location}` : ""}`).join(", ");
-  throw sfn.invalidDefinition(`Invalid State Machine Definition: '${what}'`);
+  const diagnostics = diagnose(text);
+  if (diagnostics.some((d) => d.severity === "ERROR")) throw sfn.invalidDefinition(invalidDefinitionMessage(diagnostics));
 }
 
 /** An IAM role ARN, the only thing AWS checks of roleArn at creation. */
@@ -213,31 +181,28 @@ export async function listStateMachines(ctx: Sfn, req: pb.ListStateMachinesReque
   };
 }
 
-/** Diagnostics ValidateStateMachineDefinition returns at most (its maxResults' default and maximum). */
-const maxDiagnostics = 100;
-
 /**
  * ValidateStateMachineDefinition: result FAIL when the definition has an error, OK otherwise
  * (warnings allowed). Diagnostics are filtered by severity (ERROR, the default: errors only;
- * WARNING: both) and cut at maxResults (0 or absent: 100), `truncated` telling whether any were cut.
+ * WARNING: both) and cut at maxResults (0 or absent: 100), `truncated` telling whether any were
+ * cut. `type` EXPRESS applies the rules of express machines (no activity Tasks).
  */
 export async function validateStateMachineDefinition(
   _ctx: Sfn,
   req: pb.ValidateStateMachineDefinitionRequest,
 ): Promise<Res<typeof pb.ValidateStateMachineDefinitionResponseSchema>> {
-  const all = diagnose(req.definition!);
-  const warnings = req.severity === ValidateStateMachineDefinitionSeverity.WARNING;
-  const shown = all.filter((d) => warnings || d.severity === "ERROR");
-  const max = req.maxResults === undefined || req.maxResults === 0 ? maxDiagnostics : req.maxResults;
+  const type = req.type === StateMachineType.EXPRESS ? "EXPRESS" : "STANDARD";
+  const severity = req.severity === ValidateStateMachineDefinitionSeverity.WARNING ? "WARNING" : "ERROR";
+  const r = validationResult(diagnose(req.definition!, type), severity, req.maxResults ?? 0);
   return {
-    result: all.some((d) => d.severity === "ERROR") ? ValidateStateMachineDefinitionResultCode.FAIL : ValidateStateMachineDefinitionResultCode.OK,
-    diagnostics: shown.slice(0, max).map((d) => ({
+    result: r.result === "FAIL" ? ValidateStateMachineDefinitionResultCode.FAIL : ValidateStateMachineDefinitionResultCode.OK,
+    diagnostics: r.diagnostics.map((d) => ({
       severity: d.severity === "ERROR" ? ValidateStateMachineDefinitionSeverity.ERROR : ValidateStateMachineDefinitionSeverity.WARNING,
       code: d.code,
       message: d.message,
       location: d.location,
     })),
-    truncated: shown.length > max,
+    truncated: r.truncated,
   };
 }
 
