@@ -28,7 +28,7 @@ import { isIntrinsic, parseIntrinsic } from "./intrinsics.ts";
 import jsonata from "jsonata";
 import { checkJsonata, checkStatesReferences, isJsonataExpression, jsonataBody, type StatesMember } from "./jsonata.ts";
 import { isJsonObject, type Json, type JsonObject } from "./json.ts";
-import { checkReferencePath, parsePath, PathSyntaxError } from "./paths.ts";
+import { checkReferencePath, parsePath, PathSyntaxError, type ReferencePathRoots } from "./paths.ts";
 import { checkVariableName } from "./variables.ts";
 
 /** The longest state name AWS accepts, in characters. */
@@ -570,12 +570,12 @@ class Fields {
     }
   }
 
-  /** A reference path (ResultPath, ItemsPath, the *Path fields, a Choice Variable). */
-  referencePath(key: string, nullable: boolean): string | null | undefined {
+  /** A reference path (ResultPath, ItemsPath, the *Path fields); `roots` limits where it may start. */
+  referencePath(key: string, nullable: boolean, roots: ReferencePathRoots = {}): string | null | undefined {
     const v = this.def[key];
     if (v === undefined) return undefined;
     if (v === null && nullable) return null;
-    if (typeof v !== "string" || !isReferencePath(v)) return this.bad(key, "a valid Reference Path");
+    if (typeof v !== "string" || !isReferencePath(v, roots)) return this.bad(key, "a valid Reference Path");
     return v;
   }
 
@@ -593,8 +593,9 @@ class Fields {
     return { inputPath: inputPath === undefined ? "$" : inputPath, outputPath: outputPath === undefined ? "$" : outputPath };
   }
 
+  /** ResultPath writes into the state's input: it cannot start at the context object or a variable. */
   resultPath(): string | null {
-    const v = this.referencePath("ResultPath", true);
+    const v = this.referencePath("ResultPath", true, { context: false, variables: false });
     return v === undefined ? "$" : v;
   }
 
@@ -726,9 +727,9 @@ function topLevelNames(node: unknown): string[] {
   }
 }
 
-function isReferencePath(v: string): boolean {
+function isReferencePath(v: string, roots: ReferencePathRoots = {}): boolean {
   try {
-    checkReferencePath(v);
+    checkReferencePath(v, roots);
     return true;
   } catch (e) {
     if (!(e instanceof PathSyntaxError)) throw e;
