@@ -31,8 +31,9 @@ import {
 } from "@aws-sdk/client-sfn";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { StepFunctionsService } from "../../gen/taskgate/sfn/v1/service_pb.ts";
+import { StateMachineType, ValidateStateMachineDefinitionResultCode } from "../../gen/taskgate/sfn/v1/types_pb.ts";
 import { faultFromConnectError } from "../../src/faults-connect.ts";
 import { loadModel } from "../../src/model/model.ts";
 import { startTaskgate, stores, type Taskgate } from "../helpers/harness.ts";
@@ -440,8 +441,22 @@ describe.each(stores)("Step Functions resources through @aws-sdk/client-sfn (%s)
       expect(err).toBeInstanceOf(ConnectError);
       expect((err as ConnectError).code).toBe(Code.NotFound);
       expect(faultFromConnectError(err as ConnectError)?.name).toBe("ActivityDoesNotExist");
-      const bad = await client.createStateMachine({ name: fresh("c"), definition, roleArn: role, type: 2 }).catch((e: unknown) => e);
+      const bad = await client.createStateMachine({ name: fresh("c"), definition, roleArn: role, type: StateMachineType.EXPRESS }).catch((e: unknown) => e);
       expect(faultFromConnectError(bad as ConnectError)?.name).toBe("StateMachineTypeNotSupported");
+    });
+
+    it("lists state machines and validates a definition over gRPC", async () => {
+      const client = createClient(StepFunctionsService, createGrpcTransport({ baseUrl: tg.url }));
+      const name = fresh("grpc");
+      const { stateMachineArn } = await client.createStateMachine({ name, definition, roleArn: role });
+      const listed = await client.listStateMachines({ maxResults: 1000 });
+      expect(listed.stateMachines.map((m) => m.stateMachineArn)).toContain(stateMachineArn);
+      const v = await client.validateStateMachineDefinition({ definition: "{}" });
+      expect(v.result).toBe(ValidateStateMachineDefinitionResultCode.FAIL);
+      expect(v.diagnostics.map((d) => d.code)).toEqual(["SCHEMA_VALIDATION_FAILED"]);
+      const err = await client.updateStateMachine({ stateMachineArn }).catch((e: unknown) => e);
+      expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+      expect(faultFromConnectError(err as ConnectError)?.name).toBe("MissingRequiredParameter");
     });
   });
 });
