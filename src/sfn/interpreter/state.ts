@@ -39,22 +39,25 @@ export interface OpenState {
   input: Json;
   /** When the state was entered (epoch ms), for `$$.State.EnteredTime`. */
   enteredMs: number;
+  /** The id of its StateEntered event (AWS's runtime causes name it). */
+  enteredEventId: number;
+  /** Task, Parallel and Map: what the state works on (after InputPath/Parameters or Arguments), kept for retries. */
+  effectiveInput?: Json;
   /** Retries taken so far, per retrier of the state (index = Retry position). */
   retries: number[];
   /** Attempts after the first (`$$.State.RetryCount`). */
   retryCount: number;
-  /** What the state waits on. */
-  wait: Waiting;
+  /** What the state waits on; undefined only while the state runs within one step. */
+  wait?: Waiting;
 }
 
 /** What an open state waits on. */
 export type Waiting =
-  | { kind: "task"; taskRef: string; effectiveInput: Json; started: boolean }
+  | { kind: "task"; taskRef: string; started: boolean }
   | { kind: "timer"; timerRef: string; purpose: "wait" | "retry" }
-  | { kind: "parallel"; effectiveInput: Json; branches: ThreadState[] }
+  | { kind: "parallel"; branches: ThreadState[] }
   | {
       kind: "map";
-      effectiveInput: Json;
       items: Json[];
       /** The most iterations open at once; 0 means no limit. */
       maxConcurrency: number;
