@@ -257,22 +257,12 @@ async function begin(run: Run, f: Frame, state: State, open: OpenState): Promise
       const cause = await failField(run, f, state.queryLanguage, open, state.cause, state.causePath, "Cause");
       return { kind: "failed", error: error ?? "", ...(cause === undefined ? {} : { cause }) };
     }
-    case "Task": {
-      open.effectiveInput = jsonata
-        ? state.arguments === undefined ? open.input : await evaluateJsonata(state.arguments, bindings(run, f, open), run.env, "Arguments")
-        : effectiveInputJsonPath(run, f, state, open, true);
+    case "Task":
       return scheduleAttempt(run, f, state, open);
-    }
-    case "Parallel": {
-      open.effectiveInput = jsonata
-        ? state.arguments === undefined ? open.input : await evaluateJsonata(state.arguments, bindings(run, f, open), run.env, "Arguments")
-        : effectiveInputJsonPath(run, f, state, open, true);
+    case "Parallel":
       return startParallel(run, f, state, open);
-    }
-    case "Map": {
-      open.effectiveInput = jsonata ? open.input : effectiveInputJsonPath(run, f, state, open, false);
+    case "Map":
       return startMap(run, f, state, open);
-    }
   }
 }
 
@@ -342,9 +332,25 @@ async function taskSeconds(run: Run, f: Frame, state: TaskState, open: OpenState
   return n;
 }
 
+/**
+ * The effective input of a Task or Parallel attempt (Map: of the Map state), evaluated anew for
+ * each attempt so that `$$.State.RetryCount` counts: InputPath and Parameters, or Arguments.
+ */
+async function argumentsOf(run: Run, f: Frame, state: TaskState | ParallelState | MapState, open: OpenState): Promise<Json> {
+  let input: Json;
+  if (state.queryLanguage === "JSONata") {
+    const args = state.type === "Map" ? undefined : state.arguments;
+    input = args === undefined ? open.input : await evaluateJsonata(args, bindings(run, f, open), run.env, "Arguments");
+  } else {
+    input = effectiveInputJsonPath(run, f, state, open, state.type !== "Map");
+  }
+  open.effectiveInput = input;
+  return input;
+}
+
 /** Schedules one attempt of a Task state's activity (a new taskRef per attempt). */
 async function scheduleAttempt(run: Run, f: Frame, state: TaskState, open: OpenState): Promise<StepOut> {
-  const input = open.effectiveInput ?? open.input;
+  const input = await argumentsOf(run, f, state, open);
   const timeoutSeconds = await taskSeconds(run, f, state, open, state.timeoutSeconds, state.timeoutSecondsPath, "TimeoutSeconds");
   const heartbeatSeconds = await taskSeconds(run, f, state, open, state.heartbeatSeconds, state.heartbeatSecondsPath, "HeartbeatSeconds");
   checkSize(input, `The state '${state.name}' produced a task input with a size exceeding the maximum number of bytes service limit.`);
@@ -432,10 +438,10 @@ async function caught(run: Run, f: Frame, state: TaskState | ParallelState | Map
 
 /** Starts (or restarts, on a retry) a Parallel state's branches on its effective input. */
 async function startParallel(run: Run, f: Frame, state: ParallelState, open: OpenState): Promise<StepOut> {
+  const input = await argumentsOf(run, f, state, open);
   run.emit(f.thread, "ParallelStateStarted");
   const branches = state.branches.map(() => newThread(f.thread));
   open.wait = { kind: "parallel", branches };
-  const input = open.effectiveInput ?? open.input;
   for (let i = 0; i < branches.length; i++) {
     const bf = childFrame(f, state.branches[i], branches[i]);
     const outcome = await drive(run, bf, { kind: "next", name: state.branches[i].startAt, input });
@@ -483,6 +489,7 @@ async function maxConcurrency(run: Run, f: Frame, state: MapState, open: OpenSta
 
 /** Starts (or restarts, on a retry) a Map state: its items, MapStateStarted, then as many iterations as MaxConcurrency allows. */
 async function startMap(run: Run, f: Frame, state: MapState, open: OpenState): Promise<StepOut> {
+  await argumentsOf(run, f, state, open);
   let items: Json[];
   if (state.queryLanguage === "JSONata") {
     const value = state.items === undefined ? open.input : await evaluateJsonataAs(state.items, bindings(run, f, open), run.env, "Items", "array");
