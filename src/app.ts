@@ -1,5 +1,6 @@
 // The composition root: opens the store, builds the dispatch core, the engines and their services.
 // main.ts runs it behind the server; tests run it in-process.
+import { arnScope } from "./resources/arn.ts";
 import type { Logger } from "pino";
 import type { Config } from "./server/config.ts";
 import type { RegisteredService } from "./services/registry.ts";
@@ -48,7 +49,7 @@ export async function createApp(config: Config, logger: Logger, opts: { clock?: 
     deadAfterMs: config.nodeTimeoutSeconds * 1000,
   });
   const { matcher, timers, liveness } = core;
-  const swf = new SwfEngine({ core, historyLimit: opts.historyLimit });
+  const swf = new SwfEngine({ core, historyLimit: opts.historyLimit, arnScope: arnScope(config.region, config.accountId) });
   await swf.init();
   const sfn = new SfnEngine({ core, region: config.region, accountId: config.accountId, newId: randomUUID });
   await sfn.init();

@@ -1,5 +1,6 @@
 // What every part of the SWF engine shares: the dispatch core, the page tokens, the two task
 // kinds, the documented quotas, queue names.
+import { defaultScope, type ArnScope } from "../resources/arn.ts";
 import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
 import type { Clock, Dispatch, TaskKind, UnitOfWork, WorkerTasks } from "../dispatch/index.ts";
 import type { Database } from "../store/db.ts";
@@ -51,14 +52,17 @@ export class Swf {
   readonly historyLimit: number;
   readonly activityTask: TaskKind<ExecutionTx, ActivityPayload, ClaimedActivity>;
   readonly decisionTask: TaskKind<ExecutionTx, DecisionPayload, ClaimedDecision>;
+  /** The partition, region and account of the ARNs this server hands out (--region, --account-id). */
+  readonly arnScope: ArnScope;
 
-  constructor(core: Dispatch, historyLimit: number | undefined) {
+  constructor(core: Dispatch, historyLimit: number | undefined, scope: ArnScope = defaultScope) {
     this.core = core;
     this.db = core.db;
     this.clock = core.clock;
     this.tasks = core.tasks;
     this.pages = new PageTokens(core.clock);
     this.historyLimit = historyLimit ?? limits.historyEvents;
+    this.arnScope = scope;
     this.activityTask = activityTaskKind(this);
     this.decisionTask = decisionTaskKind(this);
   }

@@ -9,6 +9,7 @@
 // - present.ts: the wire shapes; lookup.ts: domains and executions by name, with their faults.
 // Tasks live in the shared `tasks` table of the dispatch core: activity tasks keyed by activityId,
 // the decision task keyed 'decision'. Every timeout is a durable timer row.
+import type { ArnScope } from "../resources/arn.ts";
 import type * as pb from "../../gen/taskgate/swf/v1/service_pb.ts";
 import type { Dispatch, PollOptions } from "../dispatch/index.ts";
 import { Swf, type Res } from "./context.ts";
@@ -24,8 +25,8 @@ import * as decider from "./ops/decider.ts";
 export class SwfEngine {
   readonly #swf: Swf;
 
-  constructor(deps: { core: Dispatch; historyLimit?: number }) {
-    const swf = (this.#swf = new Swf(deps.core, deps.historyLimit));
+  constructor(deps: { core: Dispatch; historyLimit?: number; arnScope?: ArnScope }) {
+    const swf = (this.#swf = new Swf(deps.core, deps.historyLimit, deps.arnScope));
     swf.tasks.register(swf.activityTask);
     swf.tasks.register(swf.decisionTask);
     registerTimers(swf);

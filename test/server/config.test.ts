@@ -29,6 +29,8 @@ describe("parseConfig", () => {
       maxConcurrentStreams: 1000,
       idleTimeoutSeconds: 65,
       headersTimeoutSeconds: 60,
+      region: "us-east-1",
+      accountId: "000000000000",
     });
   });
 
@@ -47,6 +49,8 @@ describe("parseConfig", () => {
       TASKGATE_MAX_CONCURRENT_STREAMS: "64",
       TASKGATE_IDLE_TIMEOUT_SECONDS: "30",
       TASKGATE_HEADERS_TIMEOUT_SECONDS: "0.5",
+      TASKGATE_REGION: "eu-west-1",
+      TASKGATE_ACCOUNT_ID: "123456789012",
     });
     expect(c).toEqual({
       host: "0.0.0.0",
@@ -62,6 +66,8 @@ describe("parseConfig", () => {
       maxConcurrentStreams: 64,
       idleTimeoutSeconds: 30,
       headersTimeoutSeconds: 0.5,
+      region: "eu-west-1",
+      accountId: "123456789012",
     });
   });
 
@@ -88,6 +94,9 @@ describe("parseConfig", () => {
         "--idle-timeout-seconds",
         "0.25",
         "--headers-timeout-seconds=86400",
+        "--region",
+        "cn-north-1",
+        "--account-id=210987654321",
       ],
       {},
     );
@@ -105,6 +114,8 @@ describe("parseConfig", () => {
       maxConcurrentStreams: 2,
       idleTimeoutSeconds: 0.25,
       headersTimeoutSeconds: 86400,
+      region: "cn-north-1",
+      accountId: "210987654321",
     });
   });
 

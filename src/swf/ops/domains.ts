@@ -2,7 +2,7 @@
 import type * as pb from "../../../gen/taskgate/swf/v1/service_pb.ts";
 import { swf } from "../../faults.ts";
 import { checkTags } from "../../resources/tags.ts";
-import { defaultScope, parseSwfDomainArn, type ArnScope } from "../../resources/arn.ts";
+import { parseSwfDomainArn, type ArnScope } from "../../resources/arn.ts";
 import type { Sql } from "../../store/db.ts";
 import { parseRetentionDays } from "../values.ts";
 import { domainInfo, registrationStatusName } from "../present.ts";
@@ -10,13 +10,9 @@ import { knownDomain } from "../lookup.ts";
 import { limits, pageSize, type Res, type Swf } from "../context.ts";
 import * as st from "../../store/swf.ts";
 
-/**
- * The region and account of domain ARNs. The configured ones (`--region`, `--account-id`) reach
- * the SWF operations once the Swf context carries them (SwfEngine's deps); until then the default
- * scope, us-east-1 and 000000000000.
- */
-function scopeOf(_ctx: Swf): ArnScope {
-  return defaultScope;
+/** The partition, region and account of domain ARNs: the configured ones (`--region`, `--account-id`). */
+function scopeOf(ctx: Swf): ArnScope {
+  return ctx.arnScope;
 }
 
 /** Tags a domain may carry. */
