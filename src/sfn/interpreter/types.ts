@@ -54,7 +54,7 @@ export type ExecutionEvent =
   | { readonly type: "taskFailed"; readonly taskRef: string; readonly error?: string; readonly cause?: string }
   /** The task's schedule-to-close timeout (States.Timeout) or heartbeat timeout (States.HeartbeatTimeout) passed. */
   | { readonly type: "taskTimedOut"; readonly taskRef: string; readonly heartbeat: boolean }
-  /** The task could not be scheduled, e.g. the activity does not exist (AWS's error is then "States.Runtime"-like text the engine chooses). */
+  /** The task could not be scheduled, e.g. the activity does not exist; `error` and `cause` go to ActivityScheduleFailed and to Retry/Catch as given. */
   | { readonly type: "taskScheduleFailed"; readonly taskRef: string; readonly error: string; readonly cause: string }
   /** A timer the interpreter started has reached its fireAtMs. */
   | { readonly type: "timerFired"; readonly timerRef: string }
@@ -93,7 +93,8 @@ export interface HistoryEventOut {
 /**
  * The outcome of one start or step. When `status` is not RUNNING the execution is closed: the
  * commands cancel every task and timer still open, `output` is set for SUCCEEDED, `error`/`cause`
- * for FAILED, TIMED_OUT and ABORTED (each may be absent for ABORTED).
+ * for FAILED (either may be absent, as a Fail state may set neither) and for ABORTED when
+ * StopExecution gave them; TIMED_OUT has none (AWS's ExecutionTimedOut details are empty).
  */
 export interface StepResult {
   readonly state: ExecutionState;
