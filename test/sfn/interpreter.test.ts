@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseDefinition } from "../../src/sfn/asl/parse.ts";
 import type { Json, JsonObject } from "../../src/sfn/asl/json.ts";
-import { start, step, type Command, type ExecutionContext, type ExecutionEvent, type ExecutionState, type HistoryEventOut, type InterpreterEnv, type StepResult } from "../../src/sfn/interpreter/index.ts";
+import { openWork, start, step, type Command, type ExecutionContext, type ExecutionEvent, type ExecutionState, type HistoryEventOut, type InterpreterEnv, type StepResult } from "../../src/sfn/interpreter/index.ts";
 
 const dir = join(import.meta.dirname, "fixtures/executions");
 
@@ -113,6 +113,7 @@ describe("Step Functions interpreter", () => {
       let result = await start(machine, ctx, c.inputText ?? JSON.stringify(c.input ?? {}), env());
       record(result);
       let stored = JSON.stringify(result.state);
+      const finished = new Set<string>();
       for (const line of c.script ?? []) {
         if (line.atMs !== undefined) now = START_MS + line.atMs;
         if (line.timer !== undefined) {
@@ -121,7 +122,10 @@ describe("Step Functions interpreter", () => {
         }
         const state = JSON.parse(stored) as ExecutionState;
         const before = JSON.stringify(state);
-        const r = await step(machine, ctx, state, toEvent(line, tasks, timers), env());
+        const event = toEvent(line, tasks, timers);
+        if (event.type === "timerFired") finished.add(event.timerRef);
+        if (event.type !== "stop" && event.type !== "timerFired" && event.type !== "taskStarted") finished.add(event.taskRef);
+        const r = await step(machine, ctx, state, event, env());
         expect(JSON.stringify(state), "step must not modify the state it is given").toBe(before);
         if (line.ignored === true) {
           expect(r.events).toEqual([]);
@@ -132,6 +136,11 @@ describe("Step Functions interpreter", () => {
         if (line.ignored !== true) result = r;
         stored = JSON.stringify(r.state);
       }
+      // Every task and timer opened is finished by an event, cancelled, or still open (and then reported by openWork).
+      for (const cmd of commands) if (cmd.type === "cancelActivity" || cmd.type === "cancelTimer") finished.add(cmd.type === "cancelActivity" ? cmd.taskRef : cmd.timerRef);
+      const stillOpen = [...tasks, ...timers].filter((ref) => !finished.has(ref)).sort();
+      const work = openWork(JSON.parse(stored) as ExecutionState);
+      expect([...work.tasks, ...work.timers].sort(), "open tasks and timers").toEqual(stillOpen);
       const x = c.expect;
       const ids = events.map((e) => e.id);
       expect(ids, "event ids are consecutive from 1").toEqual(ids.map((_, i) => i + 1));

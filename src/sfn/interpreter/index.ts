@@ -107,6 +107,14 @@ export async function start(machine: StateMachine, ctx: ExecutionContext, input:
   });
 }
 
+/** The task and timer refs a stored execution has open (the execution timer included): what the engine may still receive events for. */
+export function openWork(state: ExecutionState): { tasks: string[]; timers: string[] } {
+  if (state.status !== "RUNNING") return { tasks: [], timers: [] };
+  const refs = openRefs(state.run.root);
+  if (state.run.timeoutTimerRef !== undefined) refs.timers.push(state.run.timeoutTimerRef);
+  return refs;
+}
+
 /** The result of an event that changes nothing: the state as given, no events, no commands. */
 function unchanged(state: ExecutionState): StepResult {
   return { state, events: [], commands: [], status: state.status };

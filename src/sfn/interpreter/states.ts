@@ -179,9 +179,13 @@ function applyAssign(f: Frame, values: Record<string, Json> | undefined): Record
   return texts;
 }
 
-/** Exits the open state with `output` and goes on to `next` (its Next, or a Catcher's), or ends the thread. */
-function exit(run: Run, f: Frame, state: State, output: Json, assigned: Record<string, string> | undefined, next?: string): StepOut {
+/**
+ * Exits the open state with `output`, applying its evaluated Assign `values` (only once the
+ * output is known to fit), and goes on to `next` (its Next, or a Catcher's), or ends the thread.
+ */
+function exit(run: Run, f: Frame, state: State, output: Json, values: Record<string, Json> | undefined, next?: string): StepOut {
   checkSize(output, `The state '${state.name}' returned an output with a size exceeding the maximum number of bytes service limit.`);
+  const assigned = applyAssign(f, values);
   run.emit(f.thread, `${state.type}StateExited`, {
     stateExitedEventDetails: {
       name: state.name,
@@ -204,7 +208,7 @@ async function begin(run: Run, f: Frame, state: State, open: OpenState): Promise
       if (jsonata) {
         const output = state.output === undefined ? open.input : await evaluateJsonata(state.output, bindings(run, f, open), run.env, "Output");
         const values = await evaluateAssign(run, f, open, state, state.assign, open.input, {});
-        return exit(run, f, state, output, applyAssign(f, values));
+        return exit(run, f, state, output, values);
       }
       const effective = effectiveInputJsonPath(run, f, state, open, true);
       const result = state.result !== undefined ? state.result : effective;
@@ -212,7 +216,7 @@ async function begin(run: Run, f: Frame, state: State, open: OpenState): Promise
       const scope: DataFlowScope = { context: contextObject(run, open), variables: scopeOf(f).visible() };
       const output = stateOutput({ ResultPath: fields.resultPath, OutputPath: fields.outputPath }, open.input, result, scope, run.env);
       const values = await evaluateAssign(run, f, open, state, state.assign, result, {});
-      return exit(run, f, state, output, applyAssign(f, values));
+      return exit(run, f, state, output, values);
     }
     case "Choice": {
       const effective = jsonata ? open.input : effectiveInputJsonPath(run, f, state, open, false);
@@ -230,14 +234,14 @@ async function begin(run: Run, f: Frame, state: State, open: OpenState): Promise
           ? outputTemplate === undefined ? open.input : await evaluateJsonata(outputTemplate, bindings(run, f, open), run.env, "Output")
           : outputPathOnly(run, f, state, open, effective);
         const values = await evaluateAssign(run, f, open, state, rule.assign, effective, {});
-        return exit(run, f, state, output, applyAssign(f, values), rule.next);
+        return exit(run, f, state, output, values, rule.next);
       }
       if (state.default === undefined) throw new StatesError("States.NoChoiceMatched", "No Matches!");
       const output = jsonata
         ? state.output === undefined ? open.input : await evaluateJsonata(state.output, bindings(run, f, open), run.env, "Output")
         : outputPathOnly(run, f, state, open, effective);
       const values = await evaluateAssign(run, f, open, state, state.assign, effective, {});
-      return exit(run, f, state, output, applyAssign(f, values), state.default);
+      return exit(run, f, state, output, values, state.default);
     }
     case "Wait": {
       const fireAtMs = await waitUntil(run, f, state, open);
@@ -250,7 +254,8 @@ async function begin(run: Run, f: Frame, state: State, open: OpenState): Promise
       const output = jsonata
         ? state.output === undefined ? open.input : await evaluateJsonata(state.output, bindings(run, f, open), run.env, "Output")
         : outputPathOnly(run, f, state, open, effectiveInputJsonPath(run, f, state, open, false));
-      return exit(run, f, state, output, undefined);
+      const values = await evaluateAssign(run, f, open, state, state.assign, open.input, {});
+      return exit(run, f, state, output, values);
     }
     case "Fail": {
       const error = await failField(run, f, state.queryLanguage, open, state.error, state.errorPath, "Error");
@@ -381,14 +386,14 @@ async function finishWithResult(run: Run, f: Frame, state: TaskState | ParallelS
   if (state.queryLanguage === "JSONata") {
     const output = state.output === undefined ? result : await evaluateJsonata(state.output, bindings(run, f, open, { result }), run.env, "Output");
     const values = await evaluateAssign(run, f, open, state, state.assign, result, { result });
-    return exit(run, f, state, output, applyAssign(f, values));
+    return exit(run, f, state, output, values);
   }
   const fields = io(state);
   const scope = pathScope(run, f, open, result);
   const selected = fields.resultSelector === undefined ? result : evaluateTemplate(fields.resultSelector, scope, run.env);
   const output = stateOutput({ ResultPath: fields.resultPath, OutputPath: fields.outputPath }, open.input, selected, scope, run.env);
   const values = await evaluateAssign(run, f, open, state, state.assign, selected, {});
-  return exit(run, f, state, output, applyAssign(f, values));
+  return exit(run, f, state, output, values);
 }
 
 /**
@@ -433,7 +438,7 @@ async function caught(run: Run, f: Frame, state: TaskState | ParallelState | Map
     output = applyResultPath(open.input, errorOutput, catcher.resultPath === undefined ? "$" : catcher.resultPath);
   }
   const values = await evaluateAssign(run, f, open, state, catcher.assign, errorOutput, { errorOutput });
-  return exit(run, f, state, output, applyAssign(f, values), catcher.next);
+  return exit(run, f, state, output, values, catcher.next);
 }
 
 /** Starts (or restarts, on a retry) a Parallel state's branches on its effective input. */
@@ -647,7 +652,7 @@ export async function resume(run: Run, f: Frame, event: RefEvent): Promise<StepO
             ? !("output" in state) || state.output === undefined ? open.input : await evaluateJsonata(state.output, bindings(run, f, open), run.env, "Output")
             : outputPathOnly(run, f, state, open, effectiveInputJsonPath(run, f, state, open, false));
         const values = await evaluateAssign(run, f, open, state, state.assign, open.input, {});
-        return exit(run, f, state, output, applyAssign(f, values));
+        return exit(run, f, state, output, values);
       });
     }
     return guarded(run, f, open, async () => {
