@@ -7,18 +7,20 @@
 // - the first Retrier whose list matches decides: when its MaxAttempts are used up (0: never
 //   retry) the error goes to Catch; back-off n (from 0) waits
 //   min(IntervalSeconds × BackoffRate^n, MaxDelaySeconds), times a random factor in [0, 1) with
-//   JitterStrategy FULL.
+//   JitterStrategy FULL;
+// - a heartbeat timeout is reported as States.Timeout (AWS's histories) and is also matched by
+//   "States.HeartbeatTimeout", a name AWS offers only in Retry and Catch (`aliases`).
 
 import type { Catcher, Retrier } from "../asl/definition.ts";
 
 /** The errors the wildcards leave out. */
 const TERMINAL = new Set(["States.DataLimitExceeded", "States.Runtime"]);
 
-/** True when `errorEquals` matches `error` (see the rules above). */
-export function errorMatches(errorEquals: readonly string[], error: string): boolean {
+/** True when `errorEquals` matches `error` or one of its `aliases` (see the rules above). */
+export function errorMatches(errorEquals: readonly string[], error: string, aliases: readonly string[] = []): boolean {
   if (error === "States.Runtime") return false;
   for (const name of errorEquals) {
-    if (name === error) return true;
+    if (name === error || aliases.includes(name)) return true;
     if (TERMINAL.has(error)) continue;
     if (name === "States.ALL") return true;
     if (name === "States.TaskFailed" && error !== "States.Timeout") return true;
@@ -27,13 +29,13 @@ export function errorMatches(errorEquals: readonly string[], error: string): boo
 }
 
 /** The index of the first Retrier matching `error`, or -1. */
-export function retrierFor(retriers: readonly Retrier[], error: string): number {
-  return retriers.findIndex((r) => errorMatches(r.errorEquals, error));
+export function retrierFor(retriers: readonly Retrier[], error: string, aliases: readonly string[] = []): number {
+  return retriers.findIndex((r) => errorMatches(r.errorEquals, error, aliases));
 }
 
 /** The first Catcher matching `error`, or undefined. */
-export function catcherFor(catchers: readonly Catcher[], error: string): Catcher | undefined {
-  return catchers.find((c) => errorMatches(c.errorEquals, error));
+export function catcherFor(catchers: readonly Catcher[], error: string, aliases: readonly string[] = []): Catcher | undefined {
+  return catchers.find((c) => errorMatches(c.errorEquals, error, aliases));
 }
 
 /** Milliseconds before retry number `attempt` (0 for the first retry) of `retrier`; `random` gives [0, 1). Rounded to whole ms. */

@@ -32,6 +32,8 @@ export interface Failure {
   kind: "failed";
   error: string;
   cause?: string;
+  /** Other names Retry/Catch may match it by (States.HeartbeatTimeout for a heartbeat timeout). */
+  aliases?: readonly string[];
 }
 
 /** What a state hands to its thread: go on to `name` with `input`, or an Outcome. */
@@ -404,7 +406,7 @@ async function finishWithResult(run: Run, f: Frame, state: TaskState | ParallelS
 async function handleError(run: Run, f: Frame, open: OpenState, failure: Failure): Promise<StepOut> {
   const state = stateOf(f, open);
   if (state.type !== "Task" && state.type !== "Parallel" && state.type !== "Map") return failure;
-  const r = retrierFor(state.retry, failure.error);
+  const r = retrierFor(state.retry, failure.error, failure.aliases);
   if (r >= 0) {
     const retrier = state.retry[r];
     const used = open.retries[r] ?? 0;
@@ -419,7 +421,7 @@ async function handleError(run: Run, f: Frame, open: OpenState, failure: Failure
       return BLOCKED;
     }
   }
-  const catcher = catcherFor(state.catch, failure.error);
+  const catcher = catcherFor(state.catch, failure.error, failure.aliases);
   if (catcher === undefined) return failure;
   try {
     return await caught(run, f, state, open, catcher, failure);
@@ -684,9 +686,9 @@ export async function resume(run: Run, f: Frame, event: RefEvent): Promise<StepO
     }
     case "taskTimedOut": {
       open.wait = undefined;
-      const error = event.heartbeat ? "States.HeartbeatTimeout" : "States.Timeout";
+      const error = "States.Timeout";
       run.emit(f.thread, "ActivityTimedOut", { activityTimedOutEventDetails: { error } });
-      return handleError(run, f, open, { kind: "failed", error });
+      return handleError(run, f, open, { kind: "failed", error, ...(event.heartbeat ? { aliases: ["States.HeartbeatTimeout"] } : {}) });
     }
     case "taskScheduleFailed": {
       open.wait = undefined;

@@ -52,7 +52,7 @@ export type ExecutionEvent =
   | { readonly type: "taskSucceeded"; readonly taskRef: string; readonly output: string }
   /** SendTaskFailure; an absent error is matched by Retry/Catch as the empty name (only States.ALL and States.TaskFailed catch it). */
   | { readonly type: "taskFailed"; readonly taskRef: string; readonly error?: string; readonly cause?: string }
-  /** The task's schedule-to-close timeout (States.Timeout) or heartbeat timeout (States.HeartbeatTimeout) passed. */
+  /** The task's schedule-to-close timeout or (`heartbeat`) its heartbeat timeout passed: reported as States.Timeout; a heartbeat timeout is also matched by States.HeartbeatTimeout in Retry/Catch. */
   | { readonly type: "taskTimedOut"; readonly taskRef: string; readonly heartbeat: boolean }
   /** The task could not be scheduled, e.g. the activity does not exist; `error` and `cause` go to ActivityScheduleFailed and to Retry/Catch as given. */
   | { readonly type: "taskScheduleFailed"; readonly taskRef: string; readonly error: string; readonly cause: string }
