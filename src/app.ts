@@ -12,6 +12,7 @@ import { swfService } from "./services/swf.ts";
 import { randomUUID } from "node:crypto";
 import { SfnEngine } from "./sfn/engine.ts";
 import { sfnService } from "./services/sfn.ts";
+import { cryptoIntrinsicEnv } from "./resources/digest.ts";
 
 /** A running taskgate without its network server. */
 export interface App {
@@ -51,7 +52,7 @@ export async function createApp(config: Config, logger: Logger, opts: { clock?: 
   const { matcher, timers, liveness } = core;
   const swf = new SwfEngine({ core, historyLimit: opts.historyLimit, arnScope: arnScope(config.region, config.accountId) });
   await swf.init();
-  const sfn = new SfnEngine({ core, region: config.region, accountId: config.accountId, newId: randomUUID });
+  const sfn = new SfnEngine({ core, region: config.region, accountId: config.accountId, newId: randomUUID, intrinsics: cryptoIntrinsicEnv, maxActivityPollers: config.maxActivityPollers });
   await sfn.init();
   await liveness.start();
   // Another node committed a task: wake a local poller of that queue (a nudge; the store decides).

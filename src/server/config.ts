@@ -74,6 +74,11 @@ export interface Config {
   readonly region: string;
   /** The 12-digit AWS account id in every ARN taskgate issues. Default `000000000000`. */
   readonly accountId: string;
+  /**
+   * Most Step Functions GetActivityTask polls (and StreamActivityTasks streams) held at once on
+   * one activity on this node; one more answers ActivityWorkerLimitExceeded. Default 1000.
+   */
+  readonly maxActivityPollers: number;
 }
 
 /** The defaults, as documented in `usage`. */
@@ -93,6 +98,7 @@ export const defaults: Config = {
   headersTimeoutSeconds: 60,
   region: "us-east-1",
   accountId: "000000000000",
+  maxActivityPollers: 1000,
 };
 
 /** A bad flag or variable; the message is one line naming it, the bad value and what is accepted. */
@@ -136,6 +142,7 @@ Every flag has an environment variable; a flag wins over its variable.
   --headers-timeout-seconds <s> TASKGATE_HEADERS_TIMEOUT_SECONDS time a client gets to send a request's headers, > 0 (default 60)
   --region <region>             TASKGATE_REGION                  AWS region in the ARNs taskgate issues, e.g. eu-west-1 (default us-east-1)
   --account-id <id>             TASKGATE_ACCOUNT_ID              12-digit AWS account id in the ARNs taskgate issues (default 000000000000)
+  --max-activity-pollers <n>    TASKGATE_MAX_ACTIVITY_POLLERS    most Step Functions activity polls held on one activity (default 1000)
   -h, --help                                                     print this text
 
 Flags take their value as "--port 9000" or "--port=9000". An empty variable counts as unset.
@@ -165,6 +172,7 @@ const options: readonly Option[] = [
   { key: "headersTimeoutSeconds", flag: "--headers-timeout-seconds", env: "TASKGATE_HEADERS_TIMEOUT_SECONDS" },
   { key: "region", flag: "--region", env: "TASKGATE_REGION" },
   { key: "accountId", flag: "--account-id", env: "TASKGATE_ACCOUNT_ID" },
+  { key: "maxActivityPollers", flag: "--max-activity-pollers", env: "TASKGATE_MAX_ACTIVITY_POLLERS" },
 ];
 
 /** A raw value and where it came from, for error messages. */
@@ -271,6 +279,15 @@ function parseMaxConnections(raw: Raw): number {
   return n;
 }
 
+/** --max-activity-pollers: a whole number from 1 to 1,000,000. */
+function parseMaxActivityPollers(raw: Raw): number {
+  const accepted = "a whole number of polls from 1 to 1000000";
+  if (!UNSIGNED_INT.test(raw.value)) throw bad(raw, accepted);
+  const n = Number(raw.value);
+  if (n < 1 || n > 1_000_000) throw bad(raw, accepted);
+  return n;
+}
+
 /** Largest SETTINGS_MAX_CONCURRENT_STREAMS HTTP/2 can carry (RFC 9113: a 31-bit stream space). */
 const MAX_STREAMS = 2 ** 31 - 1;
 
@@ -370,5 +387,6 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     headersTimeoutSeconds: read("headersTimeoutSeconds", parseTimeoutSeconds, defaults.headersTimeoutSeconds),
     region: read("region", parseRegion, defaults.region),
     accountId: read("accountId", parseAccountId, defaults.accountId),
+    maxActivityPollers: read("maxActivityPollers", parseMaxActivityPollers, defaults.maxActivityPollers),
   };
 }

@@ -3,18 +3,26 @@
 // - ops/activities.ts: CreateActivity, DescribeActivity, ListActivities, DeleteActivity;
 // - ops/state-machines.ts: the state machine operations, ValidateStateMachineDefinition, and the
 //   tags of activities and state machines;
+// - ops/executions.ts: StartExecution … DescribeStateMachineForExecution, and DeleteStateMachine
+//   (which waits for running executions);
+// - ops/activity-worker.ts: GetActivityTask, StreamActivityTasks, SendTask*, RespondActivityTasks;
+// - execution.ts: one interpreter step of one execution in one unit of work; activity-task.ts and
+//   timers.ts: the activity task kind and the interpreter's timers on the dispatch core;
 // - present.ts: the wire shapes and the rules of wire values (names, tags, configurations).
-// Executions and activity workers (StartExecution … SendTaskHeartbeat) come with the state
-// machine interpreter; until then their methods answer a modeled error saying so (notYet below).
 import type * as pb from "../../gen/taskgate/sfn/v1/service_pb.ts";
-import type { Clock, Dispatch, PollOptions, UnitOfWork } from "../dispatch/index.ts";
+import type { Clock, Dispatch, PollOptions, TaskKind, UnitOfWork, WorkerTasks } from "../dispatch/index.ts";
 import type { Database } from "../store/db.ts";
-import { arnScope, parseStatesArn, type ArnScope } from "../resources/arn.ts";
+import { arnScope, type ArnScope } from "../resources/arn.ts";
 import { PageTokens } from "../resources/page-token.ts";
-import { sfn } from "../faults.ts";
+import type { IntrinsicEnv } from "./asl/intrinsics.ts";
 import type { Res } from "./present.ts";
 import * as activities from "./ops/activities.ts";
 import * as machines from "./ops/state-machines.ts";
+import * as executions from "./ops/executions.ts";
+import * as worker from "./ops/activity-worker.ts";
+import { activityTaskKind, type ActivityPayload, type ClaimedActivity } from "./activity-task.ts";
+import { MachineCache, type OpenExecution } from "./execution.ts";
+import { registerTimers } from "./timers.ts";
 
 /** What every Step Functions operation shares. */
 export interface Sfn {
@@ -23,13 +31,29 @@ export interface Sfn {
   readonly pages: PageTokens;
   /** The region and account of every ARN this engine issues and accepts as its own. */
   readonly scope: ArnScope;
-  /** A fresh unique id (revision ids); injected so the engine stays free of node:crypto. */
+  /** A fresh unique id (revision ids, execution names); injected so the engine stays free of node:crypto. */
   readonly newId: () => string;
   /** One transaction through a unit of work: its outbox applies after commit. */
   tx<R>(fn: (uow: UnitOfWork) => Promise<R>): Promise<R>;
+  /** The dispatch core (timers). */
+  readonly core: Dispatch;
+  /** The worker-task lifecycle activity tasks run on. */
+  readonly tasks: WorkerTasks;
+  /** The activity task kind. */
+  readonly activityTask: TaskKind<OpenExecution, ActivityPayload, ClaimedActivity>;
+  /** Hashing, UUIDs and randomness of intrinsic functions and retry jitter. */
+  readonly intrinsics: IntrinsicEnv;
+  /** Parsed definitions by revision. */
+  readonly machines: MachineCache;
+  /** Most GetActivityTask polls (and streams) held on one activity on this node. */
+  readonly maxActivityPollers: number;
+  /** Polls and streams held now on this node, by activity name. */
+  readonly pollers: Map<string, number>;
+  /** Activities known to exist (never forgotten: a deleted activity's poll merely finds no task). */
+  readonly knownActivities: Set<string>;
 }
 
-/** What the Step Functions engine needs: the dispatch core, the ARN region and account, an id source. */
+/** What the Step Functions engine needs: the dispatch core, the ARN region and account, id and randomness sources. */
 export interface SfnDeps {
   readonly core: Dispatch;
   /** AWS region of the ARNs (config `--region`). */
@@ -38,11 +62,10 @@ export interface SfnDeps {
   readonly accountId: string;
   /** A fresh unique id on every call (e.g. crypto.randomUUID). */
   readonly newId: () => string;
-}
-
-/** The modeled error an operation of the execution phase answers until executions run. */
-function notYet(operation: string, fault: (message: string) => Error): Promise<never> {
-  return Promise.reject(fault(`${operation} is not supported by taskgate yet: Step Functions executions and activity workers are not served until the state machine interpreter lands.`));
+  /** Hashing, UUIDs and randomness for the interpreter (e.g. cryptoIntrinsicEnv). */
+  readonly intrinsics: IntrinsicEnv;
+  /** Most polls held on one activity on this node (config `--max-activity-pollers`; default 1000). */
+  readonly maxActivityPollers?: number;
 }
 
 /** The Step Functions engine of one node. */
@@ -52,14 +75,26 @@ export class SfnEngine {
 
   constructor(deps: SfnDeps) {
     const core = (this.#core = deps.core);
-    this.#sfn = {
+    const ctx: Omit<Sfn, "activityTask"> & { activityTask?: Sfn["activityTask"] } = {
       db: core.db,
       clock: core.clock,
       pages: new PageTokens(core.clock),
       scope: arnScope(deps.region, deps.accountId),
       newId: deps.newId,
       tx: (fn) => core.units.run(fn),
+      core,
+      tasks: core.tasks,
+      intrinsics: deps.intrinsics,
+      machines: new MachineCache(),
+      maxActivityPollers: deps.maxActivityPollers ?? 1000,
+      pollers: new Map(),
+      knownActivities: new Set(),
     };
+    const full = ctx as Sfn;
+    ctx.activityTask = activityTaskKind(full);
+    this.#sfn = full;
+    core.tasks.register(full.activityTask);
+    registerTimers(full);
   }
 
   /** Loads the page-token secret (created once per database, shared with the other engines). */
@@ -96,7 +131,7 @@ export class SfnEngine {
   }
 
   deleteStateMachine(req: pb.DeleteStateMachineRequest): Promise<Res<typeof pb.DeleteStateMachineResponseSchema>> {
-    return machines.deleteStateMachine(this.#sfn, req);
+    return executions.deleteStateMachine(this.#sfn, req);
   }
 
   listStateMachines(req: pb.ListStateMachinesRequest): Promise<Res<typeof pb.ListStateMachinesResponseSchema>> {
@@ -119,61 +154,53 @@ export class SfnEngine {
     return machines.listTagsForResource(this.#sfn, req);
   }
 
-  // ---- the execution phase: modeled errors until executions run ----
+  // ---- executions and activity workers ----
 
-  /** Not served yet: ActivityWorkerLimitExceeded (no worker may poll while no execution runs). */
-  async getActivityTask(req: pb.GetActivityTaskRequest, _poll: PollOptions): Promise<Res<typeof pb.GetActivityTaskResponseSchema>> {
-    parseStatesArn(req.activityArn!, "activity");
-    return await notYet("GetActivityTask", sfn.activityWorkerLimitExceeded);
+  getActivityTask(req: pb.GetActivityTaskRequest, poll: PollOptions): Promise<Res<typeof pb.GetActivityTaskResponseSchema>> {
+    return worker.getActivityTask(this.#sfn, req, poll);
   }
 
-  /** Not served yet: TaskDoesNotExist (no execution runs, so no task token is valid). */
-  async sendTaskSuccess(_req: pb.SendTaskSuccessRequest): Promise<Res<typeof pb.SendTaskSuccessResponseSchema>> {
-    return await notYet("SendTaskSuccess", sfn.taskDoesNotExist);
+  streamActivityTasks(req: pb.StreamActivityTasksRequest, maxInFlight: number, signal: AbortSignal): AsyncIterable<Res<typeof pb.StreamActivityTasksResponseSchema>[]> {
+    return worker.streamActivityTasks(this.#sfn, req, maxInFlight, signal);
   }
 
-  /** Not served yet: TaskDoesNotExist. */
-  async sendTaskFailure(_req: pb.SendTaskFailureRequest): Promise<Res<typeof pb.SendTaskFailureResponseSchema>> {
-    return await notYet("SendTaskFailure", sfn.taskDoesNotExist);
+  sendTaskSuccess(req: pb.SendTaskSuccessRequest): Promise<Res<typeof pb.SendTaskSuccessResponseSchema>> {
+    return worker.sendTaskSuccess(this.#sfn, req);
   }
 
-  /** Not served yet: TaskDoesNotExist. */
-  async sendTaskHeartbeat(_req: pb.SendTaskHeartbeatRequest): Promise<Res<typeof pb.SendTaskHeartbeatResponseSchema>> {
-    return await notYet("SendTaskHeartbeat", sfn.taskDoesNotExist);
+  sendTaskFailure(req: pb.SendTaskFailureRequest): Promise<Res<typeof pb.SendTaskFailureResponseSchema>> {
+    return worker.sendTaskFailure(this.#sfn, req);
   }
 
-  /** Not served yet: ValidationException. */
-  async startExecution(req: pb.StartExecutionRequest): Promise<Res<typeof pb.StartExecutionResponseSchema>> {
-    parseStatesArn(req.stateMachineArn!, "stateMachine");
-    return await notYet("StartExecution", sfn.validation);
+  sendTaskHeartbeat(req: pb.SendTaskHeartbeatRequest): Promise<Res<typeof pb.SendTaskHeartbeatResponseSchema>> {
+    return worker.sendTaskHeartbeat(this.#sfn, req);
   }
 
-  /** Not served yet: ExecutionDoesNotExist (no execution exists). */
-  async describeExecution(req: pb.DescribeExecutionRequest): Promise<Res<typeof pb.DescribeExecutionResponseSchema>> {
-    parseStatesArn(req.executionArn!, "execution");
-    return await notYet("DescribeExecution", sfn.executionDoesNotExist);
+  respondActivityTasks(req: pb.RespondActivityTasksRequest): Promise<Res<typeof pb.RespondActivityTasksResponseSchema>> {
+    return worker.respondActivityTasks(this.#sfn, req);
   }
 
-  /** Not served yet: ExecutionDoesNotExist. */
-  async stopExecution(req: pb.StopExecutionRequest): Promise<Res<typeof pb.StopExecutionResponseSchema>> {
-    parseStatesArn(req.executionArn!, "execution");
-    return await notYet("StopExecution", sfn.executionDoesNotExist);
+  startExecution(req: pb.StartExecutionRequest): Promise<Res<typeof pb.StartExecutionResponseSchema>> {
+    return executions.startExecution(this.#sfn, req);
   }
 
-  /** Not served yet: ValidationException. */
-  async listExecutions(_req: pb.ListExecutionsRequest): Promise<Res<typeof pb.ListExecutionsResponseSchema>> {
-    return await notYet("ListExecutions", sfn.validation);
+  describeExecution(req: pb.DescribeExecutionRequest): Promise<Res<typeof pb.DescribeExecutionResponseSchema>> {
+    return executions.describeExecution(this.#sfn, req);
   }
 
-  /** Not served yet: ExecutionDoesNotExist. */
-  async getExecutionHistory(req: pb.GetExecutionHistoryRequest): Promise<Res<typeof pb.GetExecutionHistoryResponseSchema>> {
-    parseStatesArn(req.executionArn!, "execution");
-    return await notYet("GetExecutionHistory", sfn.executionDoesNotExist);
+  stopExecution(req: pb.StopExecutionRequest): Promise<Res<typeof pb.StopExecutionResponseSchema>> {
+    return executions.stopExecution(this.#sfn, req);
   }
 
-  /** Not served yet: ExecutionDoesNotExist. */
-  async describeStateMachineForExecution(req: pb.DescribeStateMachineForExecutionRequest): Promise<Res<typeof pb.DescribeStateMachineForExecutionResponseSchema>> {
-    parseStatesArn(req.executionArn!, "execution");
-    return await notYet("DescribeStateMachineForExecution", sfn.executionDoesNotExist);
+  listExecutions(req: pb.ListExecutionsRequest): Promise<Res<typeof pb.ListExecutionsResponseSchema>> {
+    return executions.listExecutions(this.#sfn, req);
+  }
+
+  getExecutionHistory(req: pb.GetExecutionHistoryRequest): Promise<Res<typeof pb.GetExecutionHistoryResponseSchema>> {
+    return executions.getExecutionHistory(this.#sfn, req);
+  }
+
+  describeStateMachineForExecution(req: pb.DescribeStateMachineForExecutionRequest): Promise<Res<typeof pb.DescribeStateMachineForExecutionResponseSchema>> {
+    return executions.describeStateMachineForExecution(this.#sfn, req);
   }
 }

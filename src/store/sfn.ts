@@ -1,5 +1,7 @@
-// SQL of the Step Functions engine: activities, state machines and their tags.
-import type { Row, Sql } from "./db.ts";
+// SQL of the Step Functions engine: activities, state machines and their tags, executions, their
+// history and spent task tokens.
+import type { Capabilities, Row, Sql, SqlValue } from "./db.ts";
+import { taskColumns, taskFromRow, type TaskRow } from "./dispatch.ts";
 
 /** An activity. `encryption` is the JSON of its EncryptionConfiguration, null for the default. */
 export interface ActivityRow {
@@ -146,4 +148,209 @@ export async function putTags(sql: Sql, kind: TaggedKind, name: string, tags: re
 /** Removes tags of a resource by key (absent keys are ignored). */
 export async function removeTags(sql: Sql, kind: TaggedKind, name: string, keys: readonly string[]): Promise<void> {
   for (const k of keys) await sql.run("DELETE FROM sfn_tags WHERE kind = ? AND name = ? AND key = ?", [kind, name, k]);
+}
+
+// ---- executions, their history and spent task tokens ----
+
+/**
+ * An execution. `id` is `sfn:<machine>:<name>` (the owner of its tasks and timers); `state` the
+ * interpreter's JSON state; `definition`, `revisionId` and `roleArn` are the state machine's when
+ * the execution started; `stopMs` null while RUNNING.
+ */
+export interface ExecutionRow {
+  id: string;
+  machine: string;
+  name: string;
+  status: string;
+  input: string;
+  output: string | null;
+  error: string | null;
+  cause: string | null;
+  startMs: number;
+  stopMs: number | null;
+  definition: string;
+  revisionId: string;
+  roleArn: string;
+  state: string;
+}
+
+const execCols = "id, machine, name, status, input, output, error, cause, start_ms, stop_ms, definition, revision_id, role_arn, state";
+/** The columns of an execution listing (no definition or state). */
+const execListCols = "id, machine, name, status, start_ms, stop_ms";
+
+function execution(r: Row): ExecutionRow {
+  return {
+    id: r.id as string,
+    machine: r.machine as string,
+    name: r.name as string,
+    status: r.status as string,
+    input: (r.input as string | undefined) ?? "",
+    output: (r.output as string | null | undefined) ?? null,
+    error: (r.error as string | null | undefined) ?? null,
+    cause: (r.cause as string | null | undefined) ?? null,
+    startMs: Number(r.start_ms),
+    stopMs: r.stop_ms === null || r.stop_ms === undefined ? null : Number(r.stop_ms),
+    definition: (r.definition as string | undefined) ?? "",
+    revisionId: (r.revision_id as string | undefined) ?? "",
+    roleArn: (r.role_arn as string | undefined) ?? "",
+    state: (r.state as string | undefined) ?? "",
+  };
+}
+
+/** The id (task and timer owner) of an execution. */
+export function executionId(machine: string, name: string): string {
+  return `sfn:${machine}:${name}`;
+}
+
+/** Inserts an execution; false if the state machine already has one of that name. */
+export async function insertExecution(sql: Sql, e: ExecutionRow): Promise<boolean> {
+  const r = await sql.run(`INSERT INTO sfn_executions (${execCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, [
+    e.id,
+    e.machine,
+    e.name,
+    e.status,
+    e.input,
+    e.output,
+    e.error,
+    e.cause,
+    e.startMs,
+    e.stopMs,
+    e.definition,
+    e.revisionId,
+    e.roleArn,
+    e.state,
+  ]);
+  return r.changes === 1;
+}
+
+/** An execution by id; with `lock`, locked for update (the one writer of its state). */
+export async function getExecution(sql: Sql, caps: Capabilities, id: string, lock: boolean): Promise<ExecutionRow | undefined> {
+  const r = await sql.get(`SELECT ${execCols} FROM sfn_executions WHERE id = ?${lock ? caps.lockSuffix : ""}`, [id]);
+  return r ? execution(r) : undefined;
+}
+
+/** Writes an execution's status, result, stop time and interpreter state. */
+export async function updateExecution(sql: Sql, e: ExecutionRow): Promise<void> {
+  await sql.run("UPDATE sfn_executions SET status = ?, output = ?, error = ?, cause = ?, stop_ms = ?, state = ? WHERE id = ?", [
+    e.status,
+    e.output,
+    e.error,
+    e.cause,
+    e.stopMs,
+    e.state,
+    e.id,
+  ]);
+}
+
+/** Whether a state machine has a RUNNING execution. */
+export async function hasRunningExecution(sql: Sql, machine: string): Promise<boolean> {
+  return (await sql.get("SELECT 1 AS x FROM sfn_executions WHERE machine = ? AND status = 'RUNNING' LIMIT 1", [machine])) !== undefined;
+}
+
+/**
+ * Executions of a state machine, newest first (start time, then name, both descending), after
+ * the cursor (exclusive), optionally of one status; up to `limit`. Rows carry no input, result,
+ * definition or state.
+ */
+export async function listExecutions(sql: Sql, machine: string, status: string | undefined, after: { startMs: number; name: string } | undefined, limit: number): Promise<ExecutionRow[]> {
+  const where = ["machine = ?"];
+  const params: SqlValue[] = [machine];
+  if (status !== undefined) {
+    where.push("status = ?");
+    params.push(status);
+  }
+  if (after) {
+    where.push("(start_ms < ? OR (start_ms = ? AND name < ?))");
+    params.push(after.startMs, after.startMs, after.name);
+  }
+  params.push(limit);
+  const rows = await sql.all(`SELECT ${execListCols} FROM sfn_executions WHERE ${where.join(" AND ")} ORDER BY start_ms DESC, name DESC LIMIT ?`, params);
+  return rows.map(execution);
+}
+
+/** One stored history event; `details` the JSON of its *EventDetails member, or null. */
+export interface HistoryRow {
+  id: number;
+  previousId: number;
+  tsMs: number;
+  type: string;
+  details: string | null;
+}
+
+/** Appends history events of an execution, one statement per 100 events. */
+export async function appendHistory(sql: Sql, executionId: string, events: readonly HistoryRow[]): Promise<void> {
+  for (let i = 0; i < events.length; i += 100) {
+    const chunk = events.slice(i, i + 100);
+    const params: SqlValue[] = [];
+    for (const e of chunk) params.push(executionId, e.id, e.previousId, e.tsMs, e.type, e.details);
+    await sql.run(`INSERT INTO sfn_history (execution, id, previous_id, ts_ms, type, details) VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?)").join(", ")}`, params);
+  }
+}
+
+/** History events of an execution past `after` (exclusive; ascending, or descending when `reverse`), up to `limit`. */
+export async function history(sql: Sql, executionId: string, after: number | undefined, reverse: boolean, limit: number): Promise<HistoryRow[]> {
+  const bound = after === undefined ? "" : reverse ? " AND id < ?" : " AND id > ?";
+  const params: SqlValue[] = after === undefined ? [executionId, limit] : [executionId, after, limit];
+  const rows = await sql.all(`SELECT id, previous_id, ts_ms, type, details FROM sfn_history WHERE execution = ?${bound} ORDER BY id ${reverse ? "DESC" : "ASC"} LIMIT ?`, params);
+  return rows.map((r) => ({ id: Number(r.id), previousId: Number(r.previous_id), tsMs: Number(r.ts_ms), type: r.type as string, details: (r.details as string | null) ?? null }));
+}
+
+/** Records task tokens that are no longer valid (already recorded ones are ignored). */
+export async function spendTokens(sql: Sql, executionId: string, tokens: readonly string[]): Promise<void> {
+  for (let i = 0; i < tokens.length; i += 200) {
+    const chunk = tokens.slice(i, i + 200);
+    const params: SqlValue[] = [];
+    for (const t of chunk) params.push(t, executionId);
+    await sql.run(`INSERT INTO sfn_spent_tokens (token, execution) VALUES ${chunk.map(() => "(?, ?)").join(", ")} ON CONFLICT (token) DO NOTHING`, params);
+  }
+}
+
+/** Which of `tokens` were valid once and are spent now. */
+export async function spentTokens(sql: Sql, tokens: readonly string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (let i = 0; i < tokens.length; i += 500) {
+    const chunk = tokens.slice(i, i + 500);
+    for (const r of await sql.all(`SELECT token FROM sfn_spent_tokens WHERE token IN (${chunk.map(() => "?").join(", ")})`, chunk)) out.add(r.token as string);
+  }
+  return out;
+}
+
+/**
+ * The started activity tasks held under any of `tokens`, each with its RUNNING execution, by
+ * token. One statement; on PostgreSQL the rows are locked in (execution, task) order so two
+ * batches over the same executions cannot deadlock.
+ */
+export async function startedTasksWithExecutions(sql: Sql, caps: Capabilities, tokens: readonly string[]): Promise<Map<string, { task: TaskRow; execution: ExecutionRow }>> {
+  const out = new Map<string, { task: TaskRow; execution: ExecutionRow }>();
+  if (tokens.length === 0) return out;
+  const cols = execCols.split(", ");
+  const rows = await sql.all(
+    `SELECT ${taskColumns}, ${cols.map((c) => `e.${c} AS e_${c}`).join(", ")} FROM tasks t JOIN sfn_executions e ON e.id = t.owner ` +
+      `WHERE t.token IN (${tokens.map(() => "?").join(", ")}) AND t.state = 1 AND e.status = 'RUNNING' ORDER BY e.id, t.id${caps.lockSuffix}`,
+    [...tokens],
+  );
+  for (const r of rows) {
+    const e: Row = {};
+    for (const c of cols) e[c] = r[`e_${c}`];
+    out.set(r.token as string, { task: taskFromRow(r), execution: execution(e) });
+  }
+  return out;
+}
+
+/** The started tasks of an execution (their tokens become spent when it closes). */
+export async function startedTokensOf(sql: Sql, executionId: string): Promise<string[]> {
+  return (await sql.all("SELECT token FROM tasks WHERE owner = ? AND state = 1 AND token IS NOT NULL", [executionId])).map((r) => r.token as string);
+}
+
+/**
+ * A state machine's status, read under a lock: shared (`exclusive` false: closing executions do
+ * not wait for each other) or exclusive (DeleteStateMachine). Either way a close and a delete
+ * are ordered, so a DELETING state machine is deleted by whichever sees the last execution closed.
+ * The shared lock is the backend's row lock with FOR SHARE in place of FOR UPDATE (none where
+ * the backend has a single writer).
+ */
+export async function lockedMachineStatus(sql: Sql, caps: Capabilities, name: string, exclusive: boolean): Promise<string | undefined> {
+  const lock = exclusive ? caps.lockSuffix : caps.lockSuffix.replace("FOR UPDATE", "FOR SHARE");
+  const r = await sql.get(`SELECT status FROM sfn_state_machines WHERE name = ?${lock}`, [name]);
+  return r ? (r.status as string) : undefined;
 }

@@ -1,0 +1,16 @@
+// The interpreter's durable timers (Wait states, retry back-off, the execution timeout): a timer
+// row per startTimer command, fired once across nodes by the core's timer loop, which steps the
+// execution with timerFired in the transaction that takes the row. Activity task timeouts are
+// armed and checked by the core's worker tasks (activity-task.ts names their kinds).
+import { feed, flush, openRunning, timerKind } from "./execution.ts";
+import type { Sfn } from "./engine.ts";
+
+/** Registers the handler of the interpreter's timer kind. */
+export function registerTimers(ctx: Sfn): void {
+  ctx.core.timers.on(timerKind, async (uow, t) => {
+    const x = await openRunning(ctx, uow, t.owner);
+    if (!x) return;
+    await feed(ctx, uow, x, { type: "timerFired", timerRef: t.ref.slice(2) });
+    await flush(ctx, uow, x);
+  });
+}
