@@ -45,12 +45,16 @@ interface Case {
     /** The output matched partially. */
     outputMatch?: JsonObject;
     error?: string;
+    /** The result has no error and no cause. */
+    noError?: boolean;
     cause?: string;
     causeContains?: string;
     /** Every history event type in order. */
     events?: string[];
     /** Partial details by event id. */
     details?: Record<string, JsonObject>;
+    /** Whole details by event id. */
+    detailsExact?: Record<string, JsonObject>;
     /** Every command over the execution in order, each matched partially. */
     commands?: JsonObject[];
     /** Only the number of events. */
@@ -151,6 +155,9 @@ describe("Step Functions interpreter", () => {
         expect(e, `event ${id}`).toBeDefined();
         expect(e.details ?? {}, `details of event ${id} (${e.type})`).toMatchObject(details);
       }
+      for (const [id, details] of Object.entries(x.detailsExact ?? {})) {
+        expect(events[Number(id) - 1]?.details ?? {}, `details of event ${id}`).toEqual(details);
+      }
       if (x.commands !== undefined) {
         expect(commands.length, JSON.stringify(commands)).toBe(x.commands.length);
         commands.forEach((cmd, i) => expect(cmd, `command ${i}`).toMatchObject(x.commands![i]));
@@ -161,6 +168,7 @@ describe("Step Functions interpreter", () => {
       if (x.outputMatch !== undefined) expect(JSON.parse(result.output ?? "null")).toMatchObject(x.outputMatch);
       if (x.error !== undefined) expect(result.error).toBe(x.error);
       if (x.cause !== undefined) expect(result.cause).toBe(x.cause);
+      if (x.noError === true) expect([result.error, result.cause]).toEqual([undefined, undefined]);
       if (x.causeContains !== undefined) expect(result.cause).toContain(x.causeContains);
       if (x.status !== "RUNNING") {
         const last = events[events.length - 1];

@@ -17,6 +17,7 @@ import {
   type StepResult,
 } from "./types.ts";
 
+/** The contract's types and limits, so the engine imports the interpreter from this one module. */
 export type * from "./types.ts";
 export { MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES, DEFAULT_TASK_TIMEOUT_SECONDS } from "./types.ts";
 
@@ -34,7 +35,8 @@ function close(run: Run, status: Exclude<ExecutionStatus, "RUNNING">, fields: { 
   for (const timerRef of refs.timers) run.command({ type: "cancelTimer", timerRef });
   if (run.data.timeoutTimerRef !== undefined && !timeoutFired) run.command({ type: "cancelTimer", timerRef: run.data.timeoutTimerRef });
   run.data.root.open = undefined;
-  const errorFields = { ...(fields.error === undefined ? {} : { error: fields.error }), ...(fields.cause === undefined ? {} : { cause: fields.cause }) };
+  // An empty error name (a Fail state or a worker failure without one) is left out, as AWS leaves it out.
+  const errorFields = { ...(fields.error === undefined || fields.error === "" ? {} : { error: fields.error }), ...(fields.cause === undefined ? {} : { cause: fields.cause }) };
   const root = run.data.root;
   switch (status) {
     case "SUCCEEDED":

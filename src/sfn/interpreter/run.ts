@@ -58,6 +58,7 @@ export class Run {
     return `w${this.data.nextRef}`;
   }
 
+  /** Queues a command; the engine carries out a step's commands in this order. */
   command(c: Command): void {
     this.commands.push(c);
   }
