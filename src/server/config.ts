@@ -79,6 +79,13 @@ export interface Config {
    * one activity on this node; one more answers ActivityWorkerLimitExceeded. Default 1000.
    */
   readonly maxActivityPollers: number;
+  /**
+   * Browser origins allowed to call taskgate across origins (CORS), on every route: exact
+   * origins (`https://app.example.com`, `http://localhost:5173`) and/or `*` for any origin (local
+   * development; never with credentials). Empty by default: no CORS headers at all, and a
+   * preflight is answered as before CORS existed.
+   */
+  readonly corsOrigins: readonly string[];
 }
 
 /** The defaults, as documented in `usage`. */
@@ -99,6 +106,7 @@ export const defaults: Config = {
   region: "us-east-1",
   accountId: "000000000000",
   maxActivityPollers: 1000,
+  corsOrigins: [],
 };
 
 /** A bad flag or variable; the message is one line naming it, the bad value and what is accepted. */
@@ -143,6 +151,8 @@ Every flag has an environment variable; a flag wins over its variable.
   --region <region>             TASKGATE_REGION                  AWS region in the ARNs taskgate issues, e.g. eu-west-1 (default us-east-1)
   --account-id <id>             TASKGATE_ACCOUNT_ID              12-digit AWS account id in the ARNs taskgate issues (default 000000000000)
   --max-activity-pollers <n>    TASKGATE_MAX_ACTIVITY_POLLERS    most Step Functions activity polls held on one activity (default 1000)
+  --cors-origins <list>         TASKGATE_CORS_ORIGINS            browser origins allowed cross-origin (CORS), comma-separated, e.g.
+                                                                 https://app.example.com,http://localhost:5173; * = any (default none)
   -h, --help                                                     print this text
 
 Flags take their value as "--port 9000" or "--port=9000". An empty variable counts as unset.
@@ -173,6 +183,7 @@ const options: readonly Option[] = [
   { key: "region", flag: "--region", env: "TASKGATE_REGION" },
   { key: "accountId", flag: "--account-id", env: "TASKGATE_ACCOUNT_ID" },
   { key: "maxActivityPollers", flag: "--max-activity-pollers", env: "TASKGATE_MAX_ACTIVITY_POLLERS" },
+  { key: "corsOrigins", flag: "--cors-origins", env: "TASKGATE_CORS_ORIGINS" },
 ];
 
 /** A raw value and where it came from, for error messages. */
@@ -311,6 +322,36 @@ function parseAccountId(raw: Raw): string {
   return raw.value;
 }
 
+/**
+ * --cors-origins: a comma-separated list of `*` and exact origins as browsers send them in
+ * `Origin` (scheme, host and a non-default port; no path, no trailing slash), duplicates removed.
+ */
+function parseCorsOrigins(raw: Raw): readonly string[] {
+  const accepted = "a comma-separated list of origins such as https://app.example.com,http://localhost:5173 (scheme://host[:port], no path), or * for any origin";
+  const out: string[] = [];
+  for (const part of raw.value.split(",")) {
+    const o = part.trim();
+    if (o === "") continue;
+    if (o !== "*") {
+      let origin = "null";
+      try {
+        origin = new URL(o).origin;
+      } catch {
+        // not a URL: refused below
+      }
+      // An origin that does not round-trip through URL (a path, a default port, upper case) would
+      // never equal a browser's Origin header; only http and https pages send one that can match.
+      if (origin !== o || !/^https?:\/\//.test(o)) {
+        const hint = origin !== "null" && /^https?:\/\//.test(origin) ? ` (did you mean ${origin}?)` : "";
+        throw new ConfigError(`${raw.source}: invalid origin ${JSON.stringify(o)}${hint}; expected ${accepted}`);
+      }
+    }
+    if (!out.includes(o)) out.push(o);
+  }
+  if (out.length === 0) throw bad(raw, accepted);
+  return out;
+}
+
 function parseLogLevel(raw: Raw): LogLevel {
   const v = raw.value.toLowerCase();
   const level = LOG_LEVELS.find((l) => l === v);
@@ -388,5 +429,6 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     region: read("region", parseRegion, defaults.region),
     accountId: read("accountId", parseAccountId, defaults.accountId),
     maxActivityPollers: read("maxActivityPollers", parseMaxActivityPollers, defaults.maxActivityPollers),
+    corsOrigins: read("corsOrigins", parseCorsOrigins, defaults.corsOrigins),
   };
 }

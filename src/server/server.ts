@@ -18,6 +18,9 @@
 // client acknowledged the setting with RST_STREAM(REFUSED_STREAM), and the session memory budget
 // is sized so that held streams up to the limit never make Node refuse streams or end the session.
 //
+// With --cors-origins, every request passes the CORS policy first (cors.ts): preflights are
+// answered before routing, other responses get the CORS headers.
+//
 // Every request gets a Delivery (src/request/delivery.ts) tied to its response. `delivered()` once the
 // response was written completely (HTTP/1.1: 'finish', i.e. the kernel accepted the last byte;
 // HTTP/2: ended, stream closed with NO_ERROR) and its connection then did not fail within a short
@@ -41,6 +44,7 @@ import { createAwsJsonHandler, type AwsJsonRequest, type AwsJsonResponse } from 
 import { connectRoutes, createFaultInterceptor } from "../faults-connect.ts";
 import type { RegisteredService } from "../services/registry.ts";
 import type { Config } from "./config.ts";
+import { corsDecision, corsPolicy } from "./cors.ts";
 import { child } from "./logger.ts";
 import { RateLimitedCounter, countOpenFiles, fdHeadroom, fdOf, readOpenFileLimit } from "./limits.ts";
 import { clientErrorResponse, rpcProtocol, sendBadRequest, sendRpcError, tooLargeMessage, unimplementedMessage, type ClientError, type ParserLimits } from "./protocol-errors.ts";
@@ -138,6 +142,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ),
   );
   const timeouts = new ConnectionTimeouts({ headersMs, idleMs, log });
+  const cors = corsPolicy(config.corsOrigins);
 
   // --- per-request delivery tracking and logging -------------------------------------------------
 
@@ -265,6 +270,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (finished && res.statusCode >= 500 && !(req.url ?? "").startsWith("/healthz")) log.error(line, "request failed");
       else log.debug(line, "request");
     });
+    // CORS (cors.ts) before any route: a preflight is answered here; an actual request's
+    // response gets its headers whatever the route writes.
+    const c = corsDecision(cors, req.method, req.headers);
+    if (c.kind === "preflight") {
+      req.resume();
+      res.statusCode = c.status;
+      for (const [k, v] of Object.entries({ ...c.headers, "content-length": "0" })) res.setHeader(k, v);
+      res.end();
+      return;
+    }
+    if (c.kind === "actual") for (const [k, v] of Object.entries(c.headers)) res.setHeader(k, v);
     const url = req.url ?? "";
     const path = url.split("?", 1)[0];
     const rpc = path !== "/" && path !== "/healthz";

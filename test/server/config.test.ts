@@ -31,6 +31,8 @@ describe("parseConfig", () => {
       headersTimeoutSeconds: 60,
       region: "us-east-1",
       accountId: "000000000000",
+      maxActivityPollers: 1000,
+      corsOrigins: [],
     });
   });
 
@@ -51,6 +53,7 @@ describe("parseConfig", () => {
       TASKGATE_HEADERS_TIMEOUT_SECONDS: "0.5",
       TASKGATE_REGION: "eu-west-1",
       TASKGATE_ACCOUNT_ID: "123456789012",
+      TASKGATE_CORS_ORIGINS: "https://app.example.com, http://localhost:5173",
     });
     expect(c).toEqual({
       host: "0.0.0.0",
@@ -68,6 +71,8 @@ describe("parseConfig", () => {
       headersTimeoutSeconds: 0.5,
       region: "eu-west-1",
       accountId: "123456789012",
+      maxActivityPollers: 1000,
+      corsOrigins: ["https://app.example.com", "http://localhost:5173"],
     });
   });
 
@@ -97,6 +102,7 @@ describe("parseConfig", () => {
         "--region",
         "cn-north-1",
         "--account-id=210987654321",
+        "--cors-origins=*",
       ],
       {},
     );
@@ -116,6 +122,8 @@ describe("parseConfig", () => {
       headersTimeoutSeconds: 86400,
       region: "cn-north-1",
       accountId: "210987654321",
+      maxActivityPollers: 1000,
+      corsOrigins: ["*"],
     });
   });
 
