@@ -12,10 +12,10 @@ const src = join(import.meta.dirname, "../../src");
  * (`dispatch/index.ts`: the dispatch core's public surface).
  */
 const allowed: Record<string, string[]> = {
-  "main.ts": ["app.ts", "server", "faults.ts"],
-  "app.ts": ["server", "services", "swf/engine.ts", "sfn/engine.ts", "datapipeline/engine.ts", "resources", "dispatch/index.ts", "store", "faults.ts", "model", "request"],
-  server: ["awsjson", "services/registry.ts", "faults.ts", "faults-connect.ts", "model", "request"],
-  awsjson: ["services/registry.ts", "faults.ts", "faults-connect.ts", "model", "request"],
+  "main.ts": ["app.ts", "server", "auth", "faults.ts"],
+  "app.ts": ["server", "services", "auth", "swf/engine.ts", "sfn/engine.ts", "datapipeline/engine.ts", "resources", "dispatch/index.ts", "store", "faults.ts", "model", "request"],
+  server: ["awsjson", "auth", "services/registry.ts", "faults.ts", "faults-connect.ts", "model", "request"],
+  awsjson: ["auth", "services/registry.ts", "faults.ts", "faults-connect.ts", "model", "request"],
   services: ["swf/engine.ts", "sfn/engine.ts", "datapipeline/engine.ts", "dispatch/index.ts", "faults.ts", "model", "request"],
   swf: ["dispatch/index.ts", "store/swf.ts", "store/db.ts", "resources", "faults.ts"],
   sfn: ["dispatch/index.ts", "store/sfn.ts", "store/db.ts", "resources", "faults.ts"],
@@ -24,6 +24,7 @@ const allowed: Record<string, string[]> = {
   dispatch: ["store/db.ts", "store/dispatch.ts", "faults.ts"],
   store: ["faults.ts"],
   model: ["faults.ts"],
+  auth: ["faults.ts", "faults-connect.ts", "model", "request"],
   "faults.ts": [],
   "faults-connect.ts": ["faults.ts", "request"],
   request: [],
