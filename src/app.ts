@@ -9,9 +9,11 @@ import type { Database } from "./store/db.ts";
 import { Dispatch, systemClock, type Clock } from "./dispatch/index.ts";
 import { SwfEngine } from "./swf/engine.ts";
 import { swfService } from "./services/swf.ts";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { SfnEngine } from "./sfn/engine.ts";
 import { sfnService } from "./services/sfn.ts";
+import { DataPipelineEngine } from "./datapipeline/engine.ts";
+import { datapipelineService } from "./services/datapipeline.ts";
 import { cryptoIntrinsicEnv } from "./resources/digest.ts";
 
 /** A running taskgate without its network server. */
@@ -54,6 +56,9 @@ export async function createApp(config: Config, logger: Logger, opts: { clock?: 
   await swf.init();
   const sfn = new SfnEngine({ core, region: config.region, accountId: config.accountId, newId: randomUUID, intrinsics: cryptoIntrinsicEnv, maxActivityPollers: config.maxActivityPollers });
   await sfn.init();
+  // Pipeline ids are df- and 19 characters of [0-9A-Z], as AWS's look.
+  const dp = new DataPipelineEngine({ core, accountId: config.accountId, newId: () => Array.from(randomBytes(19), (b) => "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[b % 36]).join("") });
+  await dp.init();
   await liveness.start();
   // Another node committed a task: wake a local poller of that queue (a nudge; the store decides).
   // "*" means nudges may have been missed (the listener reconnected): every waiter looks again.
@@ -70,7 +75,7 @@ export async function createApp(config: Config, logger: Logger, opts: { clock?: 
   // With several nodes a nudge can be lost (a listener reconnecting): look at each queue now and then.
   const sweep = db.caps.shared ? setInterval(() => matcher.nudgeQueues(), 5_000) : undefined;
   sweep?.unref();
-  const services = [swfService(swf, { longPollSeconds: config.longPollSeconds }), sfnService(sfn, { longPollSeconds: config.longPollSeconds })];
+  const services = [swfService(swf, { longPollSeconds: config.longPollSeconds }), sfnService(sfn, { longPollSeconds: config.longPollSeconds }), datapipelineService(dp, { longPollSeconds: config.longPollSeconds })];
   let stopped = false;
   return {
     services,

@@ -157,6 +157,19 @@ function sfnFault(type: string, message: string, code: FaultCode): Fault {
   return new Fault(type, message, { namespace: Namespace.sfn, code });
 }
 
+/** Data Pipeline's modeled errors, by the names of the model's exception shapes (InternalServiceError is HTTP 500). */
+export const datapipeline = {
+  invalidRequest: (message: string) => dpFault("InvalidRequestException", message, "InvalidArgument"),
+  pipelineNotFound: (message: string) => dpFault("PipelineNotFoundException", message, "NotFound"),
+  pipelineDeleted: (message: string) => dpFault("PipelineDeletedException", message, "NotFound"),
+  taskNotFound: (message: string) => dpFault("TaskNotFoundException", message, "NotFound"),
+  internalServiceError: (message: string) => new Fault("InternalServiceError", message, { namespace: Namespace.datapipeline, code: "Internal", status: 500 }),
+} as const;
+
+function dpFault(type: string, message: string, code: FaultCode): Fault {
+  return new Fault(type, message, { namespace: Namespace.datapipeline, code });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Request values in messages
 

@@ -1,0 +1,163 @@
+// The task runner's operations: PollForTask (a long poll of a worker group), StreamTasks,
+// ReportTaskProgress, SetTaskStatus (one at a time or in a batch), ReportTaskRunnerHeartbeat.
+import type * as pb from "../../../gen/taskgate/datapipeline/v1/service_pb.ts";
+import { TaskStatus } from "../../../gen/taskgate/datapipeline/v1/types_pb.ts";
+import type { PollOptions, TaskRow, UnitOfWork } from "../../dispatch/index.ts";
+import { datapipeline as dpf, Fault } from "../../faults.ts";
+import * as st from "../../store/datapipeline.ts";
+import type { ClaimedAttempt } from "../attempt-task.ts";
+import type { Dp } from "../engine.ts";
+import type { Res } from "../present.ts";
+import { advance, attemptFailed, periodSeconds, PipelineTx, queueOf, type AttemptPayload } from "../scheduler.ts";
+
+/** The TaskObject of a started attempt. */
+function taskObject(c: ClaimedAttempt): Res<typeof pb.StreamTasksResponseSchema> {
+  return { taskId: c.token, pipelineId: c.pipelineId, attemptId: c.attemptId, objects: c.objects };
+}
+
+/** Records the host that polled on the attempt: the hostname, else the instance identity document. */
+function identityOf(req: { hostname?: string; instanceIdentity?: { document?: string } }): string | undefined {
+  return req.hostname ?? req.instanceIdentity?.document;
+}
+
+/**
+ * PollForTask: the next attempt of the worker group (exact and case-sensitive) at once when one
+ * waits, else the poll holds until one does or the hold ends (90 s, or --long-poll-seconds), and
+ * answers `{}` then.
+ */
+export async function pollForTask(ctx: Dp, req: pb.PollForTaskRequest, opts: PollOptions): Promise<Res<typeof pb.PollForTaskResponseSchema>> {
+  const queue = queueOf(req.workerGroup!);
+  return ctx.tasks.poll(ctx.attemptTask, queue, identityOf(req), opts, (c) => ({ taskObject: taskObject(c) }), () => ({}));
+}
+
+/** Server-streamed tasks of a worker group, sent in the batches they were claimed in. */
+export async function* streamTasks(ctx: Dp, req: pb.StreamTasksRequest, maxInFlight: number, signal: AbortSignal): AsyncGenerator<Res<typeof pb.StreamTasksResponseSchema>[]> {
+  yield* ctx.tasks.stream(ctx.attemptTask, queueOf(req.workerGroup!), identityOf(req), maxInFlight, signal, taskObject, false);
+}
+
+/** The fault for a task id that holds no running attempt. */
+function taskNotFound(): Fault {
+  return dpf.taskNotFound("The task id is not valid: it names no task that a task runner holds (it is unknown, or the task already has its final status).");
+}
+
+/** The running attempt of a task id, with its pipeline opened for change. */
+async function heldTask(ctx: Dp, uow: UnitOfWork, taskId: string): Promise<{ row: TaskRow; p: AttemptPayload; x: PipelineTx }> {
+  const found = (await st.startedTasks(uow.sql, uow.caps, [taskId])).get(taskId);
+  if (!found) throw taskNotFound();
+  const x = await ctx.open(uow, found.task.owner);
+  if (!x) throw taskNotFound();
+  return { row: found.task, p: JSON.parse(found.task.payload) as AttemptPayload, x };
+}
+
+/**
+ * ReportTaskProgress: extends the attempt's lease by its reportProgressTimeout; answers
+ * `canceled: true` (and the task ends) once the pipeline was deactivated or the object canceled.
+ */
+export async function reportTaskProgress(ctx: Dp, req: pb.ReportTaskProgressRequest): Promise<Res<typeof pb.ReportTaskProgressResponseSchema>> {
+  return ctx.tx(async (uow) => {
+    const { row, p, x } = await heldTask(ctx, uow, req.taskId!);
+    const a = x.state.attempts[p.attempt];
+    if (!a || a.canceled || a.status !== "RUNNING") {
+      await ctx.tasks.close(uow, row);
+      await x.flush(uow);
+      return { canceled: true };
+    }
+    const inst = x.state.instances[a.instance];
+    const o = inst ? x.model?.objects.get(inst.component) : undefined;
+    await ctx.tasks.heartbeat(uow, ctx.attemptTask, row, p, periodSeconds(o, "reportProgressTimeout"));
+    return { canceled: false };
+  });
+}
+
+/**
+ * Applies one final status to a held task (not flushed): FINISHED finishes the attempt and its
+ * instance; FAILED (and FALSE, a precondition that does not hold) fails the attempt with the
+ * error given and retries per maximumRetries and retryDelay. A canceled attempt only ends.
+ */
+async function applyStatus(ctx: Dp, uow: UnitOfWork, row: TaskRow, p: AttemptPayload, x: PipelineTx, req: pb.SetTaskStatusRequest, closing?: TaskRow[]): Promise<void> {
+  if (closing) closing.push(row);
+  else await ctx.tasks.close(uow, row);
+  const a = x.state.attempts[p.attempt];
+  const inst = x.state.instances[p.instance];
+  if (!a || !inst || a.canceled || a.status !== "RUNNING") return;
+  a.actualEnd = x.nowMs;
+  a.taskId = undefined;
+  if (req.taskStatus === TaskStatus.FINISHED) {
+    a.status = "FINISHED";
+    inst.status = "FINISHED";
+    inst.actualEnd = x.nowMs;
+    await advance(ctx, uow, x);
+    return;
+  }
+  a.status = "FAILED";
+  a.errorId = req.errorId;
+  a.errorMessage = req.errorMessage ?? (req.taskStatus === TaskStatus.FALSE ? "The precondition does not hold (the task runner answered FALSE)." : undefined);
+  a.errorStackTrace = req.errorStackTrace;
+  await attemptFailed(ctx, uow, x, inst, "FAILED");
+}
+
+/** Checks a status request: a known status, and no errorId in the namespace AWS reserves. */
+function checkStatus(req: pb.SetTaskStatusRequest): void {
+  if (req.taskStatus !== TaskStatus.FINISHED && req.taskStatus !== TaskStatus.FAILED && req.taskStatus !== TaskStatus.FALSE) throw dpf.invalidRequest("taskStatus must be FINISHED, FAILED or FALSE.");
+  if (req.errorId?.startsWith("Service_")) throw dpf.invalidRequest("errorId must not start with 'Service_', which is reserved by the system.");
+}
+
+/** SetTaskStatus: the final status of a task; a second status for the same task answers TaskNotFoundException. */
+export async function setTaskStatus(ctx: Dp, req: pb.SetTaskStatusRequest): Promise<Res<typeof pb.SetTaskStatusResponseSchema>> {
+  checkStatus(req);
+  await ctx.tx(async (uow) => {
+    const { row, p, x } = await heldTask(ctx, uow, req.taskId!);
+    await applyStatus(ctx, uow, row, p, x, req);
+    await x.flush(uow);
+  });
+  return {};
+}
+
+/** A per-entry fault as the batch response carries it. */
+function faultResult(f: Fault): Res<typeof pb.PipelineTaskStatusResultSchema> {
+  return { fault: { name: f.type, namespace: f.namespace, message: f.message } };
+}
+
+/**
+ * RespondPipelineTasks: every status in one transaction. Task ids are looked up in one statement;
+ * an entry whose task id holds no running task (or was settled earlier in the batch) answers
+ * TaskNotFoundException and the rest apply; each pipeline is opened and written once.
+ */
+export async function respondPipelineTasks(ctx: Dp, req: pb.RespondPipelineTasksRequest): Promise<Res<typeof pb.RespondPipelineTasksResponseSchema>> {
+  const entries = req.statuses.map((s) => (s.entry.case === "status" ? s.entry.value : undefined));
+  const results = await ctx.tx(async (uow) => {
+    const ids = entries.map((e) => e?.taskId).filter((t): t is string => t !== undefined);
+    const found = await st.startedTasks(uow.sql, uow.caps, [...new Set(ids)]);
+    const pipelines = new Map<string, PipelineTx | undefined>();
+    const done = new Set<string>();
+    const closing: TaskRow[] = [];
+    const out: Res<typeof pb.PipelineTaskStatusResultSchema>[] = [];
+    for (const e of entries) {
+      try {
+        if (!e) throw dpf.invalidRequest("Each entry must set status.");
+        checkStatus(e);
+        const f = found.get(e.taskId!);
+        if (!f || done.has(e.taskId!)) throw taskNotFound();
+        if (!pipelines.has(f.task.owner)) pipelines.set(f.task.owner, await ctx.open(uow, f.task.owner));
+        const x = pipelines.get(f.task.owner);
+        if (!x) throw taskNotFound();
+        done.add(e.taskId!);
+        await applyStatus(ctx, uow, f.task, JSON.parse(f.task.payload) as AttemptPayload, x, e, closing);
+        out.push({});
+      } catch (err) {
+        if (!(err instanceof Fault) || err.status >= 500) throw err;
+        out.push(faultResult(err));
+      }
+    }
+    await ctx.tasks.closeMany(uow, closing.map((row) => ({ row, timers: true })));
+    for (const x of pipelines.values()) if (x) await x.flush(uow);
+    return out;
+  });
+  return { results };
+}
+
+/** ReportTaskRunnerHeartbeat: records the runner's last heartbeat; taskgate never asks a runner to terminate. */
+export async function reportTaskRunnerHeartbeat(ctx: Dp, req: pb.ReportTaskRunnerHeartbeatRequest): Promise<Res<typeof pb.ReportTaskRunnerHeartbeatResponseSchema>> {
+  await ctx.tx((uow) => st.heartbeatRunner(uow.sql, { id: req.taskrunnerId!, workerGroup: req.workerGroup ?? null, hostname: req.hostname ?? null, nowMs: ctx.clock.now() }));
+  return { terminate: false };
+}

@@ -1,0 +1,430 @@
+// The run of a pipeline: instances of its components per schedule period (or once per activation
+// of an on-demand pipeline), attempts of those instances handed to task runners, dependsOn and
+// preconditions, retries after retryDelay, cascading failures, and the durable timers that
+// create the instances of the next period and start retries. Pure rules over a `PipelineTx` (the
+// pipeline row opened for change in one unit of work); docs/datapipeline.md draws the model.
+//
+// Invariants:
+// - Every change is made inside the unit of work that opened the pipeline, and written back by
+//   its flush: instances, attempts, task rows and timers commit together or not at all.
+// - An instance has at most one attempt that is not final (its head attempt); that attempt holds
+//   at most one task row, keyed by the attempt id, so a task is never handed out twice.
+// - Timers carry the activation generation they were armed for; one armed for an earlier
+//   activation (the pipeline was deactivated, re-activated or deleted since) does nothing.
+// - New attempts start only while the pipeline is SCHEDULED and the component is not paused.
+import type { TimerRow, UnitOfWork } from "../dispatch/index.ts";
+import * as st from "../store/datapipeline.ts";
+import { refFields, stringField, scheduleOf, workerGroupOf, type ModelObject, type PipelineModel } from "./definition/objects.ts";
+import { objectTypes } from "./definition/types.ts";
+import { addPeriods, formatDateTime, isPeriodError, nextInstanceAfter, parsePeriod, scheduledInstances } from "./schedule.ts";
+import type { Dp } from "./engine.ts";
+
+/** Statuses of instances and attempts, in AWS's words. */
+export type ObjectStatus =
+  | "WAITING_ON_DEPENDENCIES"
+  | "WAITING_FOR_RUNNER"
+  | "RUNNING"
+  | "FINISHED"
+  | "FAILED"
+  | "CASCADE_FAILED"
+  | "CANCELED"
+  | "TIMEDOUT"
+  | "SKIPPED"
+  | "PAUSED";
+
+/** Statuses after which an instance or attempt changes no more (until a RERUN). */
+export const finalStatuses: readonly ObjectStatus[] = ["FINISHED", "FAILED", "CASCADE_FAILED", "CANCELED", "TIMEDOUT", "SKIPPED"];
+
+/** Whether a status is final. */
+export function isFinal(s: ObjectStatus): boolean {
+  return finalStatuses.includes(s);
+}
+
+/** An instance of a component for one schedule period (or one on-demand run). */
+export interface Instance {
+  id: string;
+  component: string;
+  /** `@scheduledStartTime` and `@scheduledEndTime`, epoch ms. */
+  start: number;
+  end: number;
+  status: ObjectStatus;
+  /** `task`: handed to task runners as attempts; `passive`: a data node, finished once its dependencies are. */
+  kind: "task" | "passive";
+  /** Attempts made so far (`@attemptCount`). */
+  attempts: number;
+  /** The latest attempt's id (`@headAttempt`). */
+  head?: string;
+  actualStart?: number;
+  actualEnd?: number;
+  /** Instances of the preconditions this instance waits on. */
+  preconditions: string[];
+  /** When a retry is due (the attempt failed and retries are left). */
+  retryAt?: number;
+  /** Why it failed, for CASCADE_FAILED instances. */
+  errorMessage?: string;
+}
+
+/** One attempt of an instance. */
+export interface Attempt {
+  id: string;
+  instance: string;
+  n: number;
+  status: ObjectStatus;
+  hostname?: string;
+  actualStart?: number;
+  actualEnd?: number;
+  errorId?: string;
+  errorMessage?: string;
+  errorStackTrace?: string;
+  /** The task id (token) it runs under while RUNNING. */
+  taskId?: string;
+  /** Set when the attempt was canceled while a task runner held it: ReportTaskProgress answers canceled. */
+  canceled?: boolean;
+}
+
+/** States of a pipeline (`@pipelineState`). */
+export type PipelineState = "PENDING" | "SCHEDULED" | "FINISHED" | "INACTIVE";
+
+/** The JSON of a pipeline's run (dp_pipelines.state). */
+export interface RunState {
+  pipelineState: PipelineState;
+  /** Incremented by every activation and deactivation; timers of another generation do nothing. */
+  gen: number;
+  /** Versions of the saved definition (`@version`). */
+  version: number;
+  /** The version that was activated. */
+  activeVersion?: number;
+  firstActivationMs?: number;
+  lastActivationMs?: number;
+  lastDeactivatedMs?: number;
+  /** Instances of periods starting before this instant are not created (ActivatePipeline's startTimestamp). */
+  startFromMs?: number;
+  /** Per scheduled component, the index of its next schedule instance. */
+  nextIndex: Record<string, number>;
+  /** When the next schedule instance is due, if any. */
+  nextRunMs?: number;
+  latestRunMs?: number;
+  /** Components paused with SetStatus PAUSE. */
+  paused: string[];
+  instances: Record<string, Instance>;
+  attempts: Record<string, Attempt>;
+}
+
+/** A saved definition as stored (dp_pipelines.latest and .active). */
+export interface StoredDefinition {
+  objects: { id: string; name: string; fields: { key: string; stringValue?: string; refValue?: string }[] }[];
+  parameterObjects: { id: string; attributes: { key: string; stringValue: string }[] }[];
+  parameterValues: { id: string; stringValue: string }[];
+  version: number;
+}
+
+/** A fresh run state. */
+export function newRunState(): RunState {
+  return { pipelineState: "PENDING", gen: 0, version: 0, nextIndex: {}, paused: [], instances: {}, attempts: {} };
+}
+
+/** A pipeline opened for change in one unit of work. */
+export class PipelineTx {
+  readonly row: st.PipelineRow;
+  readonly state: RunState;
+  readonly nowMs: number;
+  /** The model of the active definition (undefined before the first activation). */
+  model: PipelineModel | undefined;
+
+  constructor(row: st.PipelineRow, nowMs: number, model: PipelineModel | undefined) {
+    this.row = row;
+    this.state = JSON.parse(row.state) as RunState;
+    this.nowMs = nowMs;
+    this.model = model;
+  }
+
+  /** Writes the run back. */
+  async flush(uow: UnitOfWork): Promise<void> {
+    this.row.state = JSON.stringify(this.state);
+    await st.updatePipeline(uow.sql, this.row);
+  }
+}
+
+/** Timer kinds of the Data Pipeline engine (stored in timer rows: never rename one). */
+export const T = {
+  attemptTimeout: "dp.attempt.timeout",
+  progressTimeout: "dp.attempt.progress",
+  schedule: "dp.schedule",
+  retry: "dp.retry",
+} as const;
+
+/** AWS's documented defaults: 2 retries, 10 minutes apart (`maximumRetries`, `retryDelay`). */
+export const defaults = { maximumRetries: 2, retryDelaySeconds: 600 } as const;
+
+/** A Period field in seconds, or undefined when absent or not a period. */
+export function periodSeconds(o: ModelObject | undefined, key: string): number | undefined {
+  const s = o === undefined ? undefined : stringField(o.fields, key);
+  if (s === undefined) return undefined;
+  const p = parsePeriod(s, 0);
+  return isPeriodError(p) ? undefined : Math.round(addPeriods(0, p, 1) / 1000);
+}
+
+/** The component an instance belongs to. */
+function componentOf(x: PipelineTx, inst: Instance): ModelObject | undefined {
+  return x.model?.objects.get(inst.component);
+}
+
+/** Whether a component gets instances: activities and data nodes. */
+function instanceKind(o: ModelObject): Instance["kind"] | undefined {
+  const cat = o.type === undefined ? undefined : objectTypes[o.type]?.category;
+  if (cat === "activity") return "task";
+  if (cat === "dataNode") return "passive";
+  return undefined;
+}
+
+/** The queue of a worker group. Worker groups are exact and case-sensitive. */
+export function queueOf(workerGroup: string): string {
+  return `dp/${workerGroup}`;
+}
+
+/** Instance ids: `@<component>_<scheduledStartTime>`; attempt ids append `_Attempt=<n>`. */
+export function instanceId(component: string, start: number): string {
+  return `@${component}_${formatDateTime(start)}`;
+}
+
+/** Creates an instance (and the instances of its preconditions) unless it exists. */
+function addInstance(x: PipelineTx, o: ModelObject, kind: Instance["kind"], start: number, end: number): void {
+  const id = instanceId(o.id, start);
+  if (x.state.instances[id]) return;
+  const preconditions: string[] = [];
+  for (const pre of refFields(o.fields, "precondition")) {
+    const pid = instanceId(pre, start);
+    if (!x.state.instances[pid]) x.state.instances[pid] = { id: pid, component: pre, start, end, status: "WAITING_ON_DEPENDENCIES", kind: "task", attempts: 0, preconditions: [] };
+    preconditions.push(pid);
+  }
+  x.state.instances[id] = { id, component: o.id, start, end, status: "WAITING_ON_DEPENDENCIES", kind, attempts: 0, preconditions };
+  x.state.latestRunMs = Math.max(x.state.latestRunMs ?? 0, start);
+}
+
+/**
+ * Creates the instances due by now: for an on-demand pipeline one per component at activation;
+ * for a scheduled one every period due since the last (the backfill of periods in the past
+ * included, at most `maxBackfill` per component per call), then arms the timer of the next.
+ */
+export async function createDueInstances(ctx: Dp, uow: UnitOfWork, x: PipelineTx, onDemandRun: boolean): Promise<void> {
+  const model = x.model;
+  if (!model) return;
+  const s = x.state;
+  if (model.scheduleType === "ondemand") {
+    if (!onDemandRun) return;
+    for (const o of model.objects.values()) {
+      const kind = instanceKind(o);
+      if (kind) addInstance(x, o, kind, x.nowMs, x.nowMs);
+    }
+    s.nextRunMs = undefined;
+    return;
+  }
+  const activation = s.firstActivationMs ?? x.nowMs;
+  let next: number | undefined;
+  for (const o of model.objects.values()) {
+    const kind = instanceKind(o);
+    const spec = kind ? scheduleOf(model, o.id) : undefined;
+    if (!kind || !spec) continue;
+    const from = s.nextIndex[o.id] ?? 0;
+    const due = scheduledInstances(spec, model.scheduleType, activation, x.nowMs, from + ctx.maxBackfill);
+    for (const inst of due.slice(from)) {
+      if (s.startFromMs === undefined || inst.scheduledStartTime >= s.startFromMs) addInstance(x, o, kind, inst.scheduledStartTime, inst.scheduledEndTime);
+      s.nextIndex[o.id] = inst.index + 1;
+    }
+    const n = nextInstanceAfter(spec, model.scheduleType, activation, due.length > 0 ? due[due.length - 1].runAt : x.nowMs);
+    if (n && n.index >= (s.nextIndex[o.id] ?? 0)) next = next === undefined ? n.runAt : Math.min(next, n.runAt);
+  }
+  s.nextRunMs = next;
+  if (next !== undefined) await uow.addTimer(T.schedule, x.row.id, `s:${s.gen}`, Math.max(next, x.nowMs));
+}
+
+/** The instance of `component` that an instance of period `start` depends on: the same period, else the latest one before it. */
+function dependencyInstance(x: PipelineTx, component: string, start: number): Instance | undefined {
+  const same = x.state.instances[instanceId(component, start)];
+  if (same) return same;
+  let best: Instance | undefined;
+  for (const i of Object.values(x.state.instances)) if (i.component === component && i.start <= start && (!best || i.start > best.start)) best = i;
+  return best;
+}
+
+/** Whether a component fails its dependents along with it (`failureAndRerunMode` CASCADE). */
+function cascades(o: ModelObject | undefined): boolean {
+  return (o === undefined ? undefined : stringField(o.fields, "failureAndRerunMode"))?.toLowerCase() === "cascade";
+}
+
+/**
+ * Moves every waiting instance on as far as its dependencies allow: a dependency that failed
+ * fails a CASCADE dependent; preconditions that failed fail the instance; an instance whose
+ * dependencies and preconditions finished finishes (a data node) or gets its first attempt (an
+ * activity). Repeats until nothing changes, then marks the pipeline FINISHED when its run is over.
+ */
+export async function advance(ctx: Dp, uow: UnitOfWork, x: PipelineTx): Promise<void> {
+  const model = x.model;
+  if (!model || x.state.pipelineState !== "SCHEDULED") return;
+  const needed = new Set<string>();
+  for (const i of Object.values(x.state.instances)) for (const p of i.preconditions) needed.add(p);
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const inst of Object.values(x.state.instances)) {
+      if (inst.status !== "WAITING_ON_DEPENDENCIES" || inst.retryAt !== undefined) continue;
+      if (x.state.paused.includes(inst.component)) continue;
+      const o = componentOf(x, inst);
+      if (!o) continue;
+      // A precondition instance is checked at once: its attempt goes to the worker group.
+      if (needed.has(inst.id) && instanceKind(o) === undefined) {
+        await startAttempt(ctx, uow, x, inst);
+        changed = true;
+        continue;
+      }
+      let ready = true;
+      let failed: string | undefined;
+      for (const dep of [...refFields(o.fields, "dependsOn"), ...refFields(o.fields, "input")]) {
+        const d = dependencyInstance(x, dep, inst.start);
+        if (!d) {
+          if (model.objects.get(dep) && instanceKind(model.objects.get(dep)!) !== undefined) ready = false;
+          continue;
+        }
+        if (d.status === "FINISHED" || d.status === "SKIPPED") continue;
+        ready = false;
+        if (isFinal(d.status) && cascades(o)) failed = `Dependency ${d.id} is ${d.status}.`;
+      }
+      for (const pid of inst.preconditions) {
+        const p = x.state.instances[pid];
+        if (!p || p.status === "FINISHED") continue;
+        ready = false;
+        if (isFinal(p.status)) failed = `Precondition ${p.id} is ${p.status}.`;
+      }
+      if (failed !== undefined) {
+        inst.status = "CASCADE_FAILED";
+        inst.errorMessage = failed;
+        inst.actualEnd = x.nowMs;
+        changed = true;
+      } else if (ready) {
+        if (inst.kind === "passive") {
+          inst.status = "FINISHED";
+          inst.actualStart = inst.actualEnd = x.nowMs;
+        } else await startAttempt(ctx, uow, x, inst);
+        changed = true;
+      }
+    }
+  }
+  finishIfDone(x);
+}
+
+/**
+ * Marks a scheduled pipeline FINISHED once no instance can change any more and no period is to
+ * come. An on-demand pipeline stays SCHEDULED: its next activation runs it again.
+ */
+function finishIfDone(x: PipelineTx): void {
+  if (x.state.nextRunMs !== undefined || x.model?.scheduleType === "ondemand") return;
+  for (const i of Object.values(x.state.instances)) if (!isFinal(i.status)) return;
+  x.state.pipelineState = "FINISHED";
+}
+
+/** What an attempt's task row carries (tasks.payload). */
+export interface AttemptPayload {
+  attempt: string;
+  instance: string;
+}
+
+/** Starts a new attempt of an instance: WAITING_FOR_RUNNER, its task in its worker group's queue. */
+export async function startAttempt(ctx: Dp, uow: UnitOfWork, x: PipelineTx, inst: Instance): Promise<void> {
+  const n = inst.attempts + 1;
+  const a: Attempt = { id: `${inst.id}_Attempt=${n}`, instance: inst.id, n, status: "WAITING_FOR_RUNNER" };
+  inst.attempts = n;
+  inst.head = a.id;
+  inst.status = "WAITING_FOR_RUNNER";
+  inst.retryAt = undefined;
+  x.state.attempts[a.id] = a;
+  const wg = x.model ? workerGroupOf(x.model, inst.component) : undefined;
+  // Without a worker group (a resource only AWS provisions) no task runner can take it: it waits.
+  if (wg === undefined) return;
+  await ctx.tasks.schedule(uow, ctx.attemptTask, x, {
+    queue: queueOf(wg),
+    priority: 0,
+    ownerId: x.row.id,
+    key: a.id,
+    payload: { attempt: a.id, instance: inst.id } satisfies AttemptPayload,
+    unique: true,
+    nowMs: x.nowMs,
+  });
+}
+
+/**
+ * An attempt ended without success (`FAILED` or `TIMEDOUT`): another attempt after retryDelay
+ * while maximumRetries allows (at once when the delay is 0), else the instance ends with that
+ * status and its CASCADE dependents fail with it.
+ */
+export async function attemptFailed(ctx: Dp, uow: UnitOfWork, x: PipelineTx, inst: Instance, status: "FAILED" | "TIMEDOUT"): Promise<void> {
+  const o = componentOf(x, inst);
+  const maxRetries = Number(o === undefined ? undefined : (stringField(o.fields, "maximumRetries") ?? defaults.maximumRetries)) || 0;
+  if (inst.attempts <= maxRetries && x.state.pipelineState === "SCHEDULED") {
+    const delay = periodSeconds(o, "retryDelay") ?? defaults.retryDelaySeconds;
+    if (delay <= 0) await startAttempt(ctx, uow, x, inst);
+    else {
+      inst.status = "WAITING_ON_DEPENDENCIES";
+      inst.retryAt = x.nowMs + delay * 1000;
+      await uow.addTimer(T.retry, x.row.id, `r:${x.state.gen}:${inst.id}`, inst.retryAt);
+    }
+  } else {
+    inst.status = status;
+    inst.actualEnd = x.nowMs;
+  }
+  await advance(ctx, uow, x);
+}
+
+/** The schedule timer: creates the instances now due, arms the next period, moves instances on. */
+export async function scheduleFired(ctx: Dp, uow: UnitOfWork, t: TimerRow): Promise<void> {
+  const x = await ctx.open(uow, t.owner);
+  if (!x || t.ref !== `s:${x.state.gen}` || x.state.pipelineState !== "SCHEDULED") return;
+  await createDueInstances(ctx, uow, x, false);
+  await advance(ctx, uow, x);
+  await x.flush(uow);
+}
+
+/** The retry timer: the instance's next attempt, unless the pipeline moved on since. */
+export async function retryFired(ctx: Dp, uow: UnitOfWork, t: TimerRow): Promise<void> {
+  const x = await ctx.open(uow, t.owner);
+  if (!x) return;
+  const [, gen, ...rest] = t.ref.split(":");
+  const inst = x.state.instances[rest.join(":")];
+  if (Number(gen) !== x.state.gen || !inst || inst.retryAt === undefined || inst.status !== "WAITING_ON_DEPENDENCIES") return;
+  inst.retryAt = undefined;
+  if (x.state.pipelineState === "SCHEDULED" && !x.state.paused.includes(inst.component)) await startAttempt(ctx, uow, x, inst);
+  await advance(ctx, uow, x);
+  await x.flush(uow);
+}
+
+/**
+ * Cancels an instance that has not ended: its waiting task is withdrawn, a running attempt is
+ * marked canceled (its task runner learns it from ReportTaskProgress), the instance CANCELED.
+ */
+export async function cancelInstance(ctx: Dp, uow: UnitOfWork, x: PipelineTx, inst: Instance): Promise<void> {
+  if (isFinal(inst.status)) return;
+  const a = inst.head ? x.state.attempts[inst.head] : undefined;
+  if (a && !isFinal(a.status)) {
+    const row = await ctx.tasks.byKey(uow, x.row.id, a.id);
+    if (a.status === "RUNNING" && row) a.canceled = true;
+    else if (row) await ctx.tasks.close(uow, row);
+    a.status = "CANCELED";
+    a.actualEnd = x.nowMs;
+  }
+  inst.status = "CANCELED";
+  inst.retryAt = undefined;
+  inst.actualEnd = x.nowMs;
+}
+
+/**
+ * Withdraws an instance's waiting attempt (deactivation without cancelActive): the task leaves its
+ * queue and the instance waits again, to get a new attempt when the pipeline is activated again.
+ */
+export async function withdrawWaiting(ctx: Dp, uow: UnitOfWork, x: PipelineTx, inst: Instance): Promise<void> {
+  const a = inst.head ? x.state.attempts[inst.head] : undefined;
+  if (inst.status !== "WAITING_FOR_RUNNER" || !a || a.status !== "WAITING_FOR_RUNNER") return;
+  const row = await ctx.tasks.byKey(uow, x.row.id, a.id);
+  if (row) await ctx.tasks.close(uow, row);
+  delete x.state.attempts[a.id];
+  inst.attempts -= 1;
+  inst.head = inst.attempts > 0 ? `${inst.id}_Attempt=${inst.attempts}` : undefined;
+  inst.status = "WAITING_ON_DEPENDENCIES";
+}

@@ -1,0 +1,122 @@
+// SQL of the Data Pipeline engine: pipelines (metadata, definitions, the JSON of their run) and
+// the task runners that report heartbeats.
+import type { Capabilities, Row, Sql } from "./db.ts";
+import { taskColumns, taskFromRow, type TaskRow } from "./dispatch.ts";
+
+/** A pipeline row. `tags`, `latest`, `active` and `state` are the engine's JSON. */
+export interface PipelineRow {
+  id: string;
+  name: string;
+  uniqueId: string;
+  description: string | null;
+  createdMs: number;
+  deleted: boolean;
+  tags: string;
+  latest: string | null;
+  active: string | null;
+  state: string;
+}
+
+const cols = "id, name, unique_id, description, created_ms, deleted, tags, latest, active, state";
+
+function pipeline(r: Row): PipelineRow {
+  return {
+    id: r.id as string,
+    name: r.name as string,
+    uniqueId: r.unique_id as string,
+    description: (r.description as string | null) ?? null,
+    createdMs: Number(r.created_ms),
+    deleted: Number(r.deleted) === 1,
+    tags: r.tags as string,
+    latest: (r.latest as string | null) ?? null,
+    active: (r.active as string | null) ?? null,
+    state: r.state as string,
+  };
+}
+
+/** Inserts a pipeline. */
+export async function insertPipeline(sql: Sql, p: PipelineRow): Promise<void> {
+  await sql.run(`INSERT INTO dp_pipelines (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+    p.id,
+    p.name,
+    p.uniqueId,
+    p.description,
+    p.createdMs,
+    p.deleted ? 1 : 0,
+    p.tags,
+    p.latest,
+    p.active,
+    p.state,
+  ]);
+}
+
+/** The live pipeline created with a uniqueId and name (CreatePipeline's idempotency key), if any. */
+export async function pipelineByUniqueId(sql: Sql, uniqueId: string, name: string): Promise<PipelineRow | undefined> {
+  const r = await sql.get(`SELECT ${cols} FROM dp_pipelines WHERE unique_id = ? AND name = ? AND deleted = 0 ORDER BY created_ms LIMIT 1`, [uniqueId, name]);
+  return r ? pipeline(r) : undefined;
+}
+
+/** A pipeline by id (deleted ones too), locked for update when `lock`. */
+export async function getPipeline(sql: Sql, caps: Capabilities, id: string, lock = false): Promise<PipelineRow | undefined> {
+  const r = await sql.get(`SELECT ${cols} FROM dp_pipelines WHERE id = ?${lock ? caps.lockSuffix : ""}`, [id]);
+  return r ? pipeline(r) : undefined;
+}
+
+/** Writes a pipeline's changeable columns back. */
+export async function updatePipeline(sql: Sql, p: PipelineRow): Promise<void> {
+  await sql.run("UPDATE dp_pipelines SET deleted = ?, tags = ?, latest = ?, active = ?, state = ? WHERE id = ?", [p.deleted ? 1 : 0, p.tags, p.latest, p.active, p.state, p.id]);
+}
+
+/** Live pipelines in id order after `after` (exclusive), up to `limit`: ids and names only. */
+export async function listPipelines(sql: Sql, after: string | undefined, limit: number): Promise<{ id: string; name: string }[]> {
+  const rows =
+    after === undefined
+      ? await sql.all("SELECT id, name FROM dp_pipelines WHERE deleted = 0 ORDER BY id LIMIT ?", [limit])
+      : await sql.all("SELECT id, name FROM dp_pipelines WHERE deleted = 0 AND id > ? ORDER BY id LIMIT ?", [after, limit]);
+  return rows.map((r) => ({ id: r.id as string, name: r.name as string }));
+}
+
+/** Number of live pipelines (the account quota). */
+export async function countPipelines(sql: Sql): Promise<number> {
+  return Number((await sql.get("SELECT COUNT(*) AS n FROM dp_pipelines WHERE deleted = 0"))!.n);
+}
+
+/** Records a task runner's heartbeat. */
+export async function heartbeatRunner(sql: Sql, r: { id: string; workerGroup: string | null; hostname: string | null; nowMs: number }): Promise<void> {
+  await sql.run(
+    "INSERT INTO dp_task_runners (id, worker_group, hostname, heartbeat_ms) VALUES (?, ?, ?, ?) " +
+      "ON CONFLICT (id) DO UPDATE SET worker_group = excluded.worker_group, hostname = excluded.hostname, heartbeat_ms = excluded.heartbeat_ms",
+    [r.id, r.workerGroup, r.hostname, r.nowMs],
+  );
+}
+
+/** A task runner's last heartbeat, if it reported one. */
+export async function getRunner(sql: Sql, id: string): Promise<{ id: string; workerGroup: string | null; hostname: string | null; heartbeatMs: number } | undefined> {
+  const r = await sql.get("SELECT id, worker_group, hostname, heartbeat_ms FROM dp_task_runners WHERE id = ?", [id]);
+  return r ? { id: r.id as string, workerGroup: (r.worker_group as string | null) ?? null, hostname: (r.hostname as string | null) ?? null, heartbeatMs: Number(r.heartbeat_ms) } : undefined;
+}
+
+/**
+ * The started Data Pipeline tasks holding these tokens (task ids), with their pipelines, locked for
+ * update (the pipeline rows are locked in id order so that batches never deadlock).
+ */
+export async function startedTasks(sql: Sql, caps: Capabilities, tokens: readonly string[]): Promise<Map<string, { task: TaskRow; pipeline: PipelineRow }>> {
+  const out = new Map<string, { task: TaskRow; pipeline: PipelineRow }>();
+  if (tokens.length === 0) return out;
+  const tasks: TaskRow[] = [];
+  for (let i = 0; i < tokens.length; i += 500) {
+    const chunk = tokens.slice(i, i + 500);
+    const rows = await sql.all(`SELECT ${taskColumns} FROM tasks t WHERE t.state = 1 AND t.queue LIKE 'dp/%' AND t.token IN (${chunk.map(() => "?").join(", ")})${caps.lockSuffix}`, chunk);
+    for (const r of rows) tasks.push(taskFromRow(r));
+  }
+  const pipelines = new Map<string, PipelineRow>();
+  for (const id of [...new Set(tasks.map((t) => t.owner))].sort()) {
+    const p = await getPipeline(sql, caps, id, true);
+    if (p) pipelines.set(id, p);
+  }
+  for (const t of tasks) {
+    const p = pipelines.get(t.owner);
+    if (p && t.token) out.set(t.token, { task: t, pipeline: p });
+  }
+  return out;
+}
