@@ -9,7 +9,8 @@
 // - the request is validated against the AWS model's operation of the method's name (lengths,
 //   patterns, ranges, required members, naming rules);
 // - a long poll (a method with the long_poll_seconds option) receives its poll options: hold
-//   time, abort signal, delivery hooks;
+//   time (shortened to the client's deadline on the RPC routes, longpoll.ts), abort signal,
+//   delivery hooks;
 // - a server stream `Stream<Kind>Tasks` is validated as the operation `PollFor<Kind>Task` whose
 //   members it shares, receives its credit (`maxInFlight`) and abort signal, and sends the
 //   batches the engine yields one message at a time;

@@ -1,6 +1,6 @@
 // What every service's long polls and streams share: the hold time from the method's
-// long_poll_seconds option, the poll options handed to the engine (abort signal, delivery
-// tracking), and the stream credit.
+// long_poll_seconds option, shortened to the client's deadline when it sent one, the poll options
+// handed to the engine (abort signal, delivery tracking), and the stream credit.
 import { getOption, type DescMethod } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import { long_poll_seconds } from "../../gen/taskgate/common/v1/options_pb.ts";
@@ -32,11 +32,27 @@ export function optionSeconds(method: DescMethod): number {
   return v;
 }
 
-/** Poll options from a handler context: hold time, abort signal, delivery tracking. */
+/** The least time kept between the empty answer of a long poll and the client's deadline, in ms. */
+export const DEADLINE_MARGIN_MS = 50;
+
+/**
+ * The hold time of a long poll whose client sent a deadline (`grpc-timeout`,
+ * `connect-timeout-ms`; `remainingMs` is what is left of it): the configured hold, or, when the
+ * deadline comes first, the deadline less max(50 ms, 5 % of it), so the empty answer reaches the
+ * client before its own timer fires. At least 0 (claim once, answer at once); without a deadline
+ * (the AWS route) the configured hold unchanged.
+ */
+export function deadlineHoldMs(configuredMs: number, remainingMs: number | undefined): number {
+  if (remainingMs === undefined) return configuredMs;
+  const margin = Math.max(DEADLINE_MARGIN_MS, remainingMs * 0.05);
+  return Math.max(0, Math.min(configuredMs, Math.floor(remainingMs - margin)));
+}
+
+/** Poll options from a handler context: hold time (within the client's deadline), abort signal, delivery tracking. */
 export function pollOptions(method: DescMethod, ctx: HandlerContext, cfg: PollConfig): PollOptions {
   const delivery = ctx.values.get(deliveryKey);
   return {
-    holdMs: holdMs(method, cfg),
+    holdMs: deadlineHoldMs(holdMs(method, cfg), ctx.timeoutMs()),
     signal: ctx.signal,
     onClaimed: delivery
       ? ({ undo, delivered }) => {
