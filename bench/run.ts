@@ -5,7 +5,8 @@
 //
 //   npm run bench                      every measurement on SQLite, then on PostgreSQL
 //   npm run bench -- --store sqlite    only one store (sqlite or postgres)
-//   npm run bench -- --suite jobs      only some measurements: core, jobs, cost, polls
+//   npm run bench -- --suite jobs      only some measurements: core, jobs, cost, polls, sfn (Step
+//                                      Functions: bench/sfn.ts)
 //                                      (comma-separated; default all)
 //   npm run bench -- --quick           smaller counts (a smoke run)
 //   node bench/profile-jobs.ts batch /tmp/prof [tasks]
@@ -101,6 +102,7 @@
 // Both sides share this 2-core machine with PostgreSQL and with this process (which runs the
 // clients, and graphile-worker itself). Figures are measured, never asserted: tests do not time
 // anything.
+import { sfnBench, sfnCounts, sfnTable } from "./sfn.ts";
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -146,7 +148,7 @@ if (storeArg !== undefined && storeArg !== "sqlite" && storeArg !== "postgres") 
 const stores: Store[] = storeArg === undefined ? ["sqlite", "postgres"] : [storeArg];
 /** Open activities of the execution in the completion-cost measurement. */
 const openCounts = [1, 100, 1000];
-const allSuites = ["core", "jobs", "cost", "polls"] as const;
+const allSuites = ["core", "jobs", "cost", "polls", "sfn"] as const;
 type Suite = (typeof allSuites)[number];
 const suiteArg = args.includes("--suite") ? args[args.indexOf("--suite") + 1] : undefined;
 const suites = new Set<Suite>(suiteArg === undefined ? allSuites : (suiteArg.split(",") as Suite[]));
@@ -716,6 +718,11 @@ async function sqliteSuite(): Promise<Results> {
         for (const open of openCounts) r[`cost_${route}_${open}`] = await phase(`sqlite completion cost, ${route}, ${open} open`, 120, () => completionCost(s, route, open, n.costSamples));
       await s.stop();
     }
+    if (suites.has("sfn")) {
+      const s = await start("sfn");
+      r.sfn = await sfnBench(s.url, sfnCounts(quick), phase);
+      await s.stop();
+    }
     if (suites.has("polls")) {
       // Room for every poll on its own connection, and the file descriptors for them.
       // Polls held 240 s (of the 300 s any request may take), so none is answered while the
@@ -764,6 +771,13 @@ async function postgresSuite(): Promise<Results> {
       } finally {
         await utils.release();
       }
+    }
+    if (suites.has("sfn")) {
+      await dropSchema(pgUrl, tgSchema);
+      const s = await startServer(database);
+      servers.push(s);
+      r.sfn = await sfnBench(s.url, sfnCounts(quick), phase);
+      await s.stop();
     }
     if (suites.has("jobs")) {
       // Each taskgate path on a fresh schema, statements counted; then graphile-worker alone.
@@ -985,6 +999,7 @@ async function main() {
   if (suites.has("core") || suites.has("polls")) console.log(table(results));
   if (suites.has("jobs")) console.log("\n" + jobsTable(results));
   if (suites.has("cost")) console.log("\n" + costTable(results));
+  if (suites.has("sfn")) console.log("\n" + sfnTable(results));
   console.log("\n" + JSON.stringify({ commit, node: process.version, quick, seconds: secs, counts: Object.fromEntries(stores.map((s) => [s, countsFor[s]])), results }, null, 2));
 }
 
