@@ -1,0 +1,155 @@
+// Authentication at the edge: --auth off (anyone who reaches the port may do anything) or
+// --auth sigv4 (every request but /healthz must come from a principal of the --auth-file).
+//
+// AWS JSON route: SigV4 (sigv4.ts), the credential scope's service being the one the target
+// names (`swf`, `states`, `datapipeline`) and its region taskgate's --region; the body is hashed
+// here. Connect, gRPC and gRPC-Web routes accept either
+//   - `authorization: Bearer <accessKeyId>:<secretAccessKey>` (plus `x-amz-security-token: <token>`
+//     for a principal with a session token), meant for TLS or a trusted network, as it sends the
+//     secret itself; or
+//   - SigV4 over HTTP, signed for the service of the RPC's package (taskgate.swf.v1 -> swf,
+//     taskgate.sfn.v1 -> states, taskgate.datapipeline.v1 -> datapipeline), with
+//     `x-amz-content-sha256` signed and taken as given (the server does not hash streamed bodies).
+// A failure is UNAUTHENTICATED there, with the AWS fault name (MissingAuthenticationTokenException,
+// IncompleteSignatureException, InvalidSignatureException, UnrecognizedClientException) in the
+// taskgate.common.v1.Fault detail; on the AWS JSON route it is that fault's `__type` with HTTP 400.
+//
+// The principal of an authenticated request is in the handler context under principalKey.
+// Authorization by the principals' policies is not applied here (see policy.ts).
+import { createContextKey, type Interceptor } from "@connectrpc/connect";
+import type { ContextValues } from "@connectrpc/connect";
+import { AuthFailure, incompleteSignature, missingAuthenticationToken, unrecognizedClient } from "./errors.ts";
+import { PrincipalStore, type Principal, type ReloadResult } from "./credentials.ts";
+import { SigningKeyCache, verifySigV4, type SignedRequest } from "./sigv4.ts";
+
+export { AuthFailure } from "./errors.ts";
+export { CredentialsFileError, PrincipalStore, loadPrincipals, parsePrincipals, type Principal, type ReloadResult } from "./credentials.ts";
+export { evaluate, compilePolicy, PolicyError, type AuthorizationRequest, type Decision } from "./policy.ts";
+
+/** How requests are authenticated: not at all, or by SigV4 / bearer tokens against the principals file. */
+export type AuthMode = "off" | "sigv4";
+
+/** The principal that made the request; undefined with --auth off. */
+export const principalKey = createContextKey<Principal | undefined>(undefined, { description: "taskgate: the authenticated principal" });
+
+/** What createAuthenticator needs. */
+export interface AuthOptions {
+  readonly mode: AuthMode;
+  /** The principals file; required when mode is "sigv4" (read at once, CredentialsFileError when bad). */
+  readonly file?: string;
+  /** The region requests must be signed for. */
+  readonly region: string;
+  /** RPC service full name (`taskgate.swf.v1.SimpleWorkflowService`) -> SigV4 service name (`swf`). */
+  readonly rpcServices: ReadonlyMap<string, string>;
+  /** The clock, epoch ms (default Date.now). */
+  readonly now?: () => number;
+}
+
+/** The request parts authentication reads. */
+export type AuthRequest = Omit<SignedRequest, "body">;
+
+/** Authentication of both route families, and the principals file's reload. */
+export interface Authenticator {
+  readonly mode: AuthMode;
+  /**
+   * AWS JSON route: verifies the SigV4 signature of a request whose body has been read, for the
+   * target's service; records the principal in `values`. Throws the AWS Fault of a failure.
+   */
+  authenticateAwsJson(req: AuthRequest, body: Uint8Array, service: string, values: ContextValues): void;
+  /** The principal of an RPC request, or the failure; undefined with --auth off. */
+  authenticateRpc(req: AuthRequest): Principal | AuthFailure | undefined;
+  /** Connect interceptor for the RPC routes: refuses unauthenticated calls, records the principal. */
+  readonly interceptor: Interceptor;
+  /** Re-reads the principals file (SIGHUP); with --auth off there is nothing to reload. */
+  reload(): ReloadResult;
+  /** How many principals are in force (0 with --auth off). */
+  readonly principals: number;
+}
+
+/** The SigV4 service of an RPC path `/<package>.<Service>/<Method>`. */
+function rpcService(url: string, services: ReadonlyMap<string, string>): string | undefined {
+  const path = url.split("?", 1)[0];
+  const slash = path.indexOf("/", 1);
+  return slash < 0 ? undefined : services.get(path.slice(1, slash));
+}
+
+function firstHeader(v: string | readonly string[] | undefined): string | undefined {
+  return typeof v === "string" ? v : v?.[0];
+}
+
+/** Creates the authenticator; reads the principals file at once when mode is "sigv4". */
+export function createAuthenticator(opts: AuthOptions): Authenticator {
+  const now = opts.now ?? Date.now;
+  if (opts.mode === "off") {
+    return {
+      mode: "off",
+      authenticateAwsJson: () => undefined,
+      authenticateRpc: () => undefined,
+      interceptor: (next) => next,
+      reload: () => ({ ok: true, principals: 0 }),
+      principals: 0,
+    };
+  }
+  if (opts.file === undefined) throw new Error("--auth sigv4 needs --auth-file");
+  const store = new PrincipalStore(opts.file);
+  const keys = new SigningKeyCache();
+  const lookup = (id: string): Principal | undefined => store.lookup(id);
+
+  const authenticateRpc = (req: AuthRequest): Principal | AuthFailure => {
+    try {
+      const authorization = firstHeader(req.headers.authorization)?.trim() ?? "";
+      if (authorization.startsWith("Bearer ") || authorization.startsWith("bearer ")) {
+        const token = authorization.slice("Bearer ".length).trim();
+        const colon = token.indexOf(":");
+        if (colon <= 0) throw incompleteSignature("A bearer token must be <accessKeyId>:<secretAccessKey>.");
+        const principal = store.lookup(token.slice(0, colon));
+        if (principal === undefined || !sameText(token.slice(colon + 1), principal.secretAccessKey)) throw unrecognizedClient();
+        const session = firstHeader(req.headers["x-amz-security-token"]);
+        if (principal.sessionToken === undefined ? session !== undefined : session === undefined || !sameText(session, principal.sessionToken)) throw unrecognizedClient();
+        return principal;
+      }
+      const service = rpcService(req.url, opts.rpcServices);
+      if (authorization === "") throw missingAuthenticationToken();
+      if (service === undefined) throw incompleteSignature("This path names no service a signature can be scoped to.");
+      return verifySigV4({ ...req, body: undefined }, { region: opts.region, service, nowMs: now(), lookup, keys });
+    } catch (e) {
+      if (e instanceof AuthFailure) return e;
+      throw e;
+    }
+  };
+
+  return {
+    mode: "sigv4",
+    authenticateAwsJson(req, body, service, values) {
+      try {
+        values.set(principalKey, verifySigV4({ ...req, body }, { region: opts.region, service, nowMs: now(), lookup, keys }));
+      } catch (e) {
+        throw e instanceof AuthFailure ? e.fault : e;
+      }
+    },
+    authenticateRpc,
+    interceptor: (next) => async (req) => {
+      const url = new URL(req.url);
+      const headers: Record<string, string> = {};
+      req.header.forEach((v, k) => (headers[k] = v));
+      headers.host ??= url.host;
+      const result = authenticateRpc({ method: req.requestMethod, url: `${url.pathname}${url.search}`, headers });
+      if (result instanceof AuthFailure) throw result.toConnectError();
+      req.contextValues.set(principalKey, result);
+      return next(req);
+    },
+    reload: () => store.reload(),
+    get principals() {
+      return store.size;
+    },
+  };
+}
+
+/** Constant-time comparison of two strings of any lengths. */
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}
