@@ -212,10 +212,11 @@ export async function createDueInstances(ctx: Dp, uow: UnitOfWork, x: PipelineTx
   const s = x.state;
   if (model.scheduleType === "ondemand") {
     if (!onDemandRun) return;
-    for (const o of model.objects.values()) {
-      const kind = instanceKind(o);
-      if (kind) addInstance(x, o, kind, x.nowMs, x.nowMs);
-    }
+    // Ids have whole seconds: a run activated in the same second as the last one starts a second later.
+    let at = Math.floor(x.nowMs / 1000) * 1000;
+    const kinds = [...model.objects.values()].map((o) => [o, instanceKind(o)] as const);
+    while (kinds.some(([o, k]) => k && x.state.instances[instanceId(o.id, at)])) at += 1000;
+    for (const [o, kind] of kinds) if (kind) addInstance(x, o, kind, at, at);
     s.nextRunMs = undefined;
     return;
   }

@@ -102,8 +102,8 @@ describe.each(stores)("Data Pipeline pipelines and definitions (%s)", (kind) => 
     const id = await created();
     const r = await tg.dp.send(new PutPipelineDefinitionCommand({ pipelineId: id, pipelineObjects: objectsOf(objects) }));
     expect(r.errored).toBe(true);
-    const got = Object.fromEntries((r.validationErrors ?? []).map((e) => [e.id, e.errors ?? []]));
-    for (const [oid, msgs] of Object.entries(errors)) for (const m of msgs) expect(got[oid]?.some((g) => g.startsWith(m)), `${oid}: ${JSON.stringify(got[oid])}`).toBe(true);
+    const got: Record<string, string[]> = Object.fromEntries((r.validationErrors ?? []).map((e) => [e.id, e.errors ?? []]));
+    for (const [oid, msgs] of Object.entries(errors)) for (const m of msgs) expect(got[oid]?.some((g: string) => g.startsWith(m)), `${oid}: ${JSON.stringify(got[oid])}`).toBe(true);
     const v = await tg.dp.send(new ValidatePipelineDefinitionCommand({ pipelineId: id, pipelineObjects: objectsOf(objects) }));
     expect(v.errored).toBe(true);
     expect(v.validationErrors).toEqual(r.validationErrors);

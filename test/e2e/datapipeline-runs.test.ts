@@ -243,6 +243,21 @@ describe.each(stores)("Data Pipeline runs (%s)", (kind) => {
     expect((await poll(tg.dp, wg))?.attemptId).toMatch(/^@A_/);
   });
 
+  it("activating an on-demand pipeline again cancels the running objects and runs it again", async () => {
+    const wg = group();
+    const id = await activated([
+      { id: "Default", scheduleType: "ondemand", workerGroup: wg },
+      { id: "A", type: "ShellCommandActivity", command: "true" },
+    ]);
+    const first = await poll(tg.dp, wg);
+    await tg.dp.send(new ActivatePipelineCommand({ pipelineId: id }));
+    expect((await tg.dp.send(new ReportTaskProgressCommand({ taskId: first!.taskId }))).canceled).toBe(true);
+    const second = await runOne(tg.dp, wg);
+    expect(second.attemptId).not.toBe(first!.attemptId);
+    expect(await withStatus(id, "INSTANCE", "CANCELED")).toEqual([first!.attemptId!.replace(/_Attempt=1$/, "")]);
+    expect(await withStatus(id, "INSTANCE", "FINISHED")).toEqual([second.attemptId!.replace(/_Attempt=1$/, "")]);
+  });
+
   it("ReportTaskRunnerHeartbeat answers terminate false", async () => {
     expect((await tg.dp.send(new ReportTaskRunnerHeartbeatCommand({ taskrunnerId: "runner-1", workerGroup: group(), hostname: "h" }))).terminate).toBe(false);
   });
