@@ -53,6 +53,12 @@ export interface AwsJsonHandlerOptions {
   maxBodyBytes: number;
   /** Per-request context values (e.g. the authenticated principal); a Delivery is added unless they carry one. */
   contextValues?: (req: AwsJsonRequest) => ContextValues;
+  /**
+   * Authenticates a request once its body is read, before the body is parsed, for the SigV4
+   * service of its target (the model's endpointPrefix: swf, states, datapipeline). Throws a Fault
+   * to refuse the request (answered as any fault); may record the principal in `values`.
+   */
+  authenticate?: (req: AwsJsonRequest, body: Buffer, service: string, values: ContextValues) => void;
 }
 
 interface Route {
@@ -312,6 +318,7 @@ export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJson
         return;
       }
 
+      opts.authenticate?.(req, body, route.model.metadata.endpointPrefix, values);
       const request = awsJsonToMessage(method.input, parseJsonBody(body).value, route.model);
 
       const host = headerValue(req.headers.host) ?? headerValue(req.headers[":authority"]) ?? "localhost";

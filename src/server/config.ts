@@ -2,6 +2,7 @@
 // variables and command-line flags (a flag wins over its variable, a variable over the default).
 // Parsing is a pure function of (argv, env) so every rule is unit-tested; the entry point turns a
 // ConfigError into a one-line message and exit code 2.
+import type { AuthMode } from "../auth/index.ts";
 import { LOG_LEVELS, type LogLevel } from "./logger.ts";
 
 /** Where the store lives. */
@@ -80,6 +81,14 @@ export interface Config {
    */
   readonly maxActivityPollers: number;
   /**
+   * How requests are authenticated: `off` (anyone who reaches the port may do anything; the
+   * start log says so) or `sigv4` (AWS Signature Version 4 on the AWS JSON route, SigV4 or a
+   * bearer token on the RPC routes, against the principals of `authFile`). Default `off`.
+   */
+  readonly auth: AuthMode;
+  /** The principals file (JSON, see README "Security"); required with `auth: "sigv4"`, re-read on SIGHUP. */
+  readonly authFile: string | undefined;
+  /**
    * Browser origins allowed to call taskgate across origins (CORS), on every route: exact
    * origins (`https://app.example.com`, `http://localhost:5173`) and/or `*` for any origin (local
    * development; never with credentials). Empty by default: no CORS headers at all, and a
@@ -106,6 +115,8 @@ export const defaults: Config = {
   region: "us-east-1",
   accountId: "000000000000",
   maxActivityPollers: 1000,
+  auth: "off",
+  authFile: undefined,
   corsOrigins: [],
 };
 
@@ -151,6 +162,9 @@ Every flag has an environment variable; a flag wins over its variable.
   --region <region>             TASKGATE_REGION                  AWS region in the ARNs taskgate issues, e.g. eu-west-1 (default us-east-1)
   --account-id <id>             TASKGATE_ACCOUNT_ID              12-digit AWS account id in the ARNs taskgate issues (default 000000000000)
   --max-activity-pollers <n>    TASKGATE_MAX_ACTIVITY_POLLERS    most Step Functions activity polls held on one activity (default 1000)
+  --auth <mode>                 TASKGATE_AUTH                    off (anyone who reaches the port may do anything) or sigv4
+                                                                 (requests signed by a principal of --auth-file) (default off)
+  --auth-file <path>            TASKGATE_AUTH_FILE               principals file (JSON) for --auth sigv4; re-read on SIGHUP
   --cors-origins <list>         TASKGATE_CORS_ORIGINS            browser origins allowed cross-origin (CORS), comma-separated, e.g.
                                                                  https://app.example.com,http://localhost:5173; * = any (default none)
   -h, --help                                                     print this text
@@ -183,6 +197,8 @@ const options: readonly Option[] = [
   { key: "region", flag: "--region", env: "TASKGATE_REGION" },
   { key: "accountId", flag: "--account-id", env: "TASKGATE_ACCOUNT_ID" },
   { key: "maxActivityPollers", flag: "--max-activity-pollers", env: "TASKGATE_MAX_ACTIVITY_POLLERS" },
+  { key: "auth", flag: "--auth", env: "TASKGATE_AUTH" },
+  { key: "authFile", flag: "--auth-file", env: "TASKGATE_AUTH_FILE" },
   { key: "corsOrigins", flag: "--cors-origins", env: "TASKGATE_CORS_ORIGINS" },
 ];
 
@@ -352,6 +368,19 @@ function parseCorsOrigins(raw: Raw): readonly string[] {
   return out;
 }
 
+/** --auth: off or sigv4 (case-insensitive). */
+function parseAuth(raw: Raw): AuthMode {
+  const v = raw.value.toLowerCase();
+  if (v === "off" || v === "sigv4") return v;
+  throw bad(raw, "off or sigv4");
+}
+
+/** --auth-file: a path (not checked here; the server reads it at start). */
+function parseAuthFile(raw: Raw): string {
+  if (raw.value.trim() === "") throw bad(raw, "the path of a principals file");
+  return raw.value;
+}
+
 function parseLogLevel(raw: Raw): LogLevel {
   const v = raw.value.toLowerCase();
   const level = LOG_LEVELS.find((l) => l === v);
@@ -412,7 +441,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     const r = raw(key);
     return r === undefined ? fallback : parse(r);
   };
-  return {
+  const config: Config = {
     host: read("host", parseHost, defaults.host),
     port: read("port", parsePort, defaults.port),
     database: read("database", parseDatabase, defaults.database),
@@ -429,6 +458,12 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     region: read("region", parseRegion, defaults.region),
     accountId: read("accountId", parseAccountId, defaults.accountId),
     maxActivityPollers: read("maxActivityPollers", parseMaxActivityPollers, defaults.maxActivityPollers),
+    auth: read("auth", parseAuth, defaults.auth),
+    authFile: read<string | undefined>("authFile", parseAuthFile, defaults.authFile),
     corsOrigins: read("corsOrigins", parseCorsOrigins, defaults.corsOrigins),
   };
+  if (config.auth === "sigv4" && config.authFile === undefined) {
+    throw new ConfigError(`${raw("auth")?.source ?? "--auth"} sigv4 needs a principals file: give --auth-file <path> or TASKGATE_AUTH_FILE`);
+  }
+  return config;
 }

@@ -40,6 +40,7 @@ import { Code, ConnectError, createContextValues, type ContextValues } from "@co
 import { connectNodeAdapter, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { Delivery, deliveryKey } from "../request/delivery.ts";
+import { createAuthenticator, type ReloadResult } from "../auth/index.ts";
 import { createAwsJsonHandler, type AwsJsonRequest, type AwsJsonResponse } from "../awsjson/handler.ts";
 import { connectRoutes, createFaultInterceptor } from "../faults-connect.ts";
 import type { RegisteredService } from "../services/registry.ts";
@@ -74,6 +75,8 @@ export interface RunningServer {
   readonly url: string;
   /** Graceful shutdown (see the file comment); resolves once every connection is closed. Idempotent. */
   close(): Promise<void>;
+  /** Re-reads the principals file (SIGHUP); a bad file keeps the principals in force. Logged either way. */
+  reloadCredentials(): ReloadResult;
 }
 
 type NodeHandler = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
@@ -110,6 +113,13 @@ const MAX_SESSION_INVALID_FRAMES = 10_000;
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const { config } = opts;
   const log = child(opts.logger, "server");
+  // Authentication (src/auth): the principals file is read now, so a bad one stops the start.
+  const auth = createAuthenticator({
+    mode: config.auth,
+    file: config.authFile,
+    region: config.region,
+    rpcServices: new Map(opts.services.map((s) => [s.desc.typeName, s.model.metadata.endpointPrefix])),
+  });
   const graceMs = Math.round(config.shutdownGraceSeconds * 1000);
   const idleMs = Math.round(config.idleTimeoutSeconds * 1000);
   const headersMs = Math.round(config.headersTimeoutSeconds * 1000);
@@ -168,6 +178,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     logger: opts.logger,
     maxBodyBytes: config.maxBodyBytes,
     contextValues,
+    authenticate: auth.mode === "off" ? undefined : (req, body, service, values) => auth.authenticateAwsJson({ method: req.method ?? "", url: req.url ?? "/", headers: req.headers }, body, service, values),
   });
 
   /** Full names of the services on the Connect routes, for "unimplemented" messages. */
@@ -204,7 +215,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     routes: connectRoutes(opts.services, (e) => log.debug({ err: e }, "malformed RPC request")),
     fallback,
     contextValues,
-    interceptors: [createFaultInterceptor((cause) => log.error({ err: cause }, "internal failure in an RPC handler"))],
+    interceptors: [createFaultInterceptor((cause) => log.error({ err: cause }, "internal failure in an RPC handler")), auth.interceptor],
     readMaxBytes: config.maxBodyBytes,
     shutdownSignal: shutdown.signal,
   });
@@ -472,6 +483,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const port = address.port;
   const host = config.host;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  if (auth.mode === "off") {
+    log.warn({ auth: "off", url }, `authentication is off: anyone who can reach ${url} can call every operation with any credentials; start with --auth sigv4 --auth-file <principals.json> on a shared network`);
+  } else {
+    log.info({ auth: auth.mode, authFile: config.authFile, principals: auth.principals }, `authentication: sigv4, ${auth.principals} principal(s) from ${config.authFile ?? ""}`);
+  }
+  const reloadCredentials = (): ReloadResult => {
+    if (auth.mode === "off") {
+      log.info("authentication is off: no principals file to reload");
+      return { ok: true, principals: 0 };
+    }
+    const r = auth.reload();
+    if (r.ok) log.info({ authFile: config.authFile, principals: r.principals }, `reloaded ${r.principals} principal(s) from ${config.authFile ?? "(none)"}`);
+    else log.error({ authFile: config.authFile, error: r.error }, `principals file not reloaded, the previous principals stay in force: ${r.error}`);
+    return r;
+  };
 
   // --- graceful shutdown -------------------------------------------------------------------------
 
@@ -521,7 +547,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     return closed;
   };
 
-  return { port, host, url, close };
+  return { port, host, url, close, reloadCredentials };
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

@@ -32,6 +32,8 @@ describe("parseConfig", () => {
       region: "us-east-1",
       accountId: "000000000000",
       maxActivityPollers: 1000,
+      auth: "off",
+      authFile: undefined,
       corsOrigins: [],
     });
   });
@@ -54,6 +56,8 @@ describe("parseConfig", () => {
       TASKGATE_REGION: "eu-west-1",
       TASKGATE_ACCOUNT_ID: "123456789012",
       TASKGATE_CORS_ORIGINS: "https://app.example.com, http://localhost:5173",
+      TASKGATE_AUTH: "sigv4",
+      TASKGATE_AUTH_FILE: "/etc/taskgate/principals.json",
     });
     expect(c).toEqual({
       host: "0.0.0.0",
@@ -72,6 +76,8 @@ describe("parseConfig", () => {
       region: "eu-west-1",
       accountId: "123456789012",
       maxActivityPollers: 1000,
+      auth: "sigv4",
+      authFile: "/etc/taskgate/principals.json",
       corsOrigins: ["https://app.example.com", "http://localhost:5173"],
     });
   });
@@ -103,6 +109,9 @@ describe("parseConfig", () => {
         "cn-north-1",
         "--account-id=210987654321",
         "--cors-origins=*",
+        "--auth",
+        "SIGV4",
+        "--auth-file=principals.json",
       ],
       {},
     );
@@ -123,6 +132,8 @@ describe("parseConfig", () => {
       region: "cn-north-1",
       accountId: "210987654321",
       maxActivityPollers: 1000,
+      auth: "sigv4",
+      authFile: "principals.json",
       corsOrigins: ["*"],
     });
   });
@@ -264,5 +275,15 @@ describe("parseConfig", () => {
     expect(redactUrl("postgres://h/db")).toBe("postgres://h/db");
     expect(describeDatabase({ kind: "postgres", url: "postgresql://u:secret@h/db" })).toBe("postgresql://u:***@h/db");
     expect(describeDatabase({ kind: "sqlite", path: ":memory:" })).toBe("sqlite::memory:");
+  });
+});
+
+describe("--auth and --auth-file", () => {
+  it("refuses sigv4 without a principals file, and modes other than off and sigv4", () => {
+    expect(errorOf(["--auth", "sigv4"])).toBe("--auth sigv4 needs a principals file: give --auth-file <path> or TASKGATE_AUTH_FILE");
+    expect(errorOf([], { TASKGATE_AUTH: "sigv4" })).toBe("TASKGATE_AUTH sigv4 needs a principals file: give --auth-file <path> or TASKGATE_AUTH_FILE");
+    expect(errorOf(["--auth", "basic"])).toBe('--auth: invalid value "basic"; expected off or sigv4');
+    expect(parseConfig(["--auth", "off"], {}).auth).toBe("off");
+    expect(parseConfig(["--auth-file", "p.json"], { TASKGATE_AUTH: "sigv4" })).toMatchObject({ auth: "sigv4", authFile: "p.json" });
   });
 });
