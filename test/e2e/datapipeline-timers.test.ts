@@ -16,7 +16,7 @@ import {
 import { formatDateTime } from "../../src/datapipeline/schedule.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { FakeClock } from "../helpers/fake-clock.ts";
-import { stores } from "../helpers/harness.ts";
+import { freshStore, stores } from "../helpers/harness.ts";
 import { failure, fieldOf, objectsOf, poll, runOne, startDp, type ConsoleObject, type DpGate } from "./datapipeline-helpers.ts";
 
 const minute = 60_000;
@@ -96,6 +96,32 @@ describe.each(stores)("Data Pipeline timers on a fake clock (%s)", (kind) => {
     await poll(tg.dp, "wg");
     clock.advance(30 * minute);
     await eventually(async () => expect(await query(tg, id, "INSTANCE", "TIMEDOUT")).toHaveLength(1));
+  });
+
+  it("a restart loses nothing: a held task completes after it, a schedule timer armed before it fires", async () => {
+    const clock0 = new FakeClock().now();
+    const loc = freshStore(kind);
+    const first = await startDp({ kind, store: loc, clock: new FakeClock(clock0) });
+    const { pipelineId } = await first.dp.send(new CreatePipelineCommand({ name: "p", uniqueId: "u" }));
+    await first.dp.send(
+      new PutPipelineDefinitionCommand({
+        pipelineId,
+        pipelineObjects: objectsOf([
+          { id: "Default", scheduleType: "cron", schedule: { ref: "S" }, workerGroup: "wg" },
+          { id: "S", type: "Schedule", period: "1 hours", startDateTime: formatDateTime(clock0 - 30 * minute) },
+          { id: "A", type: "ShellCommandActivity", command: "x" },
+        ]),
+      }),
+    );
+    await first.dp.send(new ActivatePipelineCommand({ pipelineId }));
+    const held = await poll(first.dp, "wg");
+    await first.stop();
+    const second = await startDp({ kind, store: loc, clock: new FakeClock(clock0 + 31 * minute) });
+    gates.push(second);
+    await second.dp.send(new SetTaskStatusCommand({ taskId: held!.taskId, taskStatus: "FINISHED" }));
+    await eventually(async () => expect(await query(second, pipelineId!, "INSTANCE")).toHaveLength(2));
+    expect(await query(second, pipelineId!, "INSTANCE", "FINISHED")).toEqual([held!.attemptId!.replace(/_Attempt=1$/, "")]);
+    expect((await runOne(second.dp, "wg")).attemptId).toBe(`@A_${formatDateTime(clock0 + 30 * minute)}_Attempt=1`);
   });
 
   it("creates instances per period, the backfill of past periods first, until the schedule ends; then FINISHED", async () => {
