@@ -64,6 +64,7 @@ const pure: PureCase[] = [
     output: [1, 2, 3],
     events: ["MapStateEntered", "MapStateStarted", "MapIterationStarted", "MapIterationSucceeded", "MapStateSucceeded", "MapStateExited"],
   },
+  { name: "the machine's TimeoutSeconds ends a long Wait", definition: { TimeoutSeconds: 1, StartAt: "W", States: { W: { Type: "Wait", Seconds: 300, End: true } } }, status: "TIMED_OUT", events: ["ExecutionTimedOut"] },
   { name: "a JSONPath error fails the execution", definition: { StartAt: "P", States: { P: { Type: "Pass", InputPath: "$.missing", End: true } } }, status: "FAILED", error: "States.Runtime" },
 ];
 
@@ -159,10 +160,15 @@ describe.each(stores)("Step Functions executions (%s)", (kind) => {
       },
     }));
     const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn, input: '{"k":1}' }));
+    const tokens: string[] = [];
     for (let i = 0; i < 3; i++) {
       const t = await take(activityArn);
+      tokens.push(t.token);
       await sfn.send(new SendTaskFailureCommand({ taskToken: t.token, error: "Boom", cause: `attempt ${i}` }));
+      // A token is bound to its attempt: the retried task has a new one.
+      expect((await failure(sfn.send(new SendTaskSuccessCommand({ taskToken: t.token, output: "{}" })))).name).toBe("TaskTimedOut");
     }
+    expect(new Set(tokens).size).toBe(3);
     const d = await closed(sfn, executionArn!);
     expect(d.status).toBe("SUCCEEDED");
     expect(JSON.parse(d.output!)).toEqual({ k: 1, caught: { Error: "Boom", Cause: "attempt 2" } });
