@@ -1,9 +1,10 @@
 // Step Functions durability: a Wait and a scheduled activity task survive a server restart (the
 // timer fires and the task is delivered afterwards), and an execution moves between two nodes on
-// one PostgreSQL database without running any state twice.
+// one PostgreSQL database without running any state twice, also when a node is killed.
 import { describe, expect, it } from "vitest";
 import { GetActivityTaskCommand, SendTaskSuccessCommand, StartExecutionCommand, type HistoryEvent, type SFNClient } from "@aws-sdk/client-sfn";
-import { freshStore, startTaskgate, stores } from "../helpers/harness.ts";
+import { freshStore, postgresUrl, startTaskgate, stores } from "../helpers/harness.ts";
+import { spawnTaskgate } from "../helpers/process.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { closed, historyOf, machineWith, sfnClient } from "./sfn-client.ts";
 
@@ -103,4 +104,44 @@ describe("Step Functions on two nodes (postgres)", () => {
       await b.destroy();
     }
   });
+});
+
+describe("Step Functions on a node killed with SIGKILL (postgres)", () => {
+  it("loses no execution: the survivor fires the dead node's Wait and accepts the answer of a task it handed out", async () => {
+    const loc = freshStore("postgres");
+    const survivor = await startTaskgate({ store: loc, longPollSeconds: 0.5, config: { nodeTimeoutSeconds: 2 } });
+    const victim = await spawnTaskgate(["--database", `${postgresUrl}?schema=${loc.schema}`, "--long-poll-seconds", "0.5", "--node-timeout-seconds", "2"]);
+    const ss = sfnClient(survivor.url);
+    const vs = sfnClient(victim.url);
+    try {
+      const { activityArn, stateMachineArn } = await machineWith(ss, "killed", (a) => ({
+        StartAt: "Held",
+        States: { Held: { Type: "Task", Resource: a, Next: "Nap" }, Nap: { Type: "Wait", Seconds: 1, Next: "After" }, After: { Type: "Task", Resource: a, End: true } },
+      }));
+      // Two executions through the victim: one's worker holds its first task when the victim dies,
+      // the other is in its Wait, whose timer the victim wrote.
+      const { executionArn } = await vs.send(new StartExecutionCommand({ stateMachineArn, name: "held", input: "0" }));
+      const { executionArn: napping } = await vs.send(new StartExecutionCommand({ stateMachineArn, name: "napping", input: "10" }));
+      const tasks = [await take(vs, activityArn, "victim"), await take(vs, activityArn, "victim")];
+      const held = tasks.find((t) => t.input === "0")!;
+      const other = tasks.find((t) => t.input === "10")!;
+      await vs.send(new SendTaskSuccessCommand({ taskToken: other.token, output: "11" }));
+      victim.child.kill("SIGKILL");
+      await victim.exited;
+      vs.destroy();
+      // The worker answers through the survivor; both Waits fire there; the last tasks are polled there.
+      await ss.send(new SendTaskSuccessCommand({ taskToken: held.token, output: "1" }));
+      const last = [await take(ss, activityArn, "survivor"), await take(ss, activityArn, "survivor")];
+      expect(last.map((t) => t.input).sort()).toEqual(["1", "11"]);
+      for (const t of last) await ss.send(new SendTaskSuccessCommand({ taskToken: t.token, output: String(Number(t.input) + 1) }));
+      expect(await closed(ss, executionArn!)).toMatchObject({ status: "SUCCEEDED", output: "2" });
+      expect(await closed(ss, napping!)).toMatchObject({ status: "SUCCEEDED", output: "12" });
+      checkOnce(await historyOf(ss, napping!), { Held: 1, Nap: 1, After: 1 });
+      checkOnce(await historyOf(ss, executionArn!), { Held: 1, Nap: 1, After: 1 });
+    } finally {
+      victim.child.kill("SIGKILL");
+      ss.destroy();
+      await survivor.destroy();
+    }
+  }, 30_000);
 });
