@@ -7,6 +7,7 @@
 //   npm run bench -- --store sqlite    only one store (sqlite or postgres)
 //   npm run bench -- --suite jobs      only some measurements: core, jobs, cost, polls, sfn (Step
 //                                      Functions: bench/sfn.ts)
+//                                      datapipeline (bench/datapipeline.ts)
 //                                      (comma-separated; default all)
 //   npm run bench -- --quick           smaller counts (a smoke run)
 //   node bench/profile-jobs.ts batch /tmp/prof [tasks]
@@ -103,6 +104,7 @@
 // clients, and graphile-worker itself). Figures are measured, never asserted: tests do not time
 // anything.
 import { sfnBench, sfnCounts, sfnTable } from "./sfn.ts";
+import { dpBench, dpCounts, dpTable } from "./datapipeline.ts";
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -148,7 +150,7 @@ if (storeArg !== undefined && storeArg !== "sqlite" && storeArg !== "postgres") 
 const stores: Store[] = storeArg === undefined ? ["sqlite", "postgres"] : [storeArg];
 /** Open activities of the execution in the completion-cost measurement. */
 const openCounts = [1, 100, 1000];
-const allSuites = ["core", "jobs", "cost", "polls", "sfn"] as const;
+const allSuites = ["core", "jobs", "cost", "polls", "sfn", "datapipeline"] as const;
 type Suite = (typeof allSuites)[number];
 const suiteArg = args.includes("--suite") ? args[args.indexOf("--suite") + 1] : undefined;
 const suites = new Set<Suite>(suiteArg === undefined ? allSuites : (suiteArg.split(",") as Suite[]));
@@ -723,6 +725,11 @@ async function sqliteSuite(): Promise<Results> {
       r.sfn = await sfnBench(s.url, sfnCounts(quick), phase);
       await s.stop();
     }
+    if (suites.has("datapipeline")) {
+      const s = await start("datapipeline");
+      r.datapipeline = await dpBench(s.url, dpCounts(quick), phase);
+      await s.stop();
+    }
     if (suites.has("polls")) {
       // Room for every poll on its own connection, and the file descriptors for them.
       // Polls held 240 s (of the 300 s any request may take), so none is answered while the
@@ -777,6 +784,13 @@ async function postgresSuite(): Promise<Results> {
       const s = await startServer(database);
       servers.push(s);
       r.sfn = await sfnBench(s.url, sfnCounts(quick), phase);
+      await s.stop();
+    }
+    if (suites.has("datapipeline")) {
+      await dropSchema(pgUrl, tgSchema);
+      const s = await startServer(database);
+      servers.push(s);
+      r.datapipeline = await dpBench(s.url, dpCounts(quick), phase);
       await s.stop();
     }
     if (suites.has("jobs")) {
@@ -1000,6 +1014,7 @@ async function main() {
   if (suites.has("jobs")) console.log("\n" + jobsTable(results));
   if (suites.has("cost")) console.log("\n" + costTable(results));
   if (suites.has("sfn")) console.log("\n" + sfnTable(results));
+  if (suites.has("datapipeline")) console.log("\n" + dpTable(results));
   console.log("\n" + JSON.stringify({ commit, node: process.version, quick, seconds: secs, counts: Object.fromEntries(stores.map((s) => [s, countsFor[s]])), results }, null, 2));
 }
 
