@@ -3,7 +3,9 @@
 import { arnScope } from "./resources/arn.ts";
 import type { Logger } from "pino";
 import type { Config } from "./server/config.ts";
-import type { RegisteredService } from "./services/registry.ts";
+import type { MountedService } from "./services/registry.ts";
+import { HealthMonitor } from "./services/health.ts";
+import { reflectionServices } from "./services/reflection.ts";
 import { openSqlite } from "./store/sqlite.ts";
 import type { Database } from "./store/db.ts";
 import { Dispatch, systemClock, type Clock } from "./dispatch/index.ts";
@@ -19,7 +21,7 @@ import { cryptoIntrinsicEnv } from "./resources/digest.ts";
 /** A running taskgate without its network server. */
 export interface App {
   /** The services to mount. */
-  readonly services: RegisteredService[];
+  readonly services: MountedService[];
   /** Whether the app can serve (the store answers). */
   ready(): boolean;
   /** Answers every waiting long poll with the empty result, ends streams, stops timers. */
@@ -77,11 +79,15 @@ export async function createApp(config: Config, logger: Logger, opts: { clock?: 
   sweep?.unref();
   const services = [swfService(swf, { longPollSeconds: config.longPollSeconds }), sfnService(sfn, { longPollSeconds: config.longPollSeconds }), datapipelineService(dp, { longPollSeconds: config.longPollSeconds })];
   let stopped = false;
+  // gRPC health (NOT_SERVING while the store is down or from shutdown on) and reflection, over every service above.
+  const health = new HealthMonitor({ ready: () => !stopped && db.healthy(), services: () => mounted.map((s) => s.desc.typeName) });
+  const mounted: MountedService[] = [...services, health.service, ...reflectionServices(() => mounted.map((s) => s.desc))];
   return {
-    services,
+    services: mounted,
     ready: () => !stopped && db.healthy(),
     async shutdown() {
       stopped = true;
+      health.drain();
       if (sweep) clearInterval(sweep);
       matcher.shutdown();
       timers.stop();

@@ -43,7 +43,7 @@ import { Delivery, deliveryKey } from "../request/delivery.ts";
 import { createAuthenticator, type ReloadResult } from "../auth/index.ts";
 import { createAwsJsonHandler, type AwsJsonRequest, type AwsJsonResponse } from "../awsjson/handler.ts";
 import { connectRoutes, createFaultInterceptor } from "../faults-connect.ts";
-import type { RegisteredService } from "../services/registry.ts";
+import { awsServices, type MountedService } from "../services/registry.ts";
 import type { Config } from "./config.ts";
 import { corsDecision, corsPolicy } from "./cors.ts";
 import { child } from "./logger.ts";
@@ -57,8 +57,8 @@ export interface ServerOptions {
   readonly config: Config;
   /** The root logger; the server logs under component "server". */
   readonly logger: Logger;
-  /** Every service to mount, on the Connect/gRPC/gRPC-Web routes and on the AWS JSON route. */
-  readonly services: RegisteredService[];
+  /** Every service to mount: all on the Connect/gRPC/gRPC-Web routes, those with an AWS model on the AWS JSON route too. */
+  readonly services: readonly MountedService[];
   /** Whether /healthz answers 200 (true) or 503 (false). */
   readonly ready: () => boolean;
   /** Called by close() after new connections are refused: answer open long polls, end streams. */
@@ -113,12 +113,14 @@ const MAX_SESSION_INVALID_FRAMES = 10_000;
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const { config } = opts;
   const log = child(opts.logger, "server");
+  /** The services also served on the AWS JSON route (those with an AWS model). */
+  const awsRouted = awsServices(opts.services);
   // Authentication (src/auth): the principals file is read now, so a bad one stops the start.
   const auth = createAuthenticator({
     mode: config.auth,
     file: config.authFile,
     region: config.region,
-    rpcServices: new Map(opts.services.map((s) => [s.desc.typeName, s.model.metadata.endpointPrefix])),
+    rpcServices: new Map(awsRouted.map((s) => [s.desc.typeName, s.model.metadata.endpointPrefix])),
   });
   const graceMs = Math.round(config.shutdownGraceSeconds * 1000);
   const idleMs = Math.round(config.idleTimeoutSeconds * 1000);
@@ -174,7 +176,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const openH1 = new Set<http.ServerResponse>();
 
   const aws = createAwsJsonHandler({
-    services: opts.services,
+    services: awsRouted,
     logger: opts.logger,
     maxBodyBytes: config.maxBodyBytes,
     contextValues,
