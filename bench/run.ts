@@ -10,6 +10,7 @@
 //                                      datapipeline (bench/datapipeline.ts)
 //                                      (comma-separated; default all)
 //   npm run bench -- --quick           smaller counts (a smoke run)
+//   npm run bench -- --suite auth      SigV4 verification cost per request only (bench/auth.ts)
 //   node bench/profile-jobs.ts batch /tmp/prof [tasks]
 //                                      one job-queue run of one path (own, batch, aws) on SQLite
 //                                      with the server's CPU profile (--cpu-prof) written there
@@ -150,6 +151,13 @@ if (storeArg !== undefined && storeArg !== "sqlite" && storeArg !== "postgres") 
 const stores: Store[] = storeArg === undefined ? ["sqlite", "postgres"] : [storeArg];
 /** Open activities of the execution in the completion-cost measurement. */
 const openCounts = [1, 100, 1000];
+// `--suite auth`: the cost of SigV4 verification per request, measured in this process
+// (bench/auth.ts); no server, no store.
+if (args.includes("--suite") && args[args.indexOf("--suite") + 1] === "auth") {
+  const { authBench } = await import("./auth.ts");
+  console.log(JSON.stringify({ node: process.version, quick, auth: await authBench(quick) }, null, 2));
+  process.exit(0);
+}
 const allSuites = ["core", "jobs", "cost", "polls", "sfn", "datapipeline"] as const;
 type Suite = (typeof allSuites)[number];
 const suiteArg = args.includes("--suite") ? args[args.indexOf("--suite") + 1] : undefined;
@@ -1015,6 +1023,8 @@ async function main() {
   if (suites.has("cost")) console.log("\n" + costTable(results));
   if (suites.has("sfn")) console.log("\n" + sfnTable(results));
   if (suites.has("datapipeline")) console.log("\n" + dpTable(results));
+  // The SigV4 verification cost (bench/auth.ts) belongs to a full run too.
+  if (suiteArg === undefined) Object.assign(results, { auth: await (await import("./auth.ts")).authBench(quick) });
   console.log("\n" + JSON.stringify({ commit, node: process.version, quick, seconds: secs, counts: Object.fromEntries(stores.map((s) => [s, countsFor[s]])), results }, null, 2));
 }
 
