@@ -1,6 +1,6 @@
 // The policy engine, table-driven: every case in fixtures/policy/*.json is data (policies by
-// name, the request, the expected decision and deciding statement), including the seeds' SWF
-// examples; invalid.json lists documents the engine must refuse, with the path it names.
+// name, the request, the expected decision and deciding statement), including SWF's
+// access-control examples (swf-access-control.json); invalid.json lists documents the engine must refuse, with the path it names.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
