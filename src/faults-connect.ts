@@ -16,8 +16,14 @@
 //     UTF-8, no lone surrogates, nesting at most 100) and checked against the method's input
 //     descriptor before protobuf-es parses them: an unknown field and an enum value the
 //     descriptor lacks are refused by name (connect-es would ignore both by default, and the
-//     service would then report a required member as null). A Connect GET's query must be valid
-//     percent-encoded UTF-8 (URLSearchParams would turn `%FF` into U+FFFD).
+//     service would then report a required member as null). An unknown field's message names
+//     the message type, its fields and the closest of them; an enum value spelled as AWS spells
+//     it (`REGISTERED` for `REGISTRATION_STATUS_REGISTERED`) is refused with the proto name to
+//     send instead (read as it is, it would mean something on the JSON routes that the binary
+//     ones cannot carry). A Connect GET's query must be valid percent-encoded UTF-8
+//     (URLSearchParams would turn `%FF` into U+FFFD).
+//   - A Content-Type the method does not read (415) and an HTTP method it does not take (405),
+//     answered by connect-es with an empty body, get a Connect error body saying what it accepts.
 import { Code, ConnectError, createContextKey, createContextValues } from "@connectrpc/connect";
 import type { ConnectRouter, ContextValues, HandlerContext, Interceptor, MethodImpl, StreamResponse } from "@connectrpc/connect";
 import { ScalarType } from "@bufbuild/protobuf";
@@ -243,6 +249,44 @@ function connectUnaryError(e: ConnectError): UniversalServerResponse {
   };
 }
 
+/**
+ * The Content-Types a method's routes read: Connect (unary: application/json and
+ * application/proto; streaming: application/connect+json and application/connect+proto), gRPC
+ * over HTTP/2 and gRPC-Web, each in the binary and the JSON codec.
+ */
+export function acceptedContentTypes(method: DescMethod): string[] {
+  const connect = method.methodKind === "unary" ? ["application/json", "application/proto"] : ["application/connect+json", "application/connect+proto"];
+  return [...connect, "application/grpc", "application/grpc+proto", "application/grpc+json", "application/grpc-web", "application/grpc-web+proto", "application/grpc-web+json"];
+}
+
+/**
+ * connect-es answers a Content-Type it does not read with 415 and a method it does not take with
+ * 405, both with an empty body. The same statuses, with a Connect error body that says what the
+ * method accepts, and `Accept-Post` / `Allow` headers (RFC 9110 §15.5.16, RFC 7694).
+ */
+function explainRefusal(h: UniversalHandler, req: UniversalServerRequest, res: UniversalServerResponse): UniversalServerResponse {
+  const path = new URL(req.url).pathname;
+  const header = new Headers({ "content-type": "application/json" });
+  let message: string;
+  if (res.status === 405) {
+    const get = h.allowedMethods.includes("GET");
+    header.set("allow", h.allowedMethods.join(", "));
+    message = `HTTP method '${quoted(req.method)}' is not allowed for ${path}: send POST${get ? " (or GET with ?connect=v1&encoding=json&message=<the request as URL-encoded JSON>, for this method has no side effects)" : ""}.`;
+  } else {
+    const types = acceptedContentTypes(h.method);
+    const sent = req.header.get("content-type");
+    header.set("accept-post", types.join(", "));
+    const connect = h.method.methodKind === "unary" ? "application/json (proto JSON) or application/proto (binary)" : "application/connect+json or application/connect+proto";
+    message =
+      `${sent === null || sent === "" ? "The request has no Content-Type" : `Content-Type '${quoted(sent)}' is not supported`} for ${path}. ` +
+      `Connect clients and curl send ${connect}; gRPC clients application/grpc, application/grpc+proto or application/grpc+json (over HTTP/2); ` +
+      `gRPC-Web clients application/grpc-web, application/grpc-web+proto or application/grpc-web+json.`;
+  }
+  const body = errorToJsonBytes(new ConnectError(message, Code.InvalidArgument), {});
+  header.set("content-length", String(body.byteLength));
+  return { status: res.status, header, body: createAsyncIterable([body]) };
+}
+
 /** A method's handler that answers requests connect-es cannot decode as the client's error. */
 function guarded(h: UniversalHandler, onMalformed: ((e: ConnectError) => void) | undefined): UniversalHandler {
   const handle = async (req: UniversalServerRequest): Promise<UniversalServerResponse> => {
@@ -255,7 +299,9 @@ function guarded(h: UniversalHandler, onMalformed: ((e: ConnectError) => void) |
     const contextValues = req.contextValues ?? createContextValues();
     contextValues.set(reachedKey, probe);
     const res = await h({ ...req, contextValues });
-    return probe.reached ? res : clientFault(h.method, req, res, onMalformed);
+    if (probe.reached) return res;
+    if (res.status === 415 || res.status === 405) return explainRefusal(h, req, res);
+    return clientFault(h.method, req, res, onMalformed);
   };
   return Object.assign(handle, {
     protocolNames: h.protocolNames,
@@ -293,7 +339,7 @@ function jsonFields(desc: DescMessage): JsonFields {
 
 type ItemKind =
   | { readonly kind: "scalar"; readonly scalar: ScalarType }
-  | { readonly kind: "enum"; readonly values: readonly { readonly name: string; readonly number: number }[] }
+  | { readonly kind: "enum"; readonly values: readonly { readonly name: string; readonly localName: string; readonly number: number }[] }
   | { readonly kind: "message"; readonly message: DescMessage };
 
 function itemKind(field: DescField): ItemKind {
@@ -309,6 +355,64 @@ function itemKind(field: DescField): ItemKind {
     case "map":
       return field.mapKind === "scalar" ? { kind: "scalar", scalar: field.scalar } : field.mapKind === "enum" ? { kind: "enum", values: field.enum.values } : { kind: "message", message: field.message };
   }
+}
+
+/** Letters and digits of a name, upper-cased: `REGISTRATION_STATUS_REGISTERED`, `registrationStatus` and `Registration-Status` compare alike. */
+function fold(name: string): string {
+  return name.replace(/[^A-Za-z0-9]/g, "").toUpperCase();
+}
+
+/** Edit distance of two short strings (field names): insertions, deletions, substitutions and swaps of neighbours count 1. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/**
+ * The field name `key` most likely meant, comparing names by letters and digits regardless of
+ * case (`task_list`, `TaskList` and `taskList` compare alike): one equal to it; else the only one
+ * that begins with it or that it begins with; else the nearest by edit distance, if within a
+ * third of the name's length (at least 1, at most 3), the first declared on a tie. Undefined when
+ * none is that close.
+ */
+export function closestName(key: string, names: readonly string[]): string | undefined {
+  const k = fold(key);
+  if (k === "") return undefined;
+  const same = names.find((n) => fold(n) === k);
+  if (same !== undefined) return same;
+  const prefixed = names.filter((n) => fold(n).startsWith(k) || k.startsWith(fold(n)));
+  if (prefixed.length === 1) return prefixed[0];
+  const limit = Math.min(3, Math.max(1, Math.floor(k.length / 3)));
+  let best: string | undefined;
+  let bestDistance = limit + 1;
+  for (const n of names) {
+    const d = editDistance(k, fold(n));
+    if (d < bestDistance) {
+      best = n;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/**
+ * What to add to the message of an enum value the enum lacks: when `v` is the value's name
+ * without the enum's prefix (AWS's spelling, `REGISTERED` for `REGISTRATION_STATUS_REGISTERED`),
+ * or differs from one only in case and separators, the proto name to send instead. These
+ * spellings are refused rather than read, so that a request means the same on every RPC client;
+ * the AWS JSON route (`POST /` with `X-Amz-Target`) reads AWS's spellings.
+ */
+function enumHint(values: readonly { readonly name: string; readonly localName: string; readonly number: number }[], v: string): string {
+  const folded = fold(v);
+  const match = values.filter((x) => x.number !== 0 && (fold(x.localName) === folded || fold(x.name) === folded));
+  if (match.length !== 1) return " (proto enum value names, or their numbers)";
+  return `. The Connect and gRPC routes take proto enum value names: send '${match[0].name}' (or ${match[0].number}) for '${quoted(v)}'; AWS's spellings are read on the AWS JSON route`;
 }
 
 function checkJsonItem(item: ItemKind, v: unknown, path: string): void {
@@ -331,7 +435,7 @@ function checkJsonItem(item: ItemKind, v: unknown, path: string): void {
       if (typeof v !== "string") throw wrongJsonType(path, "an enum value name", v);
       if (!item.values.some((x) => x.name === v)) {
         const names = item.values.filter((x) => x.number !== 0).map((x) => x.name);
-        throw coralViolation(quoted(v), path, `Member must satisfy enum value set: [${names.join(", ")}]`);
+        throw coralViolation(quoted(v), path, `Member must satisfy enum value set: [${names.join(", ")}]${enumHint(item.values, v)}`);
       }
       return;
     case "message":
@@ -358,7 +462,9 @@ function checkJsonMessage(desc: DescMessage, v: unknown, path: string): void {
     const at = path === "" ? key : `${path}.${key}`;
     const field = fields.byName.get(key);
     if (field === undefined) {
-      throw serializationError(`Unknown field '${quoted(at)}': ${desc.typeName} has no field '${quoted(key)}'. Its fields are ${fields.names.join(", ")}.`);
+      const guess = closestName(key, fields.names);
+      const hint = guess === undefined ? "" : ` Did you mean '${guess}'?`;
+      throw serializationError(`Unknown field '${quoted(at)}': ${desc.typeName} has no field '${quoted(key)}'.${hint} Its fields are ${fields.names.join(", ")}.`);
     }
     const value = obj[key];
     if (value === null) continue; // null means absent
