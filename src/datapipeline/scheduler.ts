@@ -52,6 +52,8 @@ export interface Instance {
   kind: "task" | "passive";
   /** Attempts made so far (`@attemptCount`). */
   attempts: number;
+  /** `attempts` when the instance was last rerun: retries count from there. */
+  rerunAt?: number;
   /** The latest attempt's id (`@headAttempt`). */
   head?: string;
   actualStart?: number;
@@ -359,7 +361,7 @@ export async function startAttempt(ctx: Dp, uow: UnitOfWork, x: PipelineTx, inst
 export async function attemptFailed(ctx: Dp, uow: UnitOfWork, x: PipelineTx, inst: Instance, status: "FAILED" | "TIMEDOUT"): Promise<void> {
   const o = componentOf(x, inst);
   const maxRetries = Number(o === undefined ? undefined : (stringField(o.fields, "maximumRetries") ?? defaults.maximumRetries)) || 0;
-  if (inst.attempts <= maxRetries && x.state.pipelineState === "SCHEDULED") {
+  if (inst.attempts - (inst.rerunAt ?? 0) <= maxRetries && x.state.pipelineState === "SCHEDULED") {
     const delay = periodSeconds(o, "retryDelay") ?? defaults.retryDelaySeconds;
     if (delay <= 0) await startAttempt(ctx, uow, x, inst);
     else {

@@ -177,6 +177,25 @@ describe.each(stores)("Data Pipeline runs (%s)", (kind) => {
     expect((await failure(tg.dp.send(new SetStatusCommand({ pipelineId: id, objectIds: [inst], status: "PAUSE" })))).name).toBe("InvalidRequestException");
   });
 
+  it("SetStatus PAUSE keeps a component's instances from starting until RESUME", async () => {
+    const wg = group();
+    const id = await activated([
+      { id: "Default", scheduleType: "ondemand", workerGroup: wg },
+      { id: "A", type: "ShellCommandActivity", command: "a" },
+      { id: "B", type: "ShellCommandActivity", command: "b", dependsOn: { ref: "A" } },
+    ]);
+    await tg.dp.send(new SetStatusCommand({ pipelineId: id, objectIds: ["B"], status: "PAUSE" }));
+    const comp = await tg.dp.send(new DescribeObjectsCommand({ pipelineId: id, objectIds: ["B"] }));
+    expect(fieldOf(comp.pipelineObjects?.[0], "@status")).toBe("PAUSED");
+    expect(fieldOf(comp.pipelineObjects?.[0], "@sphere")).toBe("COMPONENT");
+    await runOne(tg.dp, wg);
+    expect(await poll(tg.dp, wg)).toBeUndefined();
+    await tg.dp.send(new SetStatusCommand({ pipelineId: id, objectIds: ["B"], status: "RESUME" }));
+    expect((await poll(tg.dp, wg))?.attemptId).toMatch(/^@B_/);
+    const bad = await failure(tg.dp.send(new SetStatusCommand({ pipelineId: id, objectIds: ["B"], status: "RERUN" })));
+    expect(bad.name).toBe("InvalidRequestException");
+  });
+
   it("QueryObjects pages with markers and filters by @scheduledStartTime; DescribeObjects evaluates expressions on request", async () => {
     const wg = group();
     const objs: ConsoleObject[] = [{ id: "Default", scheduleType: "ondemand", workerGroup: wg }];

@@ -127,6 +127,7 @@ export async function setStatus(ctx: Dp, req: pb.SetStatusRequest): Promise<Res<
       } else if (isFinal(inst.status)) {
         // RERUN: the instance waits again and gets a new attempt once its dependencies allow.
         inst.status = "WAITING_ON_DEPENDENCIES";
+        inst.rerunAt = inst.attempts;
         inst.errorMessage = undefined;
         inst.actualEnd = undefined;
       }
