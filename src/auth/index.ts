@@ -15,12 +15,22 @@
 // taskgate.common.v1.Fault detail; on the AWS JSON route it is that fault's `__type` with HTTP 400.
 //
 // The principal of an authenticated request is in the handler context under principalKey.
-// Authorization by the principals' policies is not applied here (see policy.ts).
+//
+// Authorization (authorizeAwsJson): on the AWS JSON route, the SWF operations whose request names
+// their resource (a domain, or a resourceArn; see swf-access.ts) are evaluated against the
+// principal's policies with SWF's condition keys and aws:CurrentTime, aws:EpochTime,
+// aws:SourceIp, aws:SecureTransport and aws:username; anything but Allow is
+// OperationNotPermittedFault. Not authorized yet: the SWF operations that carry only a task
+// token, the decisions of RespondDecisionTaskCompleted, every Step Functions and Data Pipeline
+// operation, and every call on the RPC routes.
 import { createContextKey, type Interceptor } from "@connectrpc/connect";
 import type { ContextValues } from "@connectrpc/connect";
 import { AuthFailure, incompleteSignature, missingAuthenticationToken, unrecognizedClient } from "./errors.ts";
 import { PrincipalStore, type Principal, type ReloadResult } from "./credentials.ts";
 import { SigningKeyCache, verifySigV4, type SignedRequest } from "./sigv4.ts";
+import { evaluate } from "./policy.ts";
+import { swfAccess } from "./swf-access.ts";
+import { swf } from "../faults.ts";
 
 export { AuthFailure } from "./errors.ts";
 export { CredentialsFileError, PrincipalStore, loadPrincipals, parsePrincipals, type Principal, type ReloadResult } from "./credentials.ts";
@@ -37,8 +47,10 @@ export interface AuthOptions {
   readonly mode: AuthMode;
   /** The principals file; required when mode is "sigv4" (read at once, CredentialsFileError when bad). */
   readonly file?: string;
-  /** The region requests must be signed for. */
+  /** The region requests must be signed for (and the region of the ARNs policies are matched against). */
   readonly region: string;
+  /** The account of the ARNs policies are matched against (--account-id). */
+  readonly accountId: string;
   /** RPC service full name (`taskgate.swf.v1.SimpleWorkflowService`) -> SigV4 service name (`swf`). */
   readonly rpcServices: ReadonlyMap<string, string>;
   /** The clock, epoch ms (default Date.now). */
@@ -56,6 +68,12 @@ export interface Authenticator {
    * target's service; records the principal in `values`. Throws the AWS Fault of a failure.
    */
   authenticateAwsJson(req: AuthRequest, body: Uint8Array, service: string, values: ContextValues): void;
+  /**
+   * AWS JSON route, after authentication and the request's conversion: authorizes the call of
+   * `operation` with the request's JSON `input` by the principal's policies (the file comment
+   * says which calls). Throws the service's Fault when the policies do not allow it.
+   */
+  authorizeAwsJson(sourceIp: string | undefined, service: string, operation: string, input: unknown, values: ContextValues): void;
   /** The principal of an RPC request, or the failure; undefined with --auth off. */
   authenticateRpc(req: AuthRequest): Principal | AuthFailure | undefined;
   /** Connect interceptor for the RPC routes: refuses unauthenticated calls, records the principal. */
@@ -84,6 +102,7 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
     return {
       mode: "off",
       authenticateAwsJson: () => undefined,
+      authorizeAwsJson: () => undefined,
       authenticateRpc: () => undefined,
       interceptor: (next) => next,
       reload: () => ({ ok: true, principals: 0 }),
@@ -126,6 +145,26 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
       } catch (e) {
         throw e instanceof AuthFailure ? e.fault : e;
       }
+    },
+    authorizeAwsJson(sourceIp, service, operation, input, values) {
+      if (service !== "swf" || typeof input !== "object" || input === null || Array.isArray(input)) return;
+      const access = swfAccess(operation, input as Record<string, unknown>, opts.region, opts.accountId);
+      const principal = values.get(principalKey);
+      if (access === undefined || principal === undefined) return;
+      const nowMs = now();
+      const context: Record<string, string | readonly string[]> = {
+        ...access.context,
+        "aws:CurrentTime": new Date(nowMs).toISOString(),
+        "aws:EpochTime": String(Math.floor(nowMs / 1000)),
+        "aws:SecureTransport": "false",
+        "aws:username": principal.name,
+        ...(sourceIp === undefined ? {} : { "aws:SourceIp": sourceIp }),
+      };
+      const d = evaluate(principal.policies, { action: access.action, resource: access.resource, context });
+      if (d.decision === "Allow") return;
+      const user = `arn:aws:iam::${opts.accountId}:user/${principal.name}`;
+      const why = d.decision === "Deny" ? "with an explicit deny in an identity-based policy" : `because no identity-based policy allows the ${access.action} action`;
+      throw swf.operationNotPermitted(`User: ${user} is not authorized to perform: ${access.action} on resource: ${access.resource} ${why}`);
     },
     authenticateRpc,
     interceptor: (next) => async (req) => {

@@ -59,6 +59,11 @@ export interface AwsJsonHandlerOptions {
    * to refuse the request (answered as any fault); may record the principal in `values`.
    */
   authenticate?: (req: AwsJsonRequest, body: Buffer, service: string, values: ContextValues) => void;
+  /**
+   * Authorizes a request once its body is read and converted (a body the model refuses is
+   * answered first), with the operation's name and the request's JSON. Throws a Fault to refuse it.
+   */
+  authorize?: (req: AwsJsonRequest, service: string, operation: string, input: unknown, values: ContextValues) => void;
 }
 
 interface Route {
@@ -319,7 +324,9 @@ export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJson
       }
 
       opts.authenticate?.(req, body, route.model.metadata.endpointPrefix, values);
-      const request = awsJsonToMessage(method.input, parseJsonBody(body).value, route.model);
+      const input = parseJsonBody(body).value;
+      const request = awsJsonToMessage(method.input, input, route.model);
+      opts.authorize?.(req, route.model.metadata.endpointPrefix, method.name, input, values);
 
       const host = headerValue(req.headers.host) ?? headerValue(req.headers[":authority"]) ?? "localhost";
       const ctx = createHandlerContext({

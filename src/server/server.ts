@@ -120,6 +120,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     mode: config.auth,
     file: config.authFile,
     region: config.region,
+    accountId: config.accountId,
     rpcServices: new Map(awsRouted.map((s) => [s.desc.typeName, s.model.metadata.endpointPrefix])),
   });
   const graceMs = Math.round(config.shutdownGraceSeconds * 1000);
@@ -181,6 +182,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     maxBodyBytes: config.maxBodyBytes,
     contextValues,
     authenticate: auth.mode === "off" ? undefined : (req, body, service, values) => auth.authenticateAwsJson({ method: req.method ?? "", url: req.url ?? "/", headers: req.headers }, body, service, values),
+    authorize: auth.mode === "off" ? undefined : (req, service, operation, input, values) => auth.authorizeAwsJson(req.socket?.remoteAddress, service, operation, input, values),
   });
 
   /** Full names of the services on the Connect routes, for "unimplemented" messages. */
