@@ -14,6 +14,9 @@
 // IncompleteSignatureException, InvalidSignatureException, UnrecognizedClientException) in the
 // taskgate.common.v1.Fault detail; on the AWS JSON route it is that fault's `__type` with HTTP 400.
 //
+// Open without credentials, like GET /healthz: the gRPC health service (grpc.health.v1.Health),
+// which load balancers and Kubernetes probes call without credentials. Server reflection is not.
+//
 // The principal of an authenticated request is in the handler context under principalKey.
 //
 // Authorization (authorizeAwsJson): on the AWS JSON route, the SWF operations whose request names
@@ -83,6 +86,9 @@ export interface Authenticator {
   /** How many principals are in force (0 with --auth off). */
   readonly principals: number;
 }
+
+/** RPC services served without authentication (probes cannot send credentials). */
+export const OPEN_RPC_SERVICES: ReadonlySet<string> = new Set(["grpc.health.v1.Health"]);
 
 /** The SigV4 service of an RPC path `/<package>.<Service>/<Method>`. */
 function rpcService(url: string, services: ReadonlyMap<string, string>): string | undefined {
@@ -168,6 +174,7 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
     },
     authenticateRpc,
     interceptor: (next) => async (req) => {
+      if (OPEN_RPC_SERVICES.has(req.service.typeName)) return next(req);
       const url = new URL(req.url);
       const headers: Record<string, string> = {};
       req.header.forEach((v, k) => (headers[k] = v));

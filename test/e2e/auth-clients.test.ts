@@ -30,6 +30,8 @@ import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { SimpleWorkflowService } from "../../gen/taskgate/swf/v1/service_pb.ts";
 import { RegistrationStatus } from "../../gen/taskgate/swf/v1/types_pb.ts";
+import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.ts";
+import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { defaults, type Config } from "../../src/server/config.ts";
 import { startServer, type RunningServer } from "../../src/server/server.ts";
@@ -274,6 +276,21 @@ describe("Connect, gRPC and gRPC-Web against --auth sigv4", () => {
       expect(await rpcError(list(kind, r.interceptors))).toEqual({ code: Code.Unauthenticated, fault: r.fault });
     });
   }
+
+  it("gRPC health answers without credentials (as /healthz); server reflection does not", async () => {
+    const health = createClient(Health, transports.grpc(tg.url, []));
+    expect((await health.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    const reflection = createClient(ServerReflection, transports.grpc(tg.url, []));
+    const read = async () => {
+      for await (const _ of reflection.serverReflectionInfo(
+        (async function* () {
+          yield { host: "", messageRequest: { case: "listServices" as const, value: "" } };
+        })(),
+      ))
+        break;
+    };
+    expect(await rpcError(read())).toEqual({ code: Code.Unauthenticated, fault: "MissingAuthenticationTokenException" });
+  });
 
   it("a server stream is refused before it starts", async () => {
     const client = createClient(SimpleWorkflowService, transports.grpc(tg.url, []));
