@@ -16,7 +16,7 @@ import * as st from "../store/datapipeline.ts";
 import type { PipelineModel } from "./definition/objects.ts";
 import { validateDefinition } from "./definition/validate.ts";
 import { attemptTaskKind, type ClaimedAttempt } from "./attempt-task.ts";
-import { PipelineTx, retryFired, scheduleFired, T, type AttemptPayload, type StoredDefinition } from "./scheduler.ts";
+import { PipelineTx, retryFired, scheduleFired, T, type AttemptPayload, type RunState, type StoredDefinition } from "./scheduler.ts";
 import type { Res } from "./present.ts";
 import * as pipelines from "./ops/pipelines.ts";
 import * as definitions from "./ops/definitions.ts";
@@ -64,6 +64,7 @@ export class DataPipelineEngine {
   constructor(deps: DpDeps) {
     const core = (this.#core = deps.core);
     const models = new Map<string, PipelineModel | undefined>();
+    const active = new Map<string, PipelineModel>();
     const modelOf = (pipelineId: string, def: StoredDefinition): PipelineModel | undefined => {
       const key = `${pipelineId}:${def.version}:${JSON.stringify(def.parameterValues)}`;
       if (models.has(key)) return models.get(key);
@@ -87,8 +88,16 @@ export class DataPipelineEngine {
       open: async (uow, id) => {
         const row = await st.getPipeline(uow.sql, uow.caps, id, true);
         if (!row || row.deleted) return undefined;
-        const active = row.active === null ? undefined : (JSON.parse(row.active) as StoredDefinition);
-        return new PipelineTx(row, core.clock.now(), active ? modelOf(row.id, active) : undefined);
+        const state = JSON.parse(row.state) as RunState;
+        // The active definition changes only with an activation, which moves the generation.
+        const key = `${row.id}@${state.gen}`;
+        let model = active.get(key);
+        if (model === undefined && row.active !== null) {
+          model = modelOf(row.id, JSON.parse(row.active) as StoredDefinition);
+          if (active.size >= maxCachedModels) active.clear();
+          if (model) active.set(key, model);
+        }
+        return new PipelineTx(row, core.clock.now(), model, state);
       },
       modelOf,
     };

@@ -132,18 +132,21 @@ export class PipelineTx {
   readonly nowMs: number;
   /** The model of the active definition (undefined before the first activation). */
   model: PipelineModel | undefined;
+  /** Set when a column other than the run changed (tags, definitions): the flush writes them all. */
+  rowChanged = false;
 
-  constructor(row: st.PipelineRow, nowMs: number, model: PipelineModel | undefined) {
+  constructor(row: st.PipelineRow, nowMs: number, model: PipelineModel | undefined, state?: RunState) {
     this.row = row;
-    this.state = JSON.parse(row.state) as RunState;
+    this.state = state ?? (JSON.parse(row.state) as RunState);
     this.nowMs = nowMs;
     this.model = model;
   }
 
-  /** Writes the run back. */
+  /** Writes the run back (and the other columns when `rowChanged`). */
   async flush(uow: UnitOfWork): Promise<void> {
     this.row.state = JSON.stringify(this.state);
-    await st.updatePipeline(uow.sql, this.row);
+    if (this.rowChanged) await st.updatePipeline(uow.sql, this.row);
+    else await st.updatePipelineState(uow.sql, this.row.id, this.row.state);
   }
 }
 

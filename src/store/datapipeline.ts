@@ -67,6 +67,11 @@ export async function updatePipeline(sql: Sql, p: PipelineRow): Promise<void> {
   await sql.run("UPDATE dp_pipelines SET deleted = ?, tags = ?, latest = ?, active = ?, state = ? WHERE id = ?", [p.deleted ? 1 : 0, p.tags, p.latest, p.active, p.state, p.id]);
 }
 
+/** Writes a pipeline's run only (the common change: a claim, a status, a timer). */
+export async function updatePipelineState(sql: Sql, id: string, state: string): Promise<void> {
+  await sql.run("UPDATE dp_pipelines SET state = ? WHERE id = ?", [state, id]);
+}
+
 /** Live pipelines in id order after `after` (exclusive), up to `limit`: ids and names only. */
 export async function listPipelines(sql: Sql, after: string | undefined, limit: number): Promise<{ id: string; name: string }[]> {
   const rows =

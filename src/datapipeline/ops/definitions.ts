@@ -43,6 +43,7 @@ export async function putPipelineDefinition(ctx: Dp, req: pb.PutPipelineDefiniti
     if (v.errors.length === 0) {
       x.state.version = def.version;
       x.row.latest = JSON.stringify(def);
+      x.rowChanged = true;
       await x.flush(uow);
     }
     return answer(v);

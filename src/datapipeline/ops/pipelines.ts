@@ -166,6 +166,7 @@ export async function addTags(ctx: Dp, req: pb.AddTagsRequest): Promise<Res<type
     for (const t of add) tags.set(t.key, t.value);
     if (tags.size > maxTags) throw dpf.invalidRequest(`A pipeline may have at most ${maxTags} tags; the request would give it ${tags.size}.`);
     x.row.tags = JSON.stringify([...tags].map(([key, value]) => ({ key, value })));
+    x.rowChanged = true;
     await x.flush(uow);
   });
   return {};
@@ -176,6 +177,7 @@ export async function removeTags(ctx: Dp, req: pb.RemoveTagsRequest): Promise<Re
   await ctx.tx(async (uow) => {
     const x = await openPipeline(ctx, uow, req.pipelineId!);
     x.row.tags = JSON.stringify((JSON.parse(x.row.tags) as Tags).filter((t) => !req.tagKeys.includes(t.key)));
+    x.rowChanged = true;
     await x.flush(uow);
   });
   return {};
@@ -209,6 +211,7 @@ export async function activatePipeline(ctx: Dp, req: pb.ActivatePipelineRequest)
     s.lastActivationMs = x.nowMs;
     if (req.startTimestamp && !onDemand) s.startFromMs = Number(req.startTimestamp.seconds) * 1000;
     x.row.active = JSON.stringify(def);
+    x.rowChanged = true;
     x.model = ctx.modelOf(x.row.id, def);
     // Instances waiting for a retry whose timer belonged to the earlier activation try again now.
     for (const inst of Object.values(s.instances)) if (inst.retryAt !== undefined) inst.retryAt = undefined;
