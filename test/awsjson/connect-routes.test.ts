@@ -224,7 +224,7 @@ describe("Connect JSON names the problem", () => {
     const e = await post("RegisterDomain", '{"nmae":"x","workflowExecutionRetentionPeriodInDays":"1"}');
     expect(e.status).toBe(400);
     expect(e.code).toBe("invalid_argument");
-    expect(e.message).toMatch(/^Unknown field 'nmae': taskgate\.swf\.v1\.RegisterDomainRequest has no field 'nmae'\. Its fields are name, description, workflowExecutionRetentionPeriodInDays, tags\.$/);
+    expect(e.message).toMatch(/^Unknown field 'nmae': taskgate\.swf\.v1\.RegisterDomainRequest has no field 'nmae'\. Did you mean 'name'\? Its fields are name, description, workflowExecutionRetentionPeriodInDays, tags\.$/);
     expect(e.fault?.name).toBe("SerializationException");
     const nested = await post("ListOpenWorkflowExecutions", '{"domain":"d","startTimeFilter":{"oldest":"2020-01-01T00:00:00Z"}}');
     expect(nested.message).toMatch(/^Unknown field 'startTimeFilter\.oldest': /);
@@ -234,7 +234,7 @@ describe("Connect JSON names the problem", () => {
     const e = await post("ListDomains", '{"registrationStatus":"REGISTERED"}');
     expect(e).toMatchObject({ status: 400, code: "invalid_argument", fault: { name: "ValidationException" } });
     expect(e.message).toBe(
-      "1 validation error detected: Value 'REGISTERED' at 'registrationStatus' failed to satisfy constraint: Member must satisfy enum value set: [REGISTRATION_STATUS_REGISTERED, REGISTRATION_STATUS_DEPRECATED]",
+      "1 validation error detected: Value 'REGISTERED' at 'registrationStatus' failed to satisfy constraint: Member must satisfy enum value set: [REGISTRATION_STATUS_REGISTERED, REGISTRATION_STATUS_DEPRECATED]. The Connect and gRPC routes take proto enum value names: send 'REGISTRATION_STATUS_REGISTERED' (or 1) for 'REGISTERED'; AWS's spellings are read on the AWS JSON route",
     );
   });
 
