@@ -30,8 +30,8 @@
 //
 // Not supported (refused when a document is read, so no policy silently means something else):
 // Principal / NotPrincipal (these are identity policies), policy variables such as
-// `${aws:username}` are matched literally, and condition operators other than those listed in
-// OPERATORS.
+// `${aws:username}` in Resource, NotResource or condition values, and condition operators other
+// than those listed in OPERATORS.
 
 /** The answer of `evaluate`; `statement` names the deciding statement (its Sid, or `Statement[i]` / `Statement`). */
 export interface Decision {
@@ -199,6 +199,11 @@ function checkValue(spec: OperatorSpec | "null", value: string, path: string): v
   }
 }
 
+/** Policy variables would be matched literally here; refuse them rather than mean something else. */
+function noVariables(value: string, path: string): void {
+  if (value.includes("${")) throw new PolicyError(`${path}: policy variables such as \${aws:username} are not supported (${JSON.stringify(value)})`);
+}
+
 function parseStatement(s: unknown, label: string, path: string): Statement {
   if (!isObject(s)) throw new PolicyError(`${path}: a statement must be an object`);
   for (const key of Object.keys(s)) {
@@ -216,7 +221,11 @@ function parseStatement(s: unknown, label: string, path: string): Statement {
     return wildcard(a, true);
   });
   const notResources = s.Resource === undefined;
-  const resources = stringList(notResources ? s.NotResource : s.Resource, `${path}.${notResources ? "NotResource" : "Resource"}`).map((r) => wildcard(r, false));
+  const resourcePath = `${path}.${notResources ? "NotResource" : "Resource"}`;
+  const resources = stringList(notResources ? s.NotResource : s.Resource, resourcePath).map((r) => {
+    noVariables(r, resourcePath);
+    return wildcard(r, false);
+  });
   const conditions: Condition[] = [];
   if (s.Condition !== undefined) {
     if (!isObject(s.Condition)) throw new PolicyError(`${path}.Condition: expected an object of operators`);
@@ -226,7 +235,10 @@ function parseStatement(s: unknown, label: string, path: string): Statement {
       if (!isObject(block)) throw new PolicyError(`${opPath}: expected an object of condition keys`);
       for (const [key, raw] of Object.entries(block)) {
         const values = conditionValues(raw, `${opPath}.${key}`);
-        for (const v of values) checkValue(spec, v, `${opPath}.${key}`);
+        for (const v of values) {
+          noVariables(v, `${opPath}.${key}`);
+          checkValue(spec, v, `${opPath}.${key}`);
+        }
         conditions.push({ spec, set, ifExists, key: key.toLowerCase(), values });
       }
     }
@@ -325,13 +337,12 @@ function parseCidr(s: string): Cidr | undefined {
   const [addr, len, extra] = s.trim().split("/");
   if (extra !== undefined || addr === undefined) return undefined;
   const v4 = parseIpv4(addr);
-  let v6 = v4 === undefined ? parseIpv6(addr) : undefined;
+  const v6 = v4 === undefined ? parseIpv6(addr) : undefined;
   if (v4 === undefined && v6 === undefined) return undefined;
   if (v6 !== undefined && v6 >> 32n === 0xffffn && len === undefined) return { v6: false, bits: v6 & 0xffffffffn, prefix: 32 };
   const width = v4 !== undefined ? 32 : 128;
   const prefix = len === undefined ? width : /^\d{1,3}$/.test(len) ? Number(len) : NaN;
   if (!(prefix >= 0 && prefix <= width)) return undefined;
-  if (v4 !== undefined) v6 = undefined;
   return { v6: v4 === undefined, bits: v4 ?? v6 ?? 0n, prefix };
 }
 
