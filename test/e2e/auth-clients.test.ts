@@ -22,7 +22,7 @@ import {
 } from "@aws-sdk/client-swf";
 import { ListActivitiesCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { DataPipelineClient, ListPipelinesCommand } from "@aws-sdk/client-data-pipeline";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { NodeHttp2Handler, NodeHttpHandler } from "@smithy/node-http-handler";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { HttpRequest } from "@smithy/protocol-http";
 import { Hash } from "@smithy/hash-node";
@@ -192,6 +192,18 @@ describe("AWS SDK clients against --auth sigv4", () => {
     const out = JSON.parse(stdout) as { attempts: number; offset: number };
     expect(out.attempts).toBe(2);
     expect(Math.abs(out.offset + minutes * 60_000)).toBeLessThan(5_000);
+  });
+
+  it("over HTTP/2 (h2c), where the host is :authority", async () => {
+    const h2 = new SWFClient({ endpoint: tg.url, region: "us-east-1", credentials: { accessKeyId: worker.accessKeyId, secretAccessKey: worker.secretAccessKey }, maxAttempts: 1, requestHandler: new NodeHttp2Handler() });
+    try {
+      await expect(h2.send(new ListDomainsCommand({ registrationStatus: "REGISTERED" }))).resolves.toBeDefined();
+      const bad = new SWFClient({ endpoint: tg.url, region: "us-east-1", credentials: { accessKeyId: worker.accessKeyId, secretAccessKey: "wrong-secret-0123456789" }, maxAttempts: 1, requestHandler: new NodeHttp2Handler() });
+      expect((await awsError(bad.send(new ListDomainsCommand({ registrationStatus: "REGISTERED" })))).name).toBe("InvalidSignatureException");
+      bad.destroy();
+    } finally {
+      h2.destroy();
+    }
   });
 
   it("an unsigned request is MissingAuthenticationTokenException; /healthz stays open", async () => {
