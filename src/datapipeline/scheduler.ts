@@ -358,15 +358,18 @@ export async function startAttempt(ctx: Dp, uow: UnitOfWork, x: PipelineTx, inst
 
 /**
  * An attempt ended without success (`FAILED` or `TIMEDOUT`): another attempt after retryDelay
- * while maximumRetries allows (at once when the delay is 0), else the instance ends with that
- * status and its CASCADE dependents fail with it.
+ * while maximumRetries allows (at once when the delay is 0; at the next activation when the
+ * pipeline is not SCHEDULED), else the instance ends with that status and its CASCADE dependents
+ * fail with it.
  */
 export async function attemptFailed(ctx: Dp, uow: UnitOfWork, x: PipelineTx, inst: Instance, status: "FAILED" | "TIMEDOUT"): Promise<void> {
   const o = componentOf(x, inst);
   const maxRetries = Number(o === undefined ? undefined : (stringField(o.fields, "maximumRetries") ?? defaults.maximumRetries)) || 0;
-  if (inst.attempts - (inst.rerunAt ?? 0) <= maxRetries && x.state.pipelineState === "SCHEDULED") {
+  if (inst.attempts - (inst.rerunAt ?? 0) <= maxRetries) {
     const delay = periodSeconds(o, "retryDelay") ?? defaults.retryDelaySeconds;
-    if (delay <= 0) await startAttempt(ctx, uow, x, inst);
+    // A pipeline deactivated meanwhile retries when it is activated again.
+    if (x.state.pipelineState !== "SCHEDULED") inst.status = "WAITING_ON_DEPENDENCIES";
+    else if (delay <= 0) await startAttempt(ctx, uow, x, inst);
     else {
       inst.status = "WAITING_ON_DEPENDENCIES";
       inst.retryAt = x.nowMs + delay * 1000;

@@ -160,6 +160,28 @@ describe.each(stores)("Data Pipeline runs (%s)", (kind) => {
     expect((await withStatus(id, "INSTANCE", "CANCELED")).length).toBe(1);
   });
 
+  it("deactivation without cancelActive lets a running attempt finish and starts nothing; the next activation runs anew", async () => {
+    const wg = group();
+    const id = await activated([
+      { id: "Default", scheduleType: "ondemand", workerGroup: wg },
+      { id: "A", type: "ShellCommandActivity", command: "a" },
+      { id: "B", type: "ShellCommandActivity", command: "b", dependsOn: { ref: "A" } },
+    ]);
+    const a = await poll(tg.dp, wg);
+    await tg.dp.send(new DeactivatePipelineCommand({ pipelineId: id, cancelActive: false }));
+    expect((await tg.dp.send(new ReportTaskProgressCommand({ taskId: a!.taskId }))).canceled).toBe(false);
+    await tg.dp.send(new SetTaskStatusCommand({ taskId: a!.taskId, taskStatus: "FINISHED" }));
+    expect(await poll(tg.dp, wg)).toBeUndefined();
+    expect(await withStatus(id, "INSTANCE", "WAITING_ON_DEPENDENCIES")).toHaveLength(1);
+    const waitingB = (await withStatus(id, "INSTANCE", "WAITING_ON_DEPENDENCIES"))[0];
+    // An on-demand pipeline runs anew on each activation: the old run's waiting objects are canceled.
+    await tg.dp.send(new ActivatePipelineCommand({ pipelineId: id }));
+    const again = await poll(tg.dp, wg);
+    expect(again?.attemptId).toMatch(/^@A_/);
+    expect(again?.attemptId).not.toBe(a!.attemptId);
+    expect(await withStatus(id, "INSTANCE", "CANCELED")).toEqual([waitingB]);
+  });
+
   it("SetStatus: TRY_CANCEL cancels an instance, RERUN runs it again, MARK_FINISHED finishes it", async () => {
     const wg = group();
     const id = await activated([

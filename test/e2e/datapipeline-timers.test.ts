@@ -11,6 +11,7 @@ import {
   PutPipelineDefinitionCommand,
   QueryObjectsCommand,
   ReportTaskProgressCommand,
+  SetStatusCommand,
   SetTaskStatusCommand,
 } from "@aws-sdk/client-data-pipeline";
 import { formatDateTime } from "../../src/datapipeline/schedule.ts";
@@ -153,5 +154,10 @@ describe.each(stores)("Data Pipeline timers on a fake clock (%s)", (kind) => {
       (await tg.dp.send(new DescribePipelinesCommand({ pipelineIds: [id] }))).pipelineDescriptionList![0].fields!.find((f) => f.key === "@pipelineState")?.stringValue;
     await eventually(async () => expect(await state()).toBe("FINISHED"));
     expect(await query(tg, id, "INSTANCE", "FINISHED")).toHaveLength(6);
+    // A FINISHED pipeline takes no new definition and no SetStatus, as AWS documents.
+    const put = await failure(tg.dp.send(new PutPipelineDefinitionCommand({ pipelineId: id, pipelineObjects: objectsOf([{ id: "Default", scheduleType: "ondemand" }]) })));
+    expect(put.name).toBe("InvalidRequestException");
+    const set = await failure(tg.dp.send(new SetStatusCommand({ pipelineId: id, objectIds: ["A"], status: "PAUSE" })));
+    expect(set.name).toBe("InvalidRequestException");
   });
 });

@@ -32,11 +32,12 @@ function answer(v: DefinitionValidation): { errored: boolean; validationErrors: 
  * PutPipelineDefinition: a definition without errors is saved as the pipeline's latest version
  * (warnings come back); one with errors is not saved and `errored` is true; one with FATAL errors
  * (objects without id or name, empty fields, duplicate ids, too many objects) is refused with
- * InvalidRequestException, as AWS refuses it.
+ * InvalidRequestException, as AWS refuses it, and so is any definition for a FINISHED pipeline.
  */
 export async function putPipelineDefinition(ctx: Dp, req: pb.PutPipelineDefinitionRequest): Promise<Res<typeof pb.PutPipelineDefinitionResponseSchema>> {
   return ctx.tx(async (uow) => {
     const x = await openPipeline(ctx, uow, req.pipelineId!);
+    if (x.state.pipelineState === "FINISHED") throw dpf.invalidRequest(`Pipeline ${x.row.id} is FINISHED; its definition cannot change.`);
     const def = storedOf(req, x.state.version + 1);
     const v = validateDefinition(def.objects, def.parameterObjects, def.parameterValues);
     if (v.fatal) throw dpf.invalidRequest(fatalDefinitionMessage(v.errors));
