@@ -57,11 +57,12 @@ const ALLOWED_HEADER_PREFIXES = ["x-amz-", "amz-sdk-"];
 
 /**
  * Response headers a page may read besides the CORS-safelisted ones: the gRPC-Web status and
- * error details and the Connect encodings published by `@connectrpc/connect`, and the AWS
- * route's request id and error type.
+ * error details and the Connect encodings published by `@connectrpc/connect`, the AWS route's
+ * request id and error type, and `date` (the AWS SDKs correct their clock skew from it when a
+ * signature is refused as expired).
  */
 export const CORS_EXPOSED_HEADERS: readonly string[] = [
-  ...new Set([...connectCors.exposedHeaders.map((h) => h.toLowerCase()), "grpc-status", "grpc-message", "grpc-status-details-bin", "x-amzn-requestid", "x-amzn-errortype"]),
+  ...new Set([...connectCors.exposedHeaders.map((h) => h.toLowerCase()), "grpc-status", "grpc-message", "grpc-status-details-bin", "x-amzn-requestid", "x-amzn-errortype", "date"]),
 ];
 
 /** How long a browser may cache a preflight's answer, in seconds (Chromium caps it at 7200). */
