@@ -79,6 +79,52 @@ function docText(html: string | undefined): string {
     .trim();
 }
 
+/** First letter upper-cased: "swf" -> "Swf". */
+function title(word: string): string {
+  return word.charAt(0).toUpperCase() + word.slice(1);
+}
+
+/**
+ * The file options every language's generator reads, for a package `taskgate.<name>.v<N>`, as
+ * buf's style guide (managed mode's defaults) recommends: the same values in every file of a
+ * package (buf lint's PACKAGE_SAME_* rules), so the generated code of one package lands in one
+ * namespace of each language.
+ *
+ * - go_package: `taskgate/gen/go/<proto directory>;<name>v<N>` — the import path Go code gets when
+ *   generated with `paths=source_relative` into `gen/go` of a module or GOPATH root named
+ *   `taskgate` (examples/go does so); another layout overrides it with buf's managed mode
+ *   (`go_package_prefix`), as any consumer of published protos does.
+ * - java_package `com.taskgate.<name>.v<N>`, java_multiple_files, java_outer_classname
+ *   `<File>Proto`; csharp_namespace, php_namespace, ruby_package: the package's components
+ *   capitalized, joined by each language's separator.
+ * - objc_class_prefix: "T" and the first two letters of `<name>` (TSW, TSF, TDA, TCO). buf's
+ *   default, the initials without the version, would give swf and sfn the same TSX, and both
+ *   define ListTagsForResourceRequest, among others.
+ * - swift_prefix: swift-protobuf's own default spelled out (`Taskgate_Swf_V1_`), unique per
+ *   package.
+ */
+function languageOptions(pkg: string, file: string): string {
+  const parts = pkg.split(".");
+  if (parts.length !== 3 || parts[0] !== "taskgate" || !/^v[0-9]+$/.test(parts[2])) {
+    throw new Error(`package ${pkg} is not taskgate.<name>.v<N>`);
+  }
+  const [, name, version] = parts;
+  const caps = parts.map(title);
+  const objc = `T${name.slice(0, 2).toUpperCase()}`;
+  const outer = file.replace(/\.proto$/, "").split("_").map(title).join("") + "Proto";
+  return [
+    `option csharp_namespace = "${caps.join(".")}";`,
+    `option go_package = "taskgate/gen/go/${parts.join("/")};${name}${version}";`,
+    `option java_multiple_files = true;`,
+    `option java_outer_classname = "${outer}";`,
+    `option java_package = "com.${pkg}";`,
+    `option objc_class_prefix = "${objc}";`,
+    `option php_namespace = "${caps.join("\\\\")}";`,
+    `option ruby_package = "${caps.join("::")}";`,
+    `option swift_prefix = "${caps.join("_")}_";`,
+  ].join("\n") + "\n";
+}
+
 function comment(text: string, indent: string): string {
   const out: string[] = [];
   for (const para of text.split("\n")) {
@@ -266,6 +312,8 @@ function generate(spec: ServiceSpec): void {
     head("Shared shapes and enums.") +
     `\n${opts}\n` +
     (typeMessages.join("").includes("google.protobuf.Timestamp") ? `import "google/protobuf/timestamp.proto";\n\n` : "") +
+    languageOptions(spec.package, "types.proto") +
+    "\n" +
     [...typeMessages, ...enums.values()].join("\n");
   writeFileSync(join(outDir, "types.proto"), typesFile);
 
@@ -275,6 +323,8 @@ function generate(spec: ServiceSpec): void {
     `\n${opts}\n` +
     (rpcBody.includes("google.protobuf.Timestamp") ? `import "google/protobuf/timestamp.proto";\n` : "") +
     `import "taskgate/common/v1/options.proto";\nimport "${spec.dir}/types.proto";\n\n` +
+    languageOptions(spec.package, "service.proto") +
+    "\n" +
     service +
     "\n" +
     rpcBody +
