@@ -52,11 +52,28 @@ export type ServiceName = keyof typeof files;
 
 const cache = new Map<ServiceName, Model>();
 
-/** The model of one service, parsed once. */
+/** A correction of a published model (models/corrections.json): what AWS really does, as data. */
+interface Correction {
+  shape: string;
+  /** Members AWS always sends (as [] or {} when empty) that the model does not mark required. */
+  addRequired?: string[];
+  why: string;
+}
+
+/** The model of one service, parsed once, with its corrections applied. */
 export function loadModel(name: ServiceName): Model {
   let m = cache.get(name);
   if (!m) {
     m = JSON.parse(readFileSync(new URL(`../../models/${files[name]}`, import.meta.url), "utf8")) as Model;
+    const corrections = JSON.parse(readFileSync(new URL("../../models/corrections.json", import.meta.url), "utf8")) as Partial<Record<ServiceName, Correction[]>>;
+    for (const c of corrections[name] ?? []) {
+      const shape = m.shapes[c.shape];
+      if (!shape) throw new Error(`models/corrections.json: ${name} has no shape ${c.shape}`);
+      for (const member of c.addRequired ?? []) {
+        if (!shape.members?.[member]) throw new Error(`models/corrections.json: ${name} ${c.shape} has no member ${member}`);
+        shape.required = [...new Set([...(shape.required ?? []), member])];
+      }
+    }
     cache.set(name, m);
   }
   return m;

@@ -161,6 +161,13 @@ describe.each(stores)("Data Pipeline pipelines and definitions (%s)", (kind) => 
     await tg.dp.send(new ActivatePipelineCommand({ pipelineId: id }));
     const inst = (await tg.dp.send(new QueryObjectsCommand({ pipelineId: id, sphere: "INSTANCE" }))).ids!;
     expect(inst).toEqual(["@A_2012-12-12T00:00:00", "@A_2012-12-13T00:00:00"]);
+    // Nothing matching is "ids": [] on the wire, as AWS answers it (the AWS CLI's list-runs indexes it).
+    const none = await fetch(tg.url, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "DataPipeline.QueryObjects" },
+      body: JSON.stringify({ pipelineId: id, sphere: "ATTEMPT", query: { selectors: [{ fieldName: "@status", operator: { type: "EQ", values: ["NO_SUCH_STATUS"] } }] } }),
+    });
+    expect(await none.json()).toEqual({ ids: [], hasMoreResults: false });
     // The Developer Guide's date functions on @scheduledStartTime.
     expect(await ev(inst[1], "#{format(@scheduledStartTime,'YYYY-MM-dd')}")).toBe("2012-12-13");
     expect(await ev(inst[1], "#{format(minusDays(@scheduledStartTime,1),'YYYY-MM-dd hh:mm:ss')}")).toBe("2012-12-12 12:00:00");
