@@ -11,8 +11,8 @@
 // - a long poll (a method with the long_poll_seconds option) receives its poll options: hold
 //   time (shortened to the client's deadline on the RPC routes, longpoll.ts), abort signal,
 //   delivery hooks;
-// - a server stream `Stream<Kind>Tasks` is validated as the operation `PollFor<Kind>Task` whose
-//   members it shares, receives its credit (`maxInFlight`) and abort signal, and sends the
+// - a server stream of tasks is validated as the long poll whose request members it shares (all
+//   but `maxInFlight`), receives its credit (`maxInFlight`) and abort signal, and sends the
 //   batches the engine yields one message at a time;
 // - a batch `Respond<Kind>Tasks` (unary, taskgate-only, not a model operation) is validated entry
 //   by entry: its one list member holds 1 to 1000 entries, each setting one member of its oneof,
@@ -40,10 +40,22 @@ export type EngineOf<Desc extends DescService> = { [P in keyof Desc["method"]]: 
 type AnyUnary = (req: unknown, poll?: PollOptions) => Promise<unknown>;
 type AnyStream = (req: unknown, maxInFlight: number, signal: AbortSignal) => AsyncIterable<unknown[]>;
 
-/** The operation a task stream is validated as: `Stream<Kind>Tasks` → `PollFor<Kind>Task`. */
-function pollOperationOf(streamName: string): string | undefined {
-  const m = /^Stream(\w+)Tasks$/.exec(streamName);
-  return m ? `PollFor${m[1]}Task` : undefined;
+/**
+ * The long poll a task stream is validated as: the one long-poll RPC of the service whose request
+ * has exactly the stream's request members other than `maxInFlight` (SWF `StreamActivityTasks` →
+ * `PollForActivityTask`, Step Functions `StreamActivityTasks` → `GetActivityTask`, Data Pipeline
+ * `StreamTasks` → `PollForTask`). Undefined unless exactly one matches.
+ */
+function pollOf(desc: DescService, stream: { input: DescMessage }): DescMethodUnary | undefined {
+  const members = (m: DescMessage) =>
+    m.fields
+      .map((f) => f.jsonName)
+      .filter((n) => n !== "maxInFlight")
+      .sort()
+      .join(",");
+  const want = members(stream.input);
+  const matches = desc.methods.filter((m): m is DescMethodUnary => m.methodKind === "unary" && optionSeconds(m) > 0 && members(m.input) === want);
+  return matches.length === 1 ? matches[0] : undefined;
 }
 
 /** Entries of one batch call: at least one, at most 1000 (one transaction applies them all). */
@@ -101,9 +113,9 @@ export function bindService<Desc extends DescService>(desc: Desc, model: Model, 
         return longPoll ? call(req, pollOptions(method, ctx, cfg)) : call(req);
       };
     } else if (method.methodKind === "server_streaming") {
-      const pollName = pollOperationOf(method.name);
-      const poll = desc.methods.find((m) => m.name === pollName);
-      if (!pollName || !poll || !model.operations[pollName]) throw new Error(`${desc.typeName}.${method.name} has no poll operation to be validated as`);
+      const poll = pollOf(desc, method);
+      const pollName = poll?.name;
+      if (!poll || !pollName || !model.operations[pollName]) throw new Error(`${desc.typeName}.${method.name} has no long poll with the same request members to be validated as`);
       impl[method.localName] = async function* (req: MessageShape<typeof method.input> & { maxInFlight?: number }, ctx: HandlerContext) {
         // Streams are taskgate's own: the same members and rules as their poll operation.
         validateRequest(model, pollName, poll.input, req as unknown as MessageShape<typeof poll.input>);
