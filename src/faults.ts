@@ -109,6 +109,22 @@ export function storeCannotWrite(cause: unknown): Fault {
   );
 }
 
+/**
+ * Coral's refusal of a call the caller's policies do not allow (Step Functions, Data Pipeline;
+ * SWF answers OperationNotPermittedFault instead). HTTP 400, as Coral JSON services answer it.
+ */
+export function accessDenied(message: string): Fault {
+  return new Fault("AccessDeniedException", message, { namespace: Namespace.coralService, code: "PermissionDenied" });
+}
+
+/**
+ * Coral's answer to a caller over its request rate: HTTP 400 `ThrottlingException`, which every
+ * AWS SDK retries with backoff. Retryable: nothing was changed.
+ */
+export function throttling(message = "Rate exceeded"): Fault {
+  return new Fault("ThrottlingException", message, { namespace: Namespace.coralAvailability, code: "ResourceExhausted", retryable: true });
+}
+
 /** SWF's modeled faults (all HTTP 400). */
 export const swf = {
   unknownResource: (message: string) => new Fault("UnknownResourceFault", message, { namespace: Namespace.swf, code: "NotFound" }),
@@ -132,12 +148,15 @@ export const sfn = {
   activityLimitExceeded: (message: string) => sfnFault("ActivityLimitExceeded", message, "ResourceExhausted"),
   activityWorkerLimitExceeded: (message: string) => sfnFault("ActivityWorkerLimitExceeded", message, "ResourceExhausted"),
   conflict: (message: string) => sfnFault("ConflictException", message, "FailedPrecondition"),
+  executionAlreadyExists: (message: string) => sfnFault("ExecutionAlreadyExists", message, "AlreadyExists"),
   executionDoesNotExist: (message: string) => sfnFault("ExecutionDoesNotExist", message, "NotFound"),
   invalidArn: (message: string) => sfnFault("InvalidArn", message, "InvalidArgument"),
   invalidDefinition: (message: string) => sfnFault("InvalidDefinition", message, "InvalidArgument"),
+  invalidExecutionInput: (message: string) => sfnFault("InvalidExecutionInput", message, "InvalidArgument"),
   invalidEncryptionConfiguration: (message: string) => sfnFault("InvalidEncryptionConfiguration", message, "InvalidArgument"),
   invalidLoggingConfiguration: (message: string) => sfnFault("InvalidLoggingConfiguration", message, "InvalidArgument"),
   invalidName: (message: string) => sfnFault("InvalidName", message, "InvalidArgument"),
+  invalidOutput: (message: string) => sfnFault("InvalidOutput", message, "InvalidArgument"),
   invalidToken: (message: string) => sfnFault("InvalidToken", message, "InvalidArgument"),
   invalidTracingConfiguration: (message: string) => sfnFault("InvalidTracingConfiguration", message, "InvalidArgument"),
   missingRequiredParameter: (message: string) => sfnFault("MissingRequiredParameter", message, "InvalidArgument"),
@@ -148,6 +167,7 @@ export const sfn = {
   stateMachineLimitExceeded: (message: string) => sfnFault("StateMachineLimitExceeded", message, "ResourceExhausted"),
   stateMachineTypeNotSupported: (message: string) => sfnFault("StateMachineTypeNotSupported", message, "Unimplemented"),
   taskDoesNotExist: (message: string) => sfnFault("TaskDoesNotExist", message, "NotFound"),
+  taskTimedOut: (message: string) => sfnFault("TaskTimedOut", message, "FailedPrecondition"),
   tooManyTags: (message: string) => sfnFault("TooManyTags", message, "InvalidArgument"),
   /** Step Functions' own ValidationException (a rule beyond the model's constraints, e.g. a tag key prefix). */
   validation: (message: string) => sfnFault("ValidationException", message, "InvalidArgument"),

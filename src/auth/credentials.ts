@@ -1,12 +1,14 @@
 // The principals file (--auth-file): who may call taskgate, with which keys and policies.
 //
 //   {"principals": [{"name": "worker-a", "accessKeyId": "AKIA…", "secretAccessKey": "…",
-//                    "sessionToken": "… (optional)", "policies": [ <IAM policy documents> ]}]}
+//                    "sessionToken": "… (optional)", "accountId": "123456789012 (optional)",
+//                    "policies": [ <IAM policy documents> ]}]}
 //
 // Rules (each violation is reported with the file, the principal's index and the field):
 // `principals` is a non-empty list; `name` is 1..128 characters and unique; `accessKeyId` is
 // 16..128 characters of A-Z, a-z, 0-9 and unique; `secretAccessKey` is at least 16 characters
-// (any printable ASCII but space); `sessionToken`, when given, is a non-empty string; `policies`
+// (any printable ASCII but space); `sessionToken`, when given, is a non-empty string; `accountId`,
+// when given, is 12 digits (the account the principal belongs to; default --account-id); `policies`
 // is a list (empty = no permission) of documents policy.ts can read. No other member is accepted,
 // so a misspelt field never passes silently.
 //
@@ -21,6 +23,8 @@ export interface Principal {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
   readonly sessionToken?: string;
+  /** The principal's account (12 digits); absent: the server's --account-id. Task and page tokens are bound to it. */
+  readonly accountId?: string;
   /** The documents as written (for display), in file order. */
   readonly policyDocuments: readonly unknown[];
   /** The same documents compiled, in file order (what policy.ts `evaluate` takes). */
@@ -35,7 +39,7 @@ export class CredentialsFileError extends Error {
   }
 }
 
-const PRINCIPAL_FIELDS: ReadonlySet<string> = new Set(["name", "accessKeyId", "secretAccessKey", "sessionToken", "policies"]);
+const PRINCIPAL_FIELDS: ReadonlySet<string> = new Set(["name", "accessKeyId", "secretAccessKey", "sessionToken", "accountId", "policies"]);
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -61,7 +65,7 @@ export function parsePrincipals(text: string, file: string): Principal[] {
     for (const k of Object.keys(p)) {
       if (!PRINCIPAL_FIELDS.has(k)) throw new CredentialsFileError(`${at}: unknown field ${JSON.stringify(k)}; the fields are ${[...PRINCIPAL_FIELDS].join(", ")}`);
     }
-    const { name, accessKeyId, secretAccessKey, sessionToken, policies } = p;
+    const { name, accessKeyId, secretAccessKey, sessionToken, accountId, policies } = p;
     if (typeof name !== "string" || name.length < 1 || name.length > 128) throw new CredentialsFileError(`${at}.name: expected a string of 1 to 128 characters`);
     const dupName = names.get(name);
     if (dupName !== undefined) throw new CredentialsFileError(`${at}.name: ${JSON.stringify(name)} is also the name of principals[${dupName}]`);
@@ -76,6 +80,7 @@ export function parsePrincipals(text: string, file: string): Principal[] {
       throw new CredentialsFileError(`${at}.secretAccessKey: expected a string of at least 16 printable ASCII characters without spaces`);
     }
     if (sessionToken !== undefined && (typeof sessionToken !== "string" || sessionToken === "")) throw new CredentialsFileError(`${at}.sessionToken: expected a non-empty string when given`);
+    if (accountId !== undefined && (typeof accountId !== "string" || !/^\d{12}$/.test(accountId))) throw new CredentialsFileError(`${at}.accountId: expected 12 digits when given`);
     if (!Array.isArray(policies)) throw new CredentialsFileError(`${at}.policies: expected a list of IAM policy documents ([] grants nothing)`);
     const compiled = policies.map((doc: unknown, j) => {
       try {
@@ -90,6 +95,7 @@ export function parsePrincipals(text: string, file: string): Principal[] {
       accessKeyId,
       secretAccessKey,
       ...(typeof sessionToken === "string" ? { sessionToken } : {}),
+      ...(typeof accountId === "string" ? { accountId } : {}),
       policyDocuments: policies as unknown[],
       policies: compiled,
     };

@@ -19,21 +19,28 @@
 //
 // The principal of an authenticated request is in the handler context under principalKey.
 //
-// Authorization (authorizeAwsJson): on the AWS JSON route, the SWF operations whose request names
-// their resource (a domain, or a resourceArn; see swf-access.ts) are evaluated against the
-// principal's policies with SWF's condition keys and aws:CurrentTime, aws:EpochTime,
-// aws:SourceIp, aws:SecureTransport and aws:username; anything but Allow is
-// OperationNotPermittedFault. Not authorized yet: the SWF operations that carry only a task
-// token, the decisions of RespondDecisionTaskCompleted, every Step Functions and Data Pipeline
-// operation, and every call on the RPC routes.
-import { createContextKey, type Interceptor } from "@connectrpc/connect";
+// Authorization: every authenticated call is evaluated against the principal's policies with the
+// request's condition keys and aws:CurrentTime, aws:EpochTime, aws:SourceIp, aws:SecureTransport
+// and aws:username, on both route families:
+//   - SWF: `swf:<Operation>` on the domain's ARN (swf-access.ts); the operations that name only a
+//     task token, and each decision of RespondDecisionTaskCompleted, are authorized by the engine
+//     once it has loaded the task (src/swf/access.ts, through scope.ts). Refused:
+//     OperationNotPermittedFault (a refused decision: its *Failed event, OPERATION_NOT_PERMITTED).
+//   - Step Functions and Data Pipeline: `states:<Operation>` / `datapipeline:<Operation>` on the
+//     ARNs access.ts derives; refused: AccessDeniedException.
+//   - RPC routes: the same, the request message read as its JSON; task streams as their poll
+//     operation, batches entry by entry; refused: PERMISSION_DENIED with the AWS fault in the
+//     taskgate.common.v1.Fault detail.
+import { toJson, type DescMessage, type DescMethod, type Message } from "@bufbuild/protobuf";
+import { Code, createContextKey, type Interceptor } from "@connectrpc/connect";
 import type { ContextValues } from "@connectrpc/connect";
 import { AuthFailure, incompleteSignature, missingAuthenticationToken, unrecognizedClient } from "./errors.ts";
 import { PrincipalStore, type Principal, type ReloadResult } from "./credentials.ts";
 import { SigningKeyCache, verifySigV4, type SignedRequest } from "./sigv4.ts";
-import { evaluate } from "./policy.ts";
-import { swfAccess } from "./swf-access.ts";
-import { swf } from "../faults.ts";
+import { evaluate, type Decision } from "./policy.ts";
+import { accessesOf } from "./access.ts";
+import { runWithAccess, type CallAccess } from "./scope.ts";
+import { accessDenied, Fault, swf } from "../faults.ts";
 
 export { AuthFailure } from "./errors.ts";
 export { CredentialsFileError, PrincipalStore, loadPrincipals, parsePrincipals, type Principal, type ReloadResult } from "./credentials.ts";
@@ -44,6 +51,18 @@ export type AuthMode = "off" | "sigv4";
 
 /** The principal that made the request; undefined with --auth off. */
 export const principalKey = createContextKey<Principal | undefined>(undefined, { description: "taskgate: the authenticated principal" });
+
+/** Where a request came from (set by the server for each request): the client address and whether it arrived over TLS. */
+export interface RequestSource {
+  readonly ip: string | undefined;
+  readonly secure: boolean;
+}
+
+/** The source of the request, in the handler context (aws:SourceIp, aws:SecureTransport). */
+export const sourceKey = createContextKey<RequestSource>({ ip: undefined, secure: false }, { description: "taskgate: the client address" });
+
+/** The access check of an authorized call, in the handler context; undefined with --auth off. */
+export const accessKey = createContextKey<CallAccess | undefined>(undefined, { description: "taskgate: the caller's access check" });
 
 /** What createAuthenticator needs. */
 export interface AuthOptions {
@@ -76,7 +95,9 @@ export interface Authenticator {
    * `operation` with the request's JSON `input` by the principal's policies (the file comment
    * says which calls). Throws the service's Fault when the policies do not allow it.
    */
-  authorizeAwsJson(sourceIp: string | undefined, service: string, operation: string, input: unknown, values: ContextValues): void;
+  authorizeAwsJson(service: string, operation: string, input: unknown, values: ContextValues): void;
+  /** Runs `fn` (the engine call) with the access check of the call in `values`, for what the engine authorizes itself. */
+  inScope<T>(values: ContextValues, fn: () => T): T;
   /** The principal of an RPC request, or the failure; undefined with --auth off. */
   authenticateRpc(req: AuthRequest): Principal | AuthFailure | undefined;
   /** Connect interceptor for the RPC routes: refuses unauthenticated calls, records the principal. */
@@ -109,6 +130,7 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
       mode: "off",
       authenticateAwsJson: () => undefined,
       authorizeAwsJson: () => undefined,
+      inScope: (_values, fn) => fn(),
       authenticateRpc: () => undefined,
       interceptor: (next) => next,
       reload: () => ({ ok: true, principals: 0 }),
@@ -143,6 +165,38 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
     }
   };
 
+  /** The access check of one call by `principal` from `source`; the clock is read once per call. */
+  const callAccess = (principal: Principal, source: RequestSource | undefined): CallAccess => {
+    const nowMs = now();
+    const global: Record<string, string> = {
+      "aws:CurrentTime": new Date(nowMs).toISOString(),
+      "aws:EpochTime": String(Math.floor(nowMs / 1000)),
+      "aws:SecureTransport": source?.secure === true ? "true" : "false",
+      "aws:username": principal.name,
+      ...(source?.ip === undefined ? {} : { "aws:SourceIp": source.ip }),
+    };
+    const user = `arn:aws:iam::${principal.accountId ?? opts.accountId}:user/${principal.name}`;
+    const decide = (action: string, resource: string, context: Readonly<Record<string, string | readonly string[]>>): Decision =>
+      evaluate(principal.policies, { action, resource, context: { ...context, ...global } });
+    return {
+      allows: (action, resource, context) => decide(action, resource, context).decision === "Allow",
+      refusal: (action, resource) => refusal(user, action, resource, decide(action, resource, {})),
+      decide,
+      user,
+      account: principal.accountId ?? opts.accountId,
+    };
+  };
+
+  /** Throws the service's refusal unless every access of the call is allowed. */
+  const authorize = (access: CallAccess, service: string, operation: string, input: Record<string, unknown>): void => {
+    for (const a of accessesOf(service, operation, input, opts.region, opts.accountId)) {
+      const d = access.decide(a.action, a.resource, a.context);
+      if (d.decision === "Allow") continue;
+      const message = refusal(access.user, a.action, a.resource, d);
+      throw service === "swf" ? swf.operationNotPermitted(message) : accessDenied(message);
+    }
+  };
+
   return {
     mode: "sigv4",
     authenticateAwsJson(req, body, service, values) {
@@ -152,25 +206,17 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
         throw e instanceof AuthFailure ? e.fault : e;
       }
     },
-    authorizeAwsJson(sourceIp, service, operation, input, values) {
-      if (service !== "swf" || typeof input !== "object" || input === null || Array.isArray(input)) return;
-      const access = swfAccess(operation, input as Record<string, unknown>, opts.region, opts.accountId);
+    authorizeAwsJson(service, operation, input, values) {
       const principal = values.get(principalKey);
-      if (access === undefined || principal === undefined) return;
-      const nowMs = now();
-      const context: Record<string, string | readonly string[]> = {
-        ...access.context,
-        "aws:CurrentTime": new Date(nowMs).toISOString(),
-        "aws:EpochTime": String(Math.floor(nowMs / 1000)),
-        "aws:SecureTransport": "false",
-        "aws:username": principal.name,
-        ...(sourceIp === undefined ? {} : { "aws:SourceIp": sourceIp }),
-      };
-      const d = evaluate(principal.policies, { action: access.action, resource: access.resource, context });
-      if (d.decision === "Allow") return;
-      const user = `arn:aws:iam::${opts.accountId}:user/${principal.name}`;
-      const why = d.decision === "Deny" ? "with an explicit deny in an identity-based policy" : `because no identity-based policy allows the ${access.action} action`;
-      throw swf.operationNotPermitted(`User: ${user} is not authorized to perform: ${access.action} on resource: ${access.resource} ${why}`);
+      if (principal === undefined) return;
+      const access = callAccess(principal, values.get(sourceKey));
+      values.set(accessKey, access);
+      if (typeof input !== "object" || input === null || Array.isArray(input)) return;
+      authorize(access, service, operation, input as Record<string, unknown>);
+    },
+    inScope(values, fn) {
+      const access = values.get(accessKey);
+      return access === undefined ? fn() : runWithAccess(access, fn);
     },
     authenticateRpc,
     interceptor: (next) => async (req) => {
@@ -182,13 +228,73 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
       const result = authenticateRpc({ method: req.requestMethod, url: `${url.pathname}${url.search}`, headers });
       if (result instanceof AuthFailure) throw result.toConnectError();
       req.contextValues.set(principalKey, result);
-      return next(req);
+      const access = callAccess(result, req.contextValues.get(sourceKey));
+      req.contextValues.set(accessKey, access);
+      const service = opts.rpcServices.get(req.service.typeName);
+      if (service === undefined) return runWithAccess(access, () => next(req));
+      const check = (message: Message): void => {
+        try {
+          for (const [operation, input] of rpcOperations(service, req.method, message)) authorize(access, service, operation, input);
+        } catch (e) {
+          throw e instanceof Fault ? new AuthFailure(e, Code.PermissionDenied).toConnectError() : e;
+        }
+      };
+      if (!req.stream) {
+        check(req.message);
+        return runWithAccess(access, () => next(req));
+      }
+      const messages = req.message;
+      const checked = async function* (): AsyncGenerator<Message> {
+        for await (const m of messages) {
+          check(m);
+          yield m;
+        }
+      };
+      return runWithAccess(access, () => next({ ...req, message: checked() }));
     },
     reload: () => store.reload(),
     get principals() {
       return store.size;
     },
   };
+}
+
+/** AWS's message for a refused call: who, what, on which resource, and why. */
+function refusal(user: string, action: string, resource: string, d: Decision): string {
+  const why = d.decision === "Deny" ? "with an explicit deny in an identity-based policy" : `because no identity-based policy allows the ${action} action`;
+  return `User: ${user} is not authorized to perform: ${action} on resource: ${resource} ${why}`;
+}
+
+/** RPC methods that are not model operations, by SigV4 service: task streams, authorized as their poll operation. */
+const STREAM_OPERATIONS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  swf: { StreamActivityTasks: "PollForActivityTask", StreamDecisionTasks: "PollForDecisionTask" },
+  states: { StreamActivityTasks: "GetActivityTask" },
+  datapipeline: { StreamTasks: "PollForTask" },
+};
+
+/**
+ * The model operations an RPC call amounts to, each with its request as AWS JSON member names: the
+ * method itself, a task stream as its poll operation, a batch `Respond<Kind>Tasks` as one
+ * operation per entry (the entry's request message named `<Operation>Request`).
+ */
+function rpcOperations(service: string, method: DescMethod, message: Message): [string, Record<string, unknown>][] {
+  const json = (desc: DescMessage, m: Message): Record<string, unknown> => toJson(desc, m) as Record<string, unknown>;
+  const stream = STREAM_OPERATIONS[service]?.[method.name];
+  if (stream !== undefined) return [[stream, json(method.input, message)]];
+  if (/^Respond\w+Tasks$/.test(method.name)) {
+    const list = method.input.fields.find((f) => f.fieldKind === "list" && f.listKind === "message");
+    if (list === undefined || list.fieldKind !== "list" || list.listKind !== "message") return [];
+    const oneof = list.message.oneofs[0];
+    const items = (message as unknown as Record<string, unknown>)[list.localName];
+    if (oneof === undefined || !Array.isArray(items)) return [];
+    return items.flatMap((item: Record<string, { case?: string; value?: Message }>) => {
+      const o = item[oneof.localName];
+      const f = oneof.fields.find((x) => x.localName === o?.case);
+      if (f === undefined || f.fieldKind !== "message" || o?.value === undefined) return [];
+      return [[f.message.name.replace(/Request$/, ""), json(f.message, o.value)] as [string, Record<string, unknown>]];
+    });
+  }
+  return [[method.name, json(method.input, message)]];
 }
 
 /** Constant-time comparison of two strings of any lengths. */

@@ -64,6 +64,8 @@ export interface AwsJsonHandlerOptions {
    * answered first), with the operation's name and the request's JSON. Throws a Fault to refuse it.
    */
   authorize?: (req: AwsJsonRequest, service: string, operation: string, input: unknown, values: ContextValues) => void;
+  /** Runs the service call within the caller's authorization scope (what the engine authorizes itself). */
+  scope?: <T>(values: ContextValues, fn: () => T) => T;
 }
 
 interface Route {
@@ -344,7 +346,8 @@ export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJson
         sendFault(unknownOperation(`Operation '${method.name}' is not implemented by this server.`));
         return;
       }
-      const result: unknown = await (impl as (r: unknown, c: HandlerContext) => unknown).call(route.service.impl, request, ctx);
+      const call = (): unknown => (impl as (r: unknown, c: HandlerContext) => unknown).call(route.service.impl, request, ctx);
+      const result: unknown = await (opts.scope === undefined ? call() : opts.scope(values, call));
       if (clientGone) {
         logger.debug({ target, requestId }, "aws-json: the client went away before the response");
         return;

@@ -33,6 +33,7 @@
 // the empty result and ends streams); close idle connections as they become idle; after
 // shutdownGraceSeconds abort what still runs and destroy every remaining socket.
 import * as net from "node:net";
+import * as tls from "node:tls";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import type * as stream from "node:stream";
@@ -40,7 +41,7 @@ import { Code, ConnectError, createContextValues, type ContextValues } from "@co
 import { connectNodeAdapter, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { Delivery, deliveryKey } from "../request/delivery.ts";
-import { createAuthenticator, type ReloadResult } from "../auth/index.ts";
+import { createAuthenticator, sourceKey, type ReloadResult } from "../auth/index.ts";
 import { createAwsJsonHandler, type AwsJsonRequest, type AwsJsonResponse } from "../awsjson/handler.ts";
 import { connectRoutes, createFaultInterceptor } from "../faults-connect.ts";
 import { awsServices, type MountedService } from "../services/registry.ts";
@@ -168,7 +169,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       d = new Delivery();
       deliveries.set(req, d);
     }
-    return createContextValues().set(deliveryKey, d);
+    // The client address and transport, for aws:SourceIp and aws:SecureTransport.
+    const socket = (req as { socket?: net.Socket }).socket;
+    return createContextValues()
+      .set(deliveryKey, d)
+      .set(sourceKey, { ip: socket?.remoteAddress, secure: socket instanceof tls.TLSSocket });
   };
 
   const shutdown = new AbortController();
@@ -182,7 +187,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     maxBodyBytes: config.maxBodyBytes,
     contextValues,
     authenticate: auth.mode === "off" ? undefined : (req, body, service, values) => auth.authenticateAwsJson({ method: req.method ?? "", url: req.url ?? "/", headers: req.headers }, body, service, values),
-    authorize: auth.mode === "off" ? undefined : (req, service, operation, input, values) => auth.authorizeAwsJson(req.socket?.remoteAddress, service, operation, input, values),
+    authorize: auth.mode === "off" ? undefined : (_req, service, operation, input, values) => auth.authorizeAwsJson(service, operation, input, values),
+    scope: auth.mode === "off" ? undefined : (values, fn) => auth.inScope(values, fn),
   });
 
   /** Full names of the services on the Connect routes, for "unimplemented" messages. */

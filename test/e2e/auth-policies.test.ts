@@ -1,7 +1,9 @@
 // SWF policies enforced on the AWS JSON route, with @aws-sdk/client-swf: a worker limited to one
 // domain and to task lists by swf:taskList.name (SWF's access-control rules for the poll
 // operations), refused elsewhere with OperationNotPermittedFault; an explicit Deny over an Allow;
-// the operations that carry only a task token are not authorized yet.
+// the operations that carry only a task token authorized on the task's domain; each decision
+// authorized as its own action, a refused one recorded as its *Failed event with cause
+// OPERATION_NOT_PERMITTED while the others apply.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pino from "pino";
 import {
   CountPendingActivityTasksCommand,
+  GetWorkflowExecutionHistoryCommand,
+  RecordActivityTaskHeartbeatCommand,
+  RespondActivityTaskFailedCommand,
   ListDomainsCommand,
   PollForActivityTaskCommand,
   PollForDecisionTaskCommand,
@@ -49,10 +54,31 @@ function workerPrincipal(f: Fixture) {
           {
             Sid: "PollOneDomainTwoLists",
             Effect: "Allow",
-            Action: ["swf:PollForActivityTask", "swf:RespondActivityTask*", "swf:CountPendingActivityTasks"],
+            Action: ["swf:PollForActivityTask", "swf:CountPendingActivityTasks"],
             Resource: `arn:aws:swf:*:${ACCOUNT}:/domain/${f.domain}`,
             Condition: { StringEquals: { "swf:taskList.name": [f.activityList, "urgent"] } },
           },
+          // The token operations have no condition keys: the domain is all a policy can name.
+          { Sid: "Report", Effect: "Allow", Action: ["swf:RespondActivityTaskCompleted", "swf:RecordActivityTaskHeartbeat"], Resource: `arn:aws:swf:*:${ACCOUNT}:/domain/${f.domain}` },
+        ],
+      },
+    ],
+  };
+}
+
+/** A decider that may schedule activities only on the domain's activity list, start timers and record markers, but not close executions. */
+function deciderPrincipal(f: Fixture) {
+  const domain = `arn:aws:swf:*:${ACCOUNT}:/domain/${f.domain}`;
+  return {
+    name: "decider",
+    accessKeyId: "AKIATASKGATEDECIDER1",
+    secretAccessKey: "decider-secret-0123456789abcdef",
+    policies: [
+      {
+        Version: "2012-10-17",
+        Statement: [
+          { Effect: "Allow", Action: ["swf:PollForDecisionTask", "swf:RespondDecisionTaskCompleted", "swf:StartTimer", "swf:RecordMarker"], Resource: domain },
+          { Effect: "Allow", Action: "swf:ScheduleActivityTask", Resource: domain, Condition: { StringEquals: { "swf:taskList.name": f.activityList } } },
         ],
       },
     ],
@@ -83,6 +109,7 @@ describe("SWF policies on the AWS JSON route", () => {
   let other: Fixture;
   let adminSwf: SWFClient;
   let workerSwf: SWFClient;
+  let deciderSwf: SWFClient;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "taskgate-auth-"));
@@ -98,9 +125,11 @@ describe("SWF policies on the AWS JSON route", () => {
     f = await setupDomain(adminSwf);
     other = await setupDomain(adminSwf);
     const worker = workerPrincipal(f);
-    writeFileSync(file, JSON.stringify({ principals: [admin, worker] }));
-    expect(server.reloadCredentials()).toEqual({ ok: true, principals: 2 });
+    const decider = deciderPrincipal(f);
+    writeFileSync(file, JSON.stringify({ principals: [admin, worker, decider] }));
+    expect(server.reloadCredentials()).toEqual({ ok: true, principals: 3 });
     workerSwf = client(url, worker);
+    deciderSwf = client(url, decider);
   });
   afterAll(async () => {
     await server?.close();
@@ -144,7 +173,7 @@ describe("SWF policies on the AWS JSON route", () => {
     await expect(adminSwf.send(new RegisterDomainCommand({ name: "staging-eu", workflowExecutionRetentionPeriodInDays: "1" }))).resolves.toBeDefined();
   });
 
-  it("the worker receives and completes a task of its list (completions carry only a token and are not authorized yet)", async () => {
+  it("the worker receives and completes a task of its list; a token operation its policy lacks is refused and changes nothing", async () => {
     await start(adminSwf, f, "wf-policy");
     const decision = await adminSwf.send(new PollForDecisionTaskCommand({ domain: f.domain, taskList: { name: f.decisionList } }));
     await adminSwf.send(
@@ -155,6 +184,44 @@ describe("SWF policies on the AWS JSON route", () => {
     );
     const task = await workerSwf.send(new PollForActivityTaskCommand({ domain: f.domain, taskList: { name: f.activityList } }));
     expect(task.activityId).toBe("a1");
+    await expect(workerSwf.send(new RecordActivityTaskHeartbeatCommand({ taskToken: task.taskToken }))).resolves.toMatchObject({ cancelRequested: false });
+    const failed = await refusal(workerSwf.send(new RespondActivityTaskFailedCommand({ taskToken: task.taskToken, reason: "no" })));
+    expect(failed).toEqual({
+      name: "OperationNotPermittedFault",
+      status: 400,
+      message: `User: arn:aws:iam::${ACCOUNT}:user/worker is not authorized to perform: swf:RespondActivityTaskFailed on resource: arn:aws:swf:us-east-1:${ACCOUNT}:/domain/${f.domain} because no identity-based policy allows the swf:RespondActivityTaskFailed action`,
+    });
+    // The refusal changed nothing: the task is still the worker's to complete.
     await expect(workerSwf.send(new RespondActivityTaskCompletedCommand({ taskToken: task.taskToken, result: "ok" }))).resolves.toBeDefined();
+  });
+
+  it("a decider's refused decisions become their *Failed events with OPERATION_NOT_PERMITTED while the others apply", async () => {
+    const runId = await start(adminSwf, f, "wf-decider");
+    const refused = await refusal(workerSwf.send(new PollForDecisionTaskCommand({ domain: f.domain, taskList: { name: f.decisionList } })));
+    expect(refused.name).toBe("OperationNotPermittedFault");
+    // The earlier test's execution has a decision task too: answer it with no decisions.
+    let decision = await deciderSwf.send(new PollForDecisionTaskCommand({ domain: f.domain, taskList: { name: f.decisionList } }));
+    for (let i = 0; i < 3 && decision.workflowExecution?.runId !== runId; i++) {
+      await deciderSwf.send(new RespondDecisionTaskCompletedCommand({ taskToken: decision.taskToken, decisions: [] }));
+      decision = await deciderSwf.send(new PollForDecisionTaskCommand({ domain: f.domain, taskList: { name: f.decisionList } }));
+    }
+    expect(decision.workflowExecution?.runId).toBe(runId);
+    await deciderSwf.send(
+      new RespondDecisionTaskCompletedCommand({
+        taskToken: decision.taskToken,
+        decisions: [
+          { decisionType: "ScheduleActivityTask", scheduleActivityTaskDecisionAttributes: { activityId: "forbidden", activityType: f.activityType, taskList: { name: "forbidden-list" } } },
+          { decisionType: "ScheduleActivityTask", scheduleActivityTaskDecisionAttributes: { activityId: "allowed", activityType: f.activityType, taskList: { name: f.activityList } } },
+          { decisionType: "StartTimer", startTimerDecisionAttributes: { timerId: "t1", startToFireTimeout: "3600" } },
+          { decisionType: "RecordMarker", recordMarkerDecisionAttributes: { markerName: "m1" } },
+          { decisionType: "CompleteWorkflowExecution", completeWorkflowExecutionDecisionAttributes: { result: "done" } },
+        ],
+      }),
+    );
+    const history = await adminSwf.send(new GetWorkflowExecutionHistoryCommand({ domain: f.domain, execution: { workflowId: "wf-decider", runId } }));
+    const after = history.events!.slice(history.events!.findIndex((e) => e.eventType === "DecisionTaskCompleted") + 1);
+    expect(after.map((e) => e.eventType)).toEqual(["ScheduleActivityTaskFailed", "ActivityTaskScheduled", "TimerStarted", "MarkerRecorded", "CompleteWorkflowExecutionFailed", "DecisionTaskScheduled"]);
+    expect(after[0].scheduleActivityTaskFailedEventAttributes).toMatchObject({ activityId: "forbidden", cause: "OPERATION_NOT_PERMITTED" });
+    expect(after[4].completeWorkflowExecutionFailedEventAttributes).toMatchObject({ cause: "OPERATION_NOT_PERMITTED" });
   });
 });

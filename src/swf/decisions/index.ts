@@ -12,6 +12,9 @@ import { scheduleLambdaFunction } from "./lambda.ts";
 import { recordMarker } from "./marker.ts";
 import type { DecisionContext, DecisionRule, Outcome } from "./rule.ts";
 import { startChildWorkflowExecution } from "./start-child.ts";
+import { decisionAccess, deniedEvent } from "./permission.ts";
+import { callerAccess } from "../access.ts";
+import { swfDomainArn } from "../../resources/arn.ts";
 import { cancelTimer, startTimer } from "./timer.ts";
 
 export type { DecisionContext, Outcome } from "./rule.ts";
@@ -65,8 +68,17 @@ export function checkDecisions(decisions: Decision[]): void {
   });
 }
 
-/** Applies one decision of a checked batch. */
+/**
+ * Applies one decision of a checked batch. A decision the caller's policies do not allow
+ * (permission.ts) is recorded as its `*Failed` event with cause OPERATION_NOT_PERMITTED instead.
+ */
 export function applyDecision(c: DecisionContext, d: Decision): Promise<Outcome> {
+  const access = callerAccess();
+  const wanted = access === undefined ? undefined : decisionAccess(d);
+  if (access !== undefined && wanted !== undefined && !access.allows(wanted.action, swfDomainArn(c.ctx.arnScope, c.x.row.domain), wanted.context)) {
+    c.x.append(deniedEvent(d, c.dtc));
+    return Promise.resolve("needs-decision");
+  }
   const rule = ruleOf(d.decisionType);
   return rule.apply(c, d[rule.attributes]);
 }

@@ -11,6 +11,7 @@ import { domainExists, knownDomain, unknownToken } from "../lookup.ts";
 import { scheduleDecision } from "../decision-task.ts";
 import { type ActivityPayload, type ClaimedActivity, hasTimeouts } from "../activity-task.ts";
 import { queueName, type Res, type Swf } from "../context.ts";
+import { authorizeTaskOperation } from "../access.ts";
 import type * as pb from "../../../gen/taskgate/swf/v1/service_pb.ts";
 import * as st from "../../store/swf.ts";
 
@@ -28,17 +29,21 @@ export async function* streamActivityTasks(ctx: Swf, req: pb.StreamActivityTasks
   yield* ctx.tasks.stream(ctx.activityTask, queue, req.identity, maxInFlight, signal, activityTask, false);
 }
 
-/** The started activity task of a token, or UnknownResourceFault. */
-async function startedActivity(ctx: Swf, sql: Sql, token: string): Promise<{ row: TaskRow; p: ActivityPayload; x: ExecutionTx }> {
+/**
+ * The started activity task of a token, or UnknownResourceFault; `operation` is authorized on the
+ * task's domain once it is known (access.ts: OperationNotPermittedFault, nothing changed).
+ */
+async function startedActivity(ctx: Swf, sql: Sql, token: string, operation: string): Promise<{ row: TaskRow; p: ActivityPayload; x: ExecutionTx }> {
   const found = await st.startedTaskWithExecution(sql, ctx.db.caps, token);
   if (!found || !found.task.key.startsWith("a:")) throw unknownToken();
+  authorizeTaskOperation(operation, ctx.arnScope, found.execution.domain);
   return { row: found.task, p: JSON.parse(found.task.payload) as ActivityPayload, x: new ExecutionTx(found.execution, ctx.clock.now()) };
 }
 
 /** RecordActivityTaskHeartbeat: records details, pushes the heartbeat deadline, reports a cancel request. */
 export async function recordActivityTaskHeartbeat(ctx: Swf, req: pb.RecordActivityTaskHeartbeatRequest): Promise<Res<typeof pb.RecordActivityTaskHeartbeatResponseSchema>> {
   return ctx.tx(async (uow) => {
-    const { row, p } = await startedActivity(ctx, uow.sql, req.taskToken!);
+    const { row, p } = await startedActivity(ctx, uow.sql, req.taskToken!, "RecordActivityTaskHeartbeat");
     if (req.details !== undefined) p.details = req.details;
     await ctx.tasks.heartbeat(uow, ctx.activityTask, row, p, parseDuration(p.heartbeatTimeout, "heartbeatTimeout"));
     return { cancelRequested: p.cancelRequested ?? false };
@@ -78,25 +83,25 @@ function canceledEvent(req: pb.RespondActivityTaskCanceledRequest, p: ActivityPa
 
 /** RespondActivityTaskCompleted. */
 export async function respondActivityTaskCompleted(ctx: Swf, req: pb.RespondActivityTaskCompletedRequest): Promise<Res<typeof pb.RespondActivityTaskCompletedResponseSchema>> {
-  await closeActivity(ctx, req.taskToken!, (p) => completedEvent(req, p));
+  await closeActivity(ctx, req.taskToken!, "RespondActivityTaskCompleted", (p) => completedEvent(req, p));
   return {};
 }
 
 /** RespondActivityTaskFailed. */
 export async function respondActivityTaskFailed(ctx: Swf, req: pb.RespondActivityTaskFailedRequest): Promise<Res<typeof pb.RespondActivityTaskFailedResponseSchema>> {
-  await closeActivity(ctx, req.taskToken!, (p) => failedEvent(req, p));
+  await closeActivity(ctx, req.taskToken!, "RespondActivityTaskFailed", (p) => failedEvent(req, p));
   return {};
 }
 
 /** RespondActivityTaskCanceled. */
 export async function respondActivityTaskCanceled(ctx: Swf, req: pb.RespondActivityTaskCanceledRequest): Promise<Res<typeof pb.RespondActivityTaskCanceledResponseSchema>> {
-  await closeActivity(ctx, req.taskToken!, (p) => canceledEvent(req, p));
+  await closeActivity(ctx, req.taskToken!, "RespondActivityTaskCanceled", (p) => canceledEvent(req, p));
   return {};
 }
 
-async function closeActivity(ctx: Swf, token: string, event: (p: ActivityPayload) => CloseEvent): Promise<void> {
+async function closeActivity(ctx: Swf, token: string, operation: string, event: (p: ActivityPayload) => CloseEvent): Promise<void> {
   await ctx.tx(async (uow) => {
-    const { row, p, x } = await startedActivity(ctx, uow.sql, token);
+    const { row, p, x } = await startedActivity(ctx, uow.sql, token, operation);
     await applyClose(ctx, uow, row, p, x, event(p));
     await x.flush(uow.sql, uow.caps);
   });
@@ -116,15 +121,15 @@ async function applyClose(ctx: Swf, uow: UnitOfWork, row: TaskRow, p: ActivityPa
 }
 
 /** The token and close event of one outcome of a batch. */
-function outcomeOf(o: pb.ActivityTaskOutcome): { token: string; event: (p: ActivityPayload) => CloseEvent } {
+function outcomeOf(o: pb.ActivityTaskOutcome): { token: string; operation: string; event: (p: ActivityPayload) => CloseEvent } {
   const out = o.outcome;
   switch (out.case) {
     case "completed":
-      return { token: out.value.taskToken!, event: (p) => completedEvent(out.value, p) };
+      return { token: out.value.taskToken!, operation: "RespondActivityTaskCompleted", event: (p) => completedEvent(out.value, p) };
     case "failed":
-      return { token: out.value.taskToken!, event: (p) => failedEvent(out.value, p) };
+      return { token: out.value.taskToken!, operation: "RespondActivityTaskFailed", event: (p) => failedEvent(out.value, p) };
     case "canceled":
-      return { token: out.value.taskToken!, event: (p) => canceledEvent(out.value, p) };
+      return { token: out.value.taskToken!, operation: "RespondActivityTaskCanceled", event: (p) => canceledEvent(out.value, p) };
     default:
       throw new Error("an outcome without a case passed validation");
   }
@@ -156,6 +161,14 @@ export async function respondActivityTasks(ctx: Swf, req: pb.RespondActivityTask
       const f = found.get(o.token);
       if (!f || !f.task.key.startsWith("a:") || closed.has(o.token)) {
         results.push(faultResult(unknownToken()));
+        continue;
+      }
+      // Each outcome is authorized on its task's domain (access.ts); a refused one changes nothing.
+      try {
+        authorizeTaskOperation(o.operation, ctx.arnScope, f.execution.domain);
+      } catch (e) {
+        if (!(e instanceof Fault)) throw e;
+        results.push(faultResult(e));
         continue;
       }
       let x = executions.get(f.task.owner);

@@ -10,6 +10,7 @@ import { enforceHistoryLimit } from "../execution.ts";
 import { type ClaimedDecision, type DecisionPayload, scheduleDecision } from "../decision-task.ts";
 import { applyDecision, checkDecisions } from "../decisions/index.ts";
 import { limits, pageSize, queueName, type Res, type Swf } from "../context.ts";
+import { authorizeTaskOperation } from "../access.ts";
 import type * as pb from "../../../gen/taskgate/swf/v1/service_pb.ts";
 import * as st from "../../store/swf.ts";
 
@@ -125,6 +126,8 @@ export async function respondDecisionTaskCompleted(ctx: Swf, req: pb.RespondDeci
   await ctx.tx(async (uow) => {
     const found = await st.startedTaskWithExecution(uow.sql, ctx.db.caps, req.taskToken!);
     if (!found || found.task.key !== "decision") throw unknownToken();
+    // Authorized on the task's domain, known only now (access.ts); a refusal changes nothing.
+    authorizeTaskOperation("RespondDecisionTaskCompleted", ctx.arnScope, found.execution.domain);
     const row = found.task;
     const x = new ExecutionTx(found.execution, ctx.clock.now());
     const p = JSON.parse(row.payload) as DecisionPayload;
