@@ -12,7 +12,7 @@
 // - A closed execution holds no task, no timer and no valid token: the tokens of its started
 //   tasks are spent (SendTask* answers TaskTimedOut for them).
 import type { UnitOfWork } from "../dispatch/index.ts";
-import { Fault, Namespace } from "../faults.ts";
+import { Fault } from "../faults.ts";
 import { executionArn, inScope, parseStatesArn, stateMachineArn } from "../resources/arn.ts";
 import * as st from "../store/sfn.ts";
 import type { StateMachine } from "./asl/definition.ts";
@@ -223,13 +223,3 @@ async function carryOut(ctx: Sfn, uow: UnitOfWork, x: OpenExecution, c: Command,
   }
 }
 
-/**
- * Step Functions' modeled errors of executions and workers that faults.ts does not define yet,
- * named as the model's exception shapes (all HTTP 400).
- */
-export const sfnFaults = {
-  executionAlreadyExists: (message: string) => new Fault("ExecutionAlreadyExists", message, { namespace: Namespace.sfn, code: "AlreadyExists" }),
-  invalidExecutionInput: (message: string) => new Fault("InvalidExecutionInput", message, { namespace: Namespace.sfn, code: "InvalidArgument" }),
-  invalidOutput: (message: string) => new Fault("InvalidOutput", message, { namespace: Namespace.sfn, code: "InvalidArgument" }),
-  taskTimedOut: (message: string) => new Fault("TaskTimedOut", message, { namespace: Namespace.sfn, code: "FailedPrecondition" }),
-} as const;

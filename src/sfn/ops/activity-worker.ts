@@ -9,7 +9,7 @@ import * as st from "../../store/sfn.ts";
 import { MAX_PAYLOAD_BYTES, type ExecutionEvent } from "../interpreter/index.ts";
 import type { Sfn } from "../engine.ts";
 import type { ActivityPayload, ClaimedActivity } from "../activity-task.ts";
-import { activityQueue, feed, flush, openRow, sfnFaults, type OpenExecution } from "../execution.ts";
+import { activityQueue, feed, flush, openRow, type OpenExecution } from "../execution.ts";
 import type { Res } from "../present.ts";
 import { isJson, utf8Length } from "./executions.ts";
 
@@ -71,14 +71,14 @@ export async function* streamActivityTasks(ctx: Sfn, req: pb.StreamActivityTasks
 /** The fault of a token that holds no started task: malformed, spent (the task is over) or never issued. */
 function tokenFault(token: string, spent: boolean): Fault {
   if (!tokenShape.test(token)) return sfn.invalidToken(`Invalid Token: 'Invalid token'`);
-  if (spent) return sfnFaults.taskTimedOut("Task Timed Out: 'Provided task does not exist anymore'");
+  if (spent) return sfn.taskTimedOut("Task Timed Out: 'Provided task does not exist anymore'");
   return sfn.taskDoesNotExist("Task Does Not Exist: 'Provided task does not exist'");
 }
 
 /** Checks a task's output: JSON of at most 256 KiB; InvalidOutput otherwise. */
 function checkOutput(output: string): void {
-  if (!isJson(output)) throw sfnFaults.invalidOutput("Invalid Output: 'the output is not valid JSON'");
-  if (utf8Length(output) > MAX_PAYLOAD_BYTES) throw sfnFaults.invalidOutput(`Invalid Output: 'the output is larger than ${MAX_PAYLOAD_BYTES} bytes'`);
+  if (!isJson(output)) throw sfn.invalidOutput("Invalid Output: 'the output is not valid JSON'");
+  if (utf8Length(output) > MAX_PAYLOAD_BYTES) throw sfn.invalidOutput(`Invalid Output: 'the output is larger than ${MAX_PAYLOAD_BYTES} bytes'`);
 }
 
 /** The started tasks of `tokens` with their executions (opened once per unit of work), and the spent ones. */

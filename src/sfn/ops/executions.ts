@@ -10,7 +10,7 @@ import { executionArn, inScope, parseStatesArn, stateMachineArn } from "../../re
 import * as st from "../../store/sfn.ts";
 import { MAX_PAYLOAD_BYTES } from "../interpreter/index.ts";
 import type { Sfn } from "../engine.ts";
-import { feed, flush, openRow, sfnFaults, startExecution as runStart, type OpenExecution } from "../execution.ts";
+import { feed, flush, openRow, startExecution as runStart, type OpenExecution } from "../execution.ts";
 import { checkName, loggingShape, type Res } from "../present.ts";
 import { readToken } from "./activities.ts";
 
@@ -69,8 +69,8 @@ export async function startExecution(ctx: Sfn, req: pb.StartExecutionRequest): P
   const name = req.name ?? ctx.newId();
   checkName(name, "execution");
   const input = req.input ?? "{}";
-  if (!isJson(input)) throw sfnFaults.invalidExecutionInput(`Invalid State Machine Execution Input: 'the input is not valid JSON'`);
-  if (utf8Length(input) > MAX_PAYLOAD_BYTES) throw sfnFaults.invalidExecutionInput(`Invalid State Machine Execution Input: 'the input is larger than ${MAX_PAYLOAD_BYTES} bytes'`);
+  if (!isJson(input)) throw sfn.invalidExecutionInput(`Invalid State Machine Execution Input: 'the input is not valid JSON'`);
+  if (utf8Length(input) > MAX_PAYLOAD_BYTES) throw sfn.invalidExecutionInput(`Invalid State Machine Execution Input: 'the input is larger than ${MAX_PAYLOAD_BYTES} bytes'`);
   if (machine === undefined) throw machineMissing(req.stateMachineArn!);
   const arn = executionArn(ctx.scope, machine, name);
   const row = await ctx.tx(async (uow) => {
@@ -81,7 +81,7 @@ export async function startExecution(ctx: Sfn, req: pb.StartExecutionRequest): P
     const id = st.executionId(machine, name);
     const same = (e: st.ExecutionRow) => {
       if (e.status === "RUNNING" && e.input === input) return e;
-      throw sfnFaults.executionAlreadyExists(`Execution Already Exists: '${arn}'`);
+      throw sfn.executionAlreadyExists(`Execution Already Exists: '${arn}'`);
     };
     const existing = await st.getExecution(uow.sql, uow.caps, id, false);
     if (existing) return same(existing);
