@@ -95,6 +95,35 @@ export interface Config {
    * preflight is answered as before CORS existed.
    */
   readonly corsOrigins: readonly string[];
+  /**
+   * TLS certificate chain (PEM file). With `tlsKey`, every connection is TLS: ALPN offers h2 and
+   * http/1.1 on the one port, so every route and protocol works over TLS. Both files are re-read
+   * on SIGHUP; new connections get the new certificate, open ones are not dropped. Default none.
+   */
+  readonly tlsCert: string | undefined;
+  /** TLS private key (PEM file) of `tlsCert`; the two are given together. Default none. */
+  readonly tlsKey: string | undefined;
+  /**
+   * Requests per second one caller (a principal with --auth sigv4, else a client address) may
+   * make, as a token bucket holding one second's worth; over it: ThrottlingException with
+   * Retry-After / x-amz-retry-after. 0 = unlimited (default).
+   */
+  readonly maxRequestsPerSecond: number;
+  /** The same per caller and operation (a flood of one operation leaves the others open). 0 = unlimited (default). */
+  readonly maxOperationRequestsPerSecond: number;
+  /**
+   * Long polls held at once per SWF task list (PollForActivityTask, PollForDecisionTask) and per
+   * Data Pipeline worker group on this node; one more answers SWF's LimitExceededFault or, for
+   * Data Pipeline, ThrottlingException. Default 1000, as AWS.
+   */
+  readonly maxPollsPerTaskList: number;
+  /**
+   * Long polls one caller may hold at once across every queue (SWF, Step Functions, Data
+   * Pipeline) on this node; over it the service's limit error. 0 = unlimited (default).
+   */
+  readonly maxPollsPerCaller: number;
+  /** Connections one client address may hold open at once; more are closed on accept. 0 = unlimited (default). */
+  readonly maxConnectionsPerAddress: number;
 }
 
 /** The defaults, as documented in `usage`. */
@@ -118,6 +147,13 @@ export const defaults: Config = {
   auth: "off",
   authFile: undefined,
   corsOrigins: [],
+  tlsCert: undefined,
+  tlsKey: undefined,
+  maxRequestsPerSecond: 0,
+  maxOperationRequestsPerSecond: 0,
+  maxPollsPerTaskList: 1000,
+  maxPollsPerCaller: 0,
+  maxConnectionsPerAddress: 0,
 };
 
 /** A bad flag or variable; the message is one line naming it, the bad value and what is accepted. */
@@ -167,6 +203,20 @@ Every flag has an environment variable; a flag wins over its variable.
   --auth-file <path>            TASKGATE_AUTH_FILE               principals file (JSON) for --auth sigv4; re-read on SIGHUP
   --cors-origins <list>         TASKGATE_CORS_ORIGINS            browser origins allowed cross-origin (CORS), comma-separated, e.g.
                                                                  https://app.example.com,http://localhost:5173; * = any (default none)
+  --tls-cert <path>             TASKGATE_TLS_CERT                TLS certificate chain (PEM); with --tls-key every connection is TLS
+                                                                 (h2 and http/1.1 by ALPN); re-read on SIGHUP (default none)
+  --tls-key <path>              TASKGATE_TLS_KEY                 TLS private key (PEM) of --tls-cert (default none)
+  --max-requests-per-second <n> TASKGATE_MAX_REQUESTS_PER_SECOND requests per second per caller (principal, else client address);
+                                                                 over it ThrottlingException; 0 = unlimited (default 0)
+  --max-operation-requests-per-second <n>
+                                TASKGATE_MAX_OPERATION_REQUESTS_PER_SECOND
+                                                                 the same per caller and operation; 0 = unlimited (default 0)
+  --max-polls-per-task-list <n> TASKGATE_MAX_POLLS_PER_TASK_LIST long polls held at once per SWF task list or Data Pipeline
+                                                                 worker group (default 1000)
+  --max-polls-per-caller <n>    TASKGATE_MAX_POLLS_PER_CALLER    long polls one caller may hold at once; 0 = unlimited (default 0)
+  --max-connections-per-address <n>
+                                TASKGATE_MAX_CONNECTIONS_PER_ADDRESS
+                                                                 connections open at once per client address; 0 = unlimited (default 0)
   -h, --help                                                     print this text
 
 Flags take their value as "--port 9000" or "--port=9000". An empty variable counts as unset.
@@ -200,6 +250,13 @@ const options: readonly Option[] = [
   { key: "auth", flag: "--auth", env: "TASKGATE_AUTH" },
   { key: "authFile", flag: "--auth-file", env: "TASKGATE_AUTH_FILE" },
   { key: "corsOrigins", flag: "--cors-origins", env: "TASKGATE_CORS_ORIGINS" },
+  { key: "tlsCert", flag: "--tls-cert", env: "TASKGATE_TLS_CERT" },
+  { key: "tlsKey", flag: "--tls-key", env: "TASKGATE_TLS_KEY" },
+  { key: "maxRequestsPerSecond", flag: "--max-requests-per-second", env: "TASKGATE_MAX_REQUESTS_PER_SECOND" },
+  { key: "maxOperationRequestsPerSecond", flag: "--max-operation-requests-per-second", env: "TASKGATE_MAX_OPERATION_REQUESTS_PER_SECOND" },
+  { key: "maxPollsPerTaskList", flag: "--max-polls-per-task-list", env: "TASKGATE_MAX_POLLS_PER_TASK_LIST" },
+  { key: "maxPollsPerCaller", flag: "--max-polls-per-caller", env: "TASKGATE_MAX_POLLS_PER_CALLER" },
+  { key: "maxConnectionsPerAddress", flag: "--max-connections-per-address", env: "TASKGATE_MAX_CONNECTIONS_PER_ADDRESS" },
 ];
 
 /** A raw value and where it came from, for error messages. */
@@ -375,6 +432,21 @@ function parseAuth(raw: Raw): AuthMode {
   throw bad(raw, "off or sigv4");
 }
 
+/** A whole number from 0 (unlimited) to 1,000,000, for the per-caller limits. */
+function parseLimit(raw: Raw): number {
+  const accepted = "a whole number from 0 (unlimited) to 1000000";
+  if (!UNSIGNED_INT.test(raw.value)) throw bad(raw, accepted);
+  const n = Number(raw.value);
+  if (n > 1_000_000) throw bad(raw, accepted);
+  return n;
+}
+
+/** --tls-cert / --tls-key: a path (read by the server at start and on SIGHUP). */
+function parsePemPath(raw: Raw): string {
+  if (raw.value.trim() === "") throw bad(raw, "the path of a PEM file");
+  return raw.value;
+}
+
 /** --auth-file: a path (not checked here; the server reads it at start). */
 function parseAuthFile(raw: Raw): string {
   if (raw.value.trim() === "") throw bad(raw, "the path of a principals file");
@@ -461,7 +533,17 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     auth: read("auth", parseAuth, defaults.auth),
     authFile: read<string | undefined>("authFile", parseAuthFile, defaults.authFile),
     corsOrigins: read("corsOrigins", parseCorsOrigins, defaults.corsOrigins),
+    tlsCert: read<string | undefined>("tlsCert", parsePemPath, defaults.tlsCert),
+    tlsKey: read<string | undefined>("tlsKey", parsePemPath, defaults.tlsKey),
+    maxRequestsPerSecond: read("maxRequestsPerSecond", parseLimit, defaults.maxRequestsPerSecond),
+    maxOperationRequestsPerSecond: read("maxOperationRequestsPerSecond", parseLimit, defaults.maxOperationRequestsPerSecond),
+    maxPollsPerTaskList: read("maxPollsPerTaskList", parseMaxActivityPollers, defaults.maxPollsPerTaskList),
+    maxPollsPerCaller: read("maxPollsPerCaller", parseLimit, defaults.maxPollsPerCaller),
+    maxConnectionsPerAddress: read("maxConnectionsPerAddress", parseLimit, defaults.maxConnectionsPerAddress),
   };
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new ConfigError(`${raw(config.tlsCert === undefined ? "tlsKey" : "tlsCert")?.source ?? "--tls-cert"} needs its pair: give both --tls-cert and --tls-key (TASKGATE_TLS_CERT, TASKGATE_TLS_KEY)`);
+  }
   if (config.auth === "sigv4" && config.authFile === undefined) {
     throw new ConfigError(`${raw("auth")?.source ?? "--auth"} sigv4 needs a principals file: give --auth-file <path> or TASKGATE_AUTH_FILE`);
   }

@@ -35,6 +35,13 @@ describe("parseConfig", () => {
       auth: "off",
       authFile: undefined,
       corsOrigins: [],
+      tlsCert: undefined,
+      tlsKey: undefined,
+      maxRequestsPerSecond: 0,
+      maxOperationRequestsPerSecond: 0,
+      maxPollsPerTaskList: 1000,
+      maxPollsPerCaller: 0,
+      maxConnectionsPerAddress: 0,
     });
   });
 
@@ -58,6 +65,13 @@ describe("parseConfig", () => {
       TASKGATE_CORS_ORIGINS: "https://app.example.com, http://localhost:5173",
       TASKGATE_AUTH: "sigv4",
       TASKGATE_AUTH_FILE: "/etc/taskgate/principals.json",
+      TASKGATE_TLS_CERT: "/etc/taskgate/cert.pem",
+      TASKGATE_TLS_KEY: "/etc/taskgate/key.pem",
+      TASKGATE_MAX_REQUESTS_PER_SECOND: "100",
+      TASKGATE_MAX_OPERATION_REQUESTS_PER_SECOND: "20",
+      TASKGATE_MAX_POLLS_PER_TASK_LIST: "10",
+      TASKGATE_MAX_POLLS_PER_CALLER: "5",
+      TASKGATE_MAX_CONNECTIONS_PER_ADDRESS: "50",
     });
     expect(c).toEqual({
       host: "0.0.0.0",
@@ -79,6 +93,13 @@ describe("parseConfig", () => {
       auth: "sigv4",
       authFile: "/etc/taskgate/principals.json",
       corsOrigins: ["https://app.example.com", "http://localhost:5173"],
+      tlsCert: "/etc/taskgate/cert.pem",
+      tlsKey: "/etc/taskgate/key.pem",
+      maxRequestsPerSecond: 100,
+      maxOperationRequestsPerSecond: 20,
+      maxPollsPerTaskList: 10,
+      maxPollsPerCaller: 5,
+      maxConnectionsPerAddress: 50,
     });
   });
 
@@ -112,6 +133,15 @@ describe("parseConfig", () => {
         "--auth",
         "SIGV4",
         "--auth-file=principals.json",
+        "--tls-cert=c.pem",
+        "--tls-key",
+        "k.pem",
+        "--max-requests-per-second=7",
+        "--max-operation-requests-per-second",
+        "3",
+        "--max-polls-per-task-list=2",
+        "--max-polls-per-caller=1",
+        "--max-connections-per-address=4",
       ],
       {},
     );
@@ -135,6 +165,13 @@ describe("parseConfig", () => {
       auth: "sigv4",
       authFile: "principals.json",
       corsOrigins: ["*"],
+      tlsCert: "c.pem",
+      tlsKey: "k.pem",
+      maxRequestsPerSecond: 7,
+      maxOperationRequestsPerSecond: 3,
+      maxPollsPerTaskList: 2,
+      maxPollsPerCaller: 1,
+      maxConnectionsPerAddress: 4,
     });
   });
 
@@ -285,5 +322,13 @@ describe("--auth and --auth-file", () => {
     expect(errorOf(["--auth", "basic"])).toBe('--auth: invalid value "basic"; expected off or sigv4');
     expect(parseConfig(["--auth", "off"], {}).auth).toBe("off");
     expect(parseConfig(["--auth-file", "p.json"], { TASKGATE_AUTH: "sigv4" })).toMatchObject({ auth: "sigv4", authFile: "p.json" });
+  });
+
+  it("refuses a TLS certificate without its key and the reverse, and bad limits", () => {
+    expect(errorOf(["--tls-cert", "c.pem"])).toBe("--tls-cert needs its pair: give both --tls-cert and --tls-key (TASKGATE_TLS_CERT, TASKGATE_TLS_KEY)");
+    expect(errorOf([], { TASKGATE_TLS_KEY: "k.pem" })).toBe("TASKGATE_TLS_KEY needs its pair: give both --tls-cert and --tls-key (TASKGATE_TLS_CERT, TASKGATE_TLS_KEY)");
+    expect(errorOf(["--max-requests-per-second", "-1"])).toBe('--max-requests-per-second: invalid value "-1"; expected a whole number from 0 (unlimited) to 1000000');
+    expect(errorOf(["--max-polls-per-task-list", "0"])).toBe('--max-polls-per-task-list: invalid value "0"; expected a whole number of polls from 1 to 1000000');
+    expect(errorOf([], { TASKGATE_MAX_CONNECTIONS_PER_ADDRESS: "1.5" })).toBe('TASKGATE_MAX_CONNECTIONS_PER_ADDRESS: invalid value "1.5"; expected a whole number from 0 (unlimited) to 1000000');
   });
 });
