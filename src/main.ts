@@ -1,7 +1,8 @@
 // The entry point (`npm start`): configuration from flags and environment, the app, the server,
 // and the signals that stop them.
 //
-// SIGHUP re-reads the principals file (--auth-file) without dropping connections.
+// SIGHUP re-reads the principals file (--auth-file) and the TLS certificate and key (--tls-cert,
+// --tls-key) without dropping connections; a file that fails keeps what is in force.
 //
 // Exit codes: 0 after a clean shutdown or --help; 1 when the app or the server cannot start, or a
 // second signal arrives during shutdown; 2 for a bad flag or variable.
@@ -66,8 +67,11 @@ async function main(config: Config, root: Logger): Promise<void> {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
-  // SIGHUP re-reads the principals file; open connections and requests carry on.
-  process.on("SIGHUP", () => running.reloadCredentials());
+  // SIGHUP re-reads the principals file and the TLS pair; open connections and requests carry on.
+  process.on("SIGHUP", () => {
+    running.reloadCredentials();
+    running.reloadTls();
+  });
 }
 
 const config = readConfig();

@@ -34,6 +34,7 @@
 // shutdownGraceSeconds abort what still runs and destroy every remaining socket.
 import * as net from "node:net";
 import * as tls from "node:tls";
+import { readFileSync } from "node:fs";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import type * as stream from "node:stream";
@@ -72,12 +73,17 @@ export interface RunningServer {
   readonly port: number;
   /** config.host as given. */
   readonly host: string;
-  /** `http://<host>:<port>` (IPv6 hosts in brackets). */
+  /** `http://<host>:<port>`, or `https://…` with TLS (IPv6 hosts in brackets). */
   readonly url: string;
   /** Graceful shutdown (see the file comment); resolves once every connection is closed. Idempotent. */
   close(): Promise<void>;
   /** Re-reads the principals file (SIGHUP); a bad file keeps the principals in force. Logged either way. */
   reloadCredentials(): ReloadResult;
+  /**
+   * Re-reads --tls-cert and --tls-key (SIGHUP): new connections get the new certificate, open
+   * ones carry on. A pair that cannot be read or does not match keeps the one in force. Logged.
+   */
+  reloadTls(): { ok: true; tls: boolean } | { ok: false; error: string };
 }
 
 type NodeHandler = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
@@ -128,6 +134,23 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const idleMs = Math.round(config.idleTimeoutSeconds * 1000);
   const headersMs = Math.round(config.headersTimeoutSeconds * 1000);
   const parserLimits: ParserLimits = { maxHeaderBytes: http.maxHeaderSize, headersTimeoutMs: headersMs, requestTimeoutMs: Math.max(REQUEST_TIMEOUT_MS, headersMs) };
+
+  // --- TLS ---------------------------------------------------------------------------------------
+
+  /** The certificate new connections get (swapped by reloadTls); undefined: plaintext. Read now, so a bad pair stops the start. */
+  let secureContext: tls.SecureContext | undefined = config.tlsCert === undefined || config.tlsKey === undefined ? undefined : loadSecureContext(config.tlsCert, config.tlsKey);
+  const reloadTls = (): { ok: true; tls: boolean } | { ok: false; error: string } => {
+    if (config.tlsCert === undefined || config.tlsKey === undefined) return { ok: true, tls: false };
+    try {
+      secureContext = loadSecureContext(config.tlsCert, config.tlsKey);
+      log.info({ tlsCert: config.tlsCert }, `reloaded the TLS certificate from ${config.tlsCert}`);
+      return { ok: true, tls: true };
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      log.error({ tlsCert: config.tlsCert, tlsKey: config.tlsKey, error }, `TLS certificate not reloaded, the one in force stays: ${error}`);
+      return { ok: false, error };
+    }
+  };
 
   // --- connection limits -------------------------------------------------------------------------
 
@@ -434,6 +457,34 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
     peeking.add(socket);
     timeouts.undetected(socket, startedAt);
+    if (secureContext !== undefined) {
+      // TLS: the protocol is the one ALPN agreed on (h2, else HTTP/1.1); the headers timeout
+      // covers the handshake as it covers a plaintext connection's first bytes.
+      const secure = new tls.TLSSocket(socket, { isServer: true, secureContext, ALPNProtocols: ["h2", "http/1.1"] });
+      secure.on("error", (err: Error) => {
+        log.debug({ err }, "TLS connection failed");
+        socket.destroy();
+      });
+      secure.once("secure", () => {
+        // tls.Server clears this flag once a server-side handshake is done; a TLSSocket made by
+        // hand keeps it, and an HTTP/2 session would then wait for a client-side event forever.
+        (secure as unknown as { secureConnecting: boolean }).secureConnecting = false;
+        peeking.delete(socket);
+        timeouts.detected(socket);
+        if (secure.alpnProtocol === "h2") {
+          handingOver = { socket, startedAt };
+          try {
+            h2Server.emit("connection", secure);
+          } finally {
+            handingOver = undefined;
+          }
+        } else {
+          secure.destroySoon = () => settler.closeAfterWindow(secure);
+          h1Server.emit("connection", secure);
+        }
+      });
+      return;
+    }
     let buffered: Buffer = Buffer.alloc(0);
     const onError = (err: Error): void => {
       log.debug({ err }, "connection failed before its first request");
@@ -492,7 +543,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const address = netServer.address() as net.AddressInfo;
   const port = address.port;
   const host = config.host;
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const url = `${secureContext === undefined ? "http" : "https"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
   if (auth.mode === "off") {
     log.warn({ auth: "off", url }, `authentication is off: anyone who can reach ${url} can call every operation with any credentials; start with --auth sigv4 --auth-file <principals.json> on a shared network`);
   } else {
@@ -557,7 +608,25 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     return closed;
   };
 
-  return { port, host, url, close, reloadCredentials };
+  return { port, host, url, close, reloadCredentials, reloadTls };
+}
+
+/** A secure context from a PEM certificate chain and key; throws naming the file that cannot be read or the mismatch. */
+function loadSecureContext(certFile: string, keyFile: string): tls.SecureContext {
+  const read = (file: string, what: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (e) {
+      throw new Error(`${what} ${file} cannot be read: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+  };
+  const cert = read(certFile, "--tls-cert");
+  const key = read(keyFile, "--tls-key");
+  try {
+    return tls.createSecureContext({ cert, key });
+  } catch (e) {
+    throw new Error(`--tls-cert ${certFile} and --tls-key ${keyFile} do not form a usable pair: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {
