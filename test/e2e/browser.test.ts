@@ -70,7 +70,7 @@ describe("Connect web app in Chromium", () => {
     try {
       await page.setViewport({ width: 1100, height: 800 });
       await page.goto(`${origin}/?taskgate=${encodeURIComponent(tg.url)}`);
-      await page.waitForFunction(() => document.body.dataset.done === "true", { timeout: 45_000 });
+      await page.waitForFunction(`document.body.dataset.done === "true"`, { timeout: 45_000 });
       if (shot !== undefined) {
         mkdirSync(join(shot, ".."), { recursive: true });
         await page.screenshot({ path: shot as `${string}.png`, fullPage: true });
