@@ -64,8 +64,11 @@ export interface AwsJsonHandlerOptions {
    * answered first), with the operation's name and the request's JSON. Throws a Fault to refuse it.
    */
   authorize?: (req: AwsJsonRequest, service: string, operation: string, input: unknown, values: ContextValues) => void;
-  /** Runs the service call within the caller's authorization scope (what the engine authorizes itself). */
-  scope?: <T>(values: ContextValues, fn: () => T) => T;
+  /**
+   * Runs the service call (after authorize): the caller's limits and authorization scope around
+   * it. Throws a Fault to refuse the call before it runs.
+   */
+  around?: (req: AwsJsonRequest, service: string, operation: string, input: unknown, values: ContextValues, call: () => unknown) => Promise<unknown>;
 }
 
 interface Route {
@@ -347,7 +350,7 @@ export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJson
         return;
       }
       const call = (): unknown => (impl as (r: unknown, c: HandlerContext) => unknown).call(route.service.impl, request, ctx);
-      const result: unknown = await (opts.scope === undefined ? call() : opts.scope(values, call));
+      const result: unknown = await (opts.around === undefined ? call() : opts.around(req, route.model.metadata.endpointPrefix, method.name, input, values, call));
       if (clientGone) {
         logger.debug({ target, requestId }, "aws-json: the client went away before the response");
         return;

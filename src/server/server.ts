@@ -42,9 +42,12 @@ import { Code, ConnectError, createContextValues, type ContextValues } from "@co
 import { connectNodeAdapter, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { Delivery, deliveryKey } from "../request/delivery.ts";
-import { createAuthenticator, sourceKey, type ReloadResult } from "../auth/index.ts";
+import { CallLimits, ThrottlingFault, createAuthenticator, principalKey, sourceKey, type ReloadResult } from "../auth/index.ts";
+import { toJson } from "@bufbuild/protobuf";
+import type { Interceptor } from "@connectrpc/connect";
 import { createAwsJsonHandler, type AwsJsonRequest, type AwsJsonResponse } from "../awsjson/handler.ts";
-import { connectRoutes, createFaultInterceptor } from "../faults-connect.ts";
+import { connectRoutes, createFaultInterceptor, toConnectError } from "../faults-connect.ts";
+import { Fault } from "../faults.ts";
 import { awsServices, type MountedService } from "../services/registry.ts";
 import type { Config } from "./config.ts";
 import { corsDecision, corsPolicy } from "./cors.ts";
@@ -130,6 +133,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     accountId: config.accountId,
     rpcServices: new Map(awsRouted.map((s) => [s.desc.typeName, s.model.metadata.endpointPrefix])),
   });
+  // Limits that protect the server (src/auth/limits.ts), by caller: the principal, else the client address.
+  const limits = new CallLimits(config);
+  const awsPrefixes: ReadonlyMap<string, string> = new Map(awsRouted.map((s) => [s.desc.typeName, s.model.metadata.endpointPrefix]));
+  const callerOf = (values: ContextValues): string => {
+    const p = values.get(principalKey);
+    return p === undefined ? `address ${values.get(sourceKey).ip ?? ""}` : `principal ${p.name}`;
+  };
+  /** The response of each request, for headers a refusal sets before the AWS route answers. */
+  const responses = new WeakMap<object, http.ServerResponse | http2.Http2ServerResponse>();
   const graceMs = Math.round(config.shutdownGraceSeconds * 1000);
   const idleMs = Math.round(config.idleTimeoutSeconds * 1000);
   const headersMs = Math.round(config.headersTimeoutSeconds * 1000);
@@ -178,6 +190,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       `refused ${n} connection(s): the process is out of file descriptors (open-file limit ${fdLimit ?? "unknown"}); raise it with ulimit -n, systemd LimitNOFILE= or docker run --ulimit nofile=`,
     ),
   );
+  /** Open connections by client address (with --max-connections-per-address). */
+  const perAddress = new Map<string, number>();
+  const refusedPerAddress = new RateLimitedCounter(REFUSAL_LOG_INTERVAL_MS, (n, total) =>
+    log.warn({ refused: n, total, maxConnectionsPerAddress: config.maxConnectionsPerAddress }, `refused ${n} connection(s): --max-connections-per-address ${config.maxConnectionsPerAddress} reached`),
+  );
   const timeouts = new ConnectionTimeouts({ headersMs, idleMs, log });
   const cors = corsPolicy(config.corsOrigins);
 
@@ -211,8 +228,48 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     contextValues,
     authenticate: auth.mode === "off" ? undefined : (req, body, service, values) => auth.authenticateAwsJson({ method: req.method ?? "", url: req.url ?? "/", headers: req.headers }, body, service, values),
     authorize: auth.mode === "off" ? undefined : (_req, service, operation, input, values) => auth.authorizeAwsJson(service, operation, input, values),
-    scope: auth.mode === "off" ? undefined : (values, fn) => auth.inScope(values, fn),
+    around: async (req, service, operation, input, values, call) => {
+      let release: () => void;
+      try {
+        release = limits.admit(callerOf(values), service, operation, isObject(input) ? input : {}, Date.now());
+      } catch (e) {
+        // The SDKs back off by these headers; sendFault keeps headers already set.
+        if (e instanceof ThrottlingFault) for (const [k, v] of Object.entries(e.headers)) responses.get(req)?.setHeader(k, v);
+        throw e;
+      }
+      try {
+        return await auth.inScope(values, call);
+      } finally {
+        release();
+      }
+    },
   });
+
+  /** RPC routes: the same limits, after authentication (the caller is known then). */
+  const limitsInterceptor: Interceptor = (next) => async (req) => {
+    const service = awsPrefixes.get(req.service.typeName);
+    if (service === undefined) return next(req);
+    const caller = callerOf(req.contextValues);
+    let release: () => void;
+    try {
+      release = limits.admit(caller, service, req.method.name, req.stream ? {} : (toJson(req.method.input, req.message) as Record<string, unknown>), Date.now());
+    } catch (e) {
+      if (!(e instanceof Fault)) throw e;
+      const err = toConnectError(e);
+      if (e instanceof ThrottlingFault) for (const [k, v] of Object.entries(e.headers)) err.metadata.set(k, v);
+      throw err;
+    }
+    // A stream is counted against the rates only; a unary call holds its slots until answered.
+    if (req.stream) {
+      release();
+      return next(req);
+    }
+    try {
+      return await next(req);
+    } finally {
+      release();
+    }
+  };
 
   /** Full names of the services on the Connect routes, for "unimplemented" messages. */
   const served: ReadonlySet<string> = new Set(opts.services.map((s) => s.desc.typeName));
@@ -248,7 +305,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     routes: connectRoutes(opts.services, (e) => log.debug({ err: e }, "malformed RPC request")),
     fallback,
     contextValues,
-    interceptors: [createFaultInterceptor((cause) => log.error({ err: cause }, "internal failure in an RPC handler")), auth.interceptor],
+    interceptors: [createFaultInterceptor((cause) => log.error({ err: cause }, "internal failure in an RPC handler")), auth.interceptor, limitsInterceptor],
     readMaxBytes: config.maxBodyBytes,
     shutdownSignal: shutdown.signal,
   });
@@ -263,6 +320,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const started = performance.now();
     const delivery = new Delivery();
     deliveries.set(req, delivery);
+    responses.set(req, res);
     const h1 = res instanceof http.ServerResponse ? res : undefined;
     const h2session = h1 === undefined ? (res as http2.Http2ServerResponse).stream.session : undefined;
     /** The TCP connection the response goes out on. */
@@ -444,6 +502,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         return;
       }
     }
+    if (config.maxConnectionsPerAddress > 0) {
+      const address = socket.remoteAddress ?? "";
+      const open = perAddress.get(address) ?? 0;
+      if (open >= config.maxConnectionsPerAddress) {
+        socket.destroy();
+        refusedPerAddress.note();
+        return;
+      }
+      perAddress.set(address, open + 1);
+      socket.once("close", () => {
+        const n = (perAddress.get(address) ?? 1) - 1;
+        if (n <= 0) perAddress.delete(address);
+        else perAddress.set(address, n);
+      });
+    }
     const startedAt = performance.now();
     sockets.add(socket);
     socket.once("close", () => {
@@ -603,6 +676,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       settler.flush();
       timeouts.stop();
       refusedAtCap.close();
+      refusedPerAddress.close();
       fdExhausted.close();
     })();
     return closed;
@@ -627,6 +701,10 @@ function loadSecureContext(certFile: string, keyFile: string): tls.SecureContext
   } catch (e) {
     throw new Error(`--tls-cert ${certFile} and --tls-key ${keyFile} do not form a usable pair: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

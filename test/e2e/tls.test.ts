@@ -53,7 +53,7 @@ function issuerOf(port: number, ca: string[]): Promise<string> {
     const s = tls.connect({ host: "127.0.0.1", port, ca, servername: "localhost", ALPNProtocols: ["http/1.1"] }, () => {
       const issuer = s.getPeerCertificate().issuer.CN;
       s.end();
-      resolve(Array.isArray(issuer) ? issuer.join(",") : issuer);
+      resolve(Array.isArray(issuer) ? issuer.join(",") : (issuer ?? ""));
     });
     s.on("error", reject);
   });
