@@ -35,14 +35,16 @@ export function optionSeconds(method: DescMethod): number {
 /**
  * The least time kept between the empty answer of a long poll and the client's deadline, in ms:
  * room for the request's and the answer's way over the network (the client's timer started
- * before the request left) and for a busy event loop.
+ * before the request left, and a browser's first call also waits for its CORS preflight) and
+ * for a busy event loop. At 100 ms, a browser's first long poll on a cold server once missed a
+ * 1 s deadline.
  */
-export const DEADLINE_MARGIN_MS = 100;
+export const DEADLINE_MARGIN_MS = 200;
 
 /**
  * The hold time of a long poll whose client sent a deadline (`grpc-timeout`,
  * `connect-timeout-ms`; `remainingMs` is what is left of it): the configured hold, or, when the
- * deadline comes first, the deadline less max(100 ms, 5 % of it), so the empty answer reaches the
+ * deadline comes first, the deadline less max(200 ms, 5 % of it), so the empty answer reaches the
  * client before its own timer fires. At least 0 (claim once, answer at once); without a deadline
  * (the AWS route) the configured hold unchanged.
  */

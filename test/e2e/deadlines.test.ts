@@ -63,10 +63,10 @@ const transports: { name: string; make: (url: string) => Transport }[] = [
 describe("deadlineHoldMs", () => {
   const table: { hold: number; remaining: number | undefined; want: number }[] = [
     { hold: 55_200, remaining: undefined, want: 55_200 }, // no deadline (AWS route): unchanged
-    { hold: 55_200, remaining: 1000, want: 900 }, // at least 100 ms
+    { hold: 55_200, remaining: 1000, want: 800 }, // at least 200 ms
     { hold: 55_200, remaining: 10_000, want: 9500 }, // 5 %
-    { hold: 55_200, remaining: 2000, want: 1900 }, // 5 % = 100 ms
-    { hold: 55_200, remaining: 90, want: 0 }, // claim once, answer at once
+    { hold: 55_200, remaining: 4000, want: 3800 }, // 5 % = 200 ms
+    { hold: 55_200, remaining: 190, want: 0 }, // claim once, answer at once
     { hold: 55_200, remaining: -5, want: 0 },
     { hold: 900, remaining: 60_000, want: 900 }, // the hold ends first
   ];
