@@ -20,7 +20,11 @@ export interface EngineAccess {
 /** The process-wide symbol the authentication layer publishes its `() => EngineAccess | undefined` under. */
 export const ACCESS_SYMBOL: unique symbol = Symbol.for("taskgate.access") as never;
 
-/** The access check of the request being served; undefined when authorization is off. */
+/**
+ * The access check of the request being served; undefined when authorization is off. Read it
+ * when an operation starts, before its first await: work queued behind a transaction may run in
+ * another request's context.
+ */
 export function callerAccess(): EngineAccess | undefined {
   const source: unknown = (globalThis as Record<symbol, unknown>)[ACCESS_SYMBOL];
   return typeof source === "function" ? (source as () => EngineAccess | undefined)() : undefined;
@@ -30,9 +34,9 @@ export function callerAccess(): EngineAccess | undefined {
  * Authorizes an operation that names a task only by its token (RespondActivityTask*,
  * RecordActivityTaskHeartbeat, RespondDecisionTaskCompleted) on the task's domain, once the task
  * is loaded: throws OperationNotPermittedFault when the caller's policies do not allow it.
+ * `access` is callerAccess() as read when the operation started.
  */
-export function authorizeTaskOperation(operation: string, scope: ArnScope, domain: string): void {
-  const access = callerAccess();
+export function authorizeTaskOperation(access: EngineAccess | undefined, operation: string, scope: ArnScope, domain: string): void {
   if (access === undefined) return;
   const resource = swfDomainArn(scope, domain);
   const action = `swf:${operation}`;

@@ -13,7 +13,6 @@ import { recordMarker } from "./marker.ts";
 import type { DecisionContext, DecisionRule, Outcome } from "./rule.ts";
 import { startChildWorkflowExecution } from "./start-child.ts";
 import { decisionAccess, deniedEvent } from "./permission.ts";
-import { callerAccess } from "../access.ts";
 import { swfDomainArn } from "../../resources/arn.ts";
 import { cancelTimer, startTimer } from "./timer.ts";
 
@@ -73,7 +72,7 @@ export function checkDecisions(decisions: Decision[]): void {
  * (permission.ts) is recorded as its `*Failed` event with cause OPERATION_NOT_PERMITTED instead.
  */
 export function applyDecision(c: DecisionContext, d: Decision): Promise<Outcome> {
-  const access = callerAccess();
+  const access = c.access;
   const wanted = access === undefined ? undefined : decisionAccess(d);
   if (access !== undefined && wanted !== undefined && !access.allows(wanted.action, swfDomainArn(c.ctx.arnScope, c.x.row.domain), wanted.context)) {
     c.x.append(deniedEvent(d, c.dtc));

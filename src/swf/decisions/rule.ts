@@ -4,6 +4,7 @@ import type { Decision } from "../../../gen/taskgate/swf/v1/types_pb.ts";
 import type { UnitOfWork } from "../../dispatch/index.ts";
 import type { Swf } from "../context.ts";
 import type { ExecutionTx } from "../history.ts";
+import type { EngineAccess } from "../access.ts";
 
 /** Whether a decision recorded an event that needs a new decision task. */
 export type Outcome = "needs-decision" | "no-decision";
@@ -21,6 +22,8 @@ export interface DecisionContext {
   dtc: bigint;
   /** Events arrived while the decision task was started: a closing decision fails with UNHANDLED_DECISION. */
   unhandled: boolean;
+  /** The caller's access check (access.ts), read when the call started; undefined: every decision is allowed. */
+  access?: EngineAccess;
 }
 
 /** One decision type. */

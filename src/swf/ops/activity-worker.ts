@@ -11,7 +11,7 @@ import { domainExists, knownDomain, unknownToken } from "../lookup.ts";
 import { scheduleDecision } from "../decision-task.ts";
 import { type ActivityPayload, type ClaimedActivity, hasTimeouts } from "../activity-task.ts";
 import { queueName, type Res, type Swf } from "../context.ts";
-import { authorizeTaskOperation } from "../access.ts";
+import { authorizeTaskOperation, callerAccess, type EngineAccess } from "../access.ts";
 import type * as pb from "../../../gen/taskgate/swf/v1/service_pb.ts";
 import * as st from "../../store/swf.ts";
 
@@ -33,17 +33,18 @@ export async function* streamActivityTasks(ctx: Swf, req: pb.StreamActivityTasks
  * The started activity task of a token, or UnknownResourceFault; `operation` is authorized on the
  * task's domain once it is known (access.ts: OperationNotPermittedFault, nothing changed).
  */
-async function startedActivity(ctx: Swf, sql: Sql, token: string, operation: string): Promise<{ row: TaskRow; p: ActivityPayload; x: ExecutionTx }> {
+async function startedActivity(ctx: Swf, sql: Sql, token: string, operation: string, access: EngineAccess | undefined): Promise<{ row: TaskRow; p: ActivityPayload; x: ExecutionTx }> {
   const found = await st.startedTaskWithExecution(sql, ctx.db.caps, token);
   if (!found || !found.task.key.startsWith("a:")) throw unknownToken();
-  authorizeTaskOperation(operation, ctx.arnScope, found.execution.domain);
+  authorizeTaskOperation(access, operation, ctx.arnScope, found.execution.domain);
   return { row: found.task, p: JSON.parse(found.task.payload) as ActivityPayload, x: new ExecutionTx(found.execution, ctx.clock.now()) };
 }
 
 /** RecordActivityTaskHeartbeat: records details, pushes the heartbeat deadline, reports a cancel request. */
 export async function recordActivityTaskHeartbeat(ctx: Swf, req: pb.RecordActivityTaskHeartbeatRequest): Promise<Res<typeof pb.RecordActivityTaskHeartbeatResponseSchema>> {
+  const access = callerAccess(); // before any await (access.ts)
   return ctx.tx(async (uow) => {
-    const { row, p } = await startedActivity(ctx, uow.sql, req.taskToken!, "RecordActivityTaskHeartbeat");
+    const { row, p } = await startedActivity(ctx, uow.sql, req.taskToken!, "RecordActivityTaskHeartbeat", access);
     if (req.details !== undefined) p.details = req.details;
     await ctx.tasks.heartbeat(uow, ctx.activityTask, row, p, parseDuration(p.heartbeatTimeout, "heartbeatTimeout"));
     return { cancelRequested: p.cancelRequested ?? false };
@@ -100,8 +101,9 @@ export async function respondActivityTaskCanceled(ctx: Swf, req: pb.RespondActiv
 }
 
 async function closeActivity(ctx: Swf, token: string, operation: string, event: (p: ActivityPayload) => CloseEvent): Promise<void> {
+  const access = callerAccess(); // before any await (access.ts)
   await ctx.tx(async (uow) => {
-    const { row, p, x } = await startedActivity(ctx, uow.sql, token, operation);
+    const { row, p, x } = await startedActivity(ctx, uow.sql, token, operation, access);
     await applyClose(ctx, uow, row, p, x, event(p));
     await x.flush(uow.sql, uow.caps);
   });
@@ -151,6 +153,7 @@ function faultResult(f: Fault): Res<typeof pb.ActivityTaskOutcomeResultSchema> {
  */
 export async function respondActivityTasks(ctx: Swf, req: pb.RespondActivityTasksRequest): Promise<Res<typeof pb.RespondActivityTasksResponseSchema>> {
   const outcomes = req.outcomes.map(outcomeOf);
+  const access = callerAccess(); // before any await (access.ts)
   const results = await ctx.tx(async (uow) => {
     const found = await st.startedTasksWithExecutions(uow.sql, uow.caps, [...new Set(outcomes.map((o) => o.token))]);
     const executions = new Map<string, ExecutionTx>();
@@ -165,7 +168,7 @@ export async function respondActivityTasks(ctx: Swf, req: pb.RespondActivityTask
       }
       // Each outcome is authorized on its task's domain (access.ts); a refused one changes nothing.
       try {
-        authorizeTaskOperation(o.operation, ctx.arnScope, f.execution.domain);
+        authorizeTaskOperation(access, o.operation, ctx.arnScope, f.execution.domain);
       } catch (e) {
         if (!(e instanceof Fault)) throw e;
         results.push(faultResult(e));

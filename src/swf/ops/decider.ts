@@ -10,7 +10,7 @@ import { enforceHistoryLimit } from "../execution.ts";
 import { type ClaimedDecision, type DecisionPayload, scheduleDecision } from "../decision-task.ts";
 import { applyDecision, checkDecisions } from "../decisions/index.ts";
 import { limits, pageSize, queueName, type Res, type Swf } from "../context.ts";
-import { authorizeTaskOperation } from "../access.ts";
+import { authorizeTaskOperation, callerAccess } from "../access.ts";
 import type * as pb from "../../../gen/taskgate/swf/v1/service_pb.ts";
 import * as st from "../../store/swf.ts";
 
@@ -123,11 +123,12 @@ export async function* streamDecisionTasks(ctx: Swf, req: pb.StreamDecisionTasks
 export async function respondDecisionTaskCompleted(ctx: Swf, req: pb.RespondDecisionTaskCompletedRequest): Promise<Res<typeof pb.RespondDecisionTaskCompletedResponseSchema>> {
   checkDecisions(req.decisions);
   if (req.taskListScheduleToStartTimeout !== undefined) parseDuration(req.taskListScheduleToStartTimeout, "taskListScheduleToStartTimeout");
+  const access = callerAccess(); // before any await (access.ts)
   await ctx.tx(async (uow) => {
     const found = await st.startedTaskWithExecution(uow.sql, ctx.db.caps, req.taskToken!);
     if (!found || found.task.key !== "decision") throw unknownToken();
     // Authorized on the task's domain, known only now (access.ts); a refusal changes nothing.
-    authorizeTaskOperation("RespondDecisionTaskCompleted", ctx.arnScope, found.execution.domain);
+    authorizeTaskOperation(access, "RespondDecisionTaskCompleted", ctx.arnScope, found.execution.domain);
     const row = found.task;
     const x = new ExecutionTx(found.execution, ctx.clock.now());
     const p = JSON.parse(row.payload) as DecisionPayload;
@@ -157,7 +158,7 @@ export async function respondDecisionTaskCompleted(ctx: Swf, req: pb.RespondDeci
     }
     for (const d of req.decisions) {
       if (!x.open) break;
-      if ((await applyDecision({ ctx, uow, x, dtc: BigInt(completedId), unhandled }, d)) === "needs-decision") needDecision = true;
+      if ((await applyDecision({ ctx, uow, x, dtc: BigInt(completedId), unhandled, access }, d)) === "needs-decision") needDecision = true;
     }
     if (x.open && needDecision) await scheduleDecision(ctx, uow, x, override);
     else await enforceHistoryLimit(ctx, uow, x);
