@@ -132,6 +132,11 @@ export class PrincipalStore {
     return this.#byKey.get(accessKeyId);
   }
 
+  /** Every principal in force. */
+  all(): Principal[] {
+    return [...this.#byKey.values()];
+  }
+
   /** How many principals are in force. */
   get size(): number {
     return this.#byKey.size;

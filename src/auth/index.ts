@@ -40,6 +40,7 @@ import { SigningKeyCache, verifySigV4, type SignedRequest } from "./sigv4.ts";
 import { evaluate, type Decision } from "./policy.ts";
 import { accessesOf } from "./access.ts";
 import { runWithAccess, type CallAccess } from "./scope.ts";
+import { openTokens, sealTokens, tokenKey } from "./tokens.ts";
 import { accessDenied, Fault, swf } from "../faults.ts";
 
 export { AuthFailure } from "./errors.ts";
@@ -103,6 +104,13 @@ export interface Authenticator {
   authenticateRpc(req: AuthRequest): Principal | AuthFailure | undefined;
   /** Connect interceptor for the RPC routes: refuses unauthenticated calls, records the principal. */
   readonly interceptor: Interceptor;
+  /**
+   * Seals, in place, the task and page tokens of a response for the caller's account (tokens.ts);
+   * nothing with --auth off. `value` is the response as JSON or a protobuf-es message.
+   */
+  sealTokens(service: string, value: unknown, values: ContextValues): void;
+  /** Opens, in place, the tokens of a request; throws the service's unknown-token fault for one sealed for another account. */
+  openTokens(service: string, value: unknown, values: ContextValues): void;
   /** Re-reads the principals file (SIGHUP); with --auth off there is nothing to reload. */
   reload(): ReloadResult;
   /** How many principals are in force (0 with --auth off). */
@@ -132,6 +140,8 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
       authenticateAwsJson: () => undefined,
       authorizeAwsJson: () => undefined,
       inScope: (_values, fn) => fn(),
+      sealTokens: () => undefined,
+      openTokens: () => undefined,
       authenticateRpc: () => undefined,
       interceptor: (next) => next,
       reload: () => ({ ok: true, principals: 0 }),
@@ -141,6 +151,12 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
   if (opts.file === undefined) throw new Error("--auth sigv4 needs --auth-file");
   const store = new PrincipalStore(opts.file);
   const keys = new SigningKeyCache();
+  /** Token keys: the current principals' and, after a reload, the previous ones' (tokens.ts). */
+  let tokenKeys: Buffer[] = [tokenKey(store.all().map((p) => p.secretAccessKey))];
+  const accountOf = (values: ContextValues): string | undefined => {
+    const p = values.get(principalKey);
+    return p === undefined ? undefined : (p.accountId ?? opts.accountId);
+  };
   const lookup = (id: string): Principal | undefined => store.lookup(id);
 
   const authenticateRpc = (req: AuthRequest): Principal | AuthFailure => {
@@ -233,16 +249,30 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
       req.contextValues.set(accessKey, access);
       const service = opts.rpcServices.get(req.service.typeName);
       if (service === undefined) return runWithAccess(access, () => next(req));
+      const account = result.accountId ?? opts.accountId;
       const check = (message: Message): void => {
         try {
           for (const [operation, input] of rpcOperations(service, req.method, message)) authorize(access, service, operation, input);
         } catch (e) {
           throw e instanceof Fault ? new AuthFailure(e, Code.PermissionDenied).toConnectError() : e;
         }
+        // Tokens sealed for the caller's account are opened in place (tokens.ts).
+        openTokens(service, message, account, tokenKeys);
+      };
+      const sealed = async function* (messages: AsyncIterable<Message>): AsyncGenerator<Message> {
+        for await (const m of messages) {
+          sealTokens(service, m, account, tokenKeys[0]);
+          yield m;
+        }
+      };
+      const answer = async (res: Awaited<ReturnType<typeof next>>): Promise<Awaited<ReturnType<typeof next>>> => {
+        if (res.stream) return { ...res, message: sealed(res.message) };
+        sealTokens(service, res.message, account, tokenKeys[0]);
+        return res;
       };
       if (!req.stream) {
         check(req.message);
-        return runWithAccess(access, () => next(req));
+        return runWithAccess(access, async () => answer(await next(req)));
       }
       const messages = req.message;
       const checked = async function* (): AsyncGenerator<Message> {
@@ -251,9 +281,24 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
           yield m;
         }
       };
-      return runWithAccess(access, () => next({ ...req, message: checked() }));
+      return runWithAccess(access, async () => answer(await next({ ...req, message: checked() })));
     },
-    reload: () => store.reload(),
+    sealTokens(service, value, values) {
+      const account = accountOf(values);
+      if (account !== undefined) sealTokens(service, value, account, tokenKeys[0]);
+    },
+    openTokens(service, value, values) {
+      const account = accountOf(values);
+      if (account !== undefined) openTokens(service, value, account, tokenKeys);
+    },
+    reload: () => {
+      const r = store.reload();
+      if (r.ok) {
+        const next = tokenKey(store.all().map((p) => p.secretAccessKey));
+        if (!next.equals(tokenKeys[0])) tokenKeys = [next, tokenKeys[0]];
+      }
+      return r;
+    },
     get principals() {
       return store.size;
     },

@@ -69,6 +69,10 @@ export interface AwsJsonHandlerOptions {
    * it. Throws a Fault to refuse the call before it runs.
    */
   around?: (req: AwsJsonRequest, service: string, operation: string, input: unknown, values: ContextValues, call: () => unknown) => Promise<unknown>;
+  /** Opens, in place, the account-bound tokens of an authenticated request's JSON before it is converted (throws a Fault to refuse it). */
+  openTokens?: (service: string, input: unknown, values: ContextValues) => void;
+  /** Seals, in place, the tokens of a response's JSON for the caller's account before it is sent. */
+  sealTokens?: (service: string, output: Record<string, unknown>, values: ContextValues) => void;
 }
 
 interface Route {
@@ -330,6 +334,7 @@ export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJson
 
       opts.authenticate?.(req, body, route.model.metadata.endpointPrefix, values);
       const input = parseJsonBody(body).value;
+      opts.openTokens?.(route.model.metadata.endpointPrefix, input, values);
       const request = awsJsonToMessage(method.input, input, route.model);
       opts.authorize?.(req, route.model.metadata.endpointPrefix, method.name, input, values);
 
@@ -357,6 +362,7 @@ export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJson
       }
       const output = create(method.output, result as MessageInitShape<DescMessage>);
       const out = messageToAwsJson(method.output, output, route.model);
+      opts.sealTokens?.(route.model.metadata.endpointPrefix, out, values);
       succeeded = true;
       send(200, out, {});
     } catch (e) {

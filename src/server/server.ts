@@ -55,6 +55,7 @@ import { child } from "./logger.ts";
 import { RateLimitedCounter, countOpenFiles, fdHeadroom, fdOf, readOpenFileLimit } from "./limits.ts";
 import { clientErrorResponse, rpcProtocol, sendBadRequest, sendRpcError, tooLargeMessage, unimplementedMessage, type ClientError, type ParserLimits } from "./protocol-errors.ts";
 import { DeliverySettler } from "./settle.ts";
+import { leanUnaryAdapter } from "./lean-unary.ts";
 import { ConnectionTimeouts, checkIntervalMs } from "./timeouts.ts";
 
 /** What startServer needs. */
@@ -228,6 +229,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     contextValues,
     authenticate: auth.mode === "off" ? undefined : (req, body, service, values) => auth.authenticateAwsJson({ method: req.method ?? "", url: req.url ?? "/", headers: req.headers }, body, service, values),
     authorize: auth.mode === "off" ? undefined : (_req, service, operation, input, values) => auth.authorizeAwsJson(service, operation, input, values),
+    openTokens: auth.mode === "off" ? undefined : (service, input, values) => auth.openTokens(service, input, values),
+    sealTokens: auth.mode === "off" ? undefined : (service, output, values) => auth.sealTokens(service, output, values),
     around: async (req, service, operation, input, values, call) => {
       let release: () => void;
       try {
@@ -300,7 +303,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     aws(req as AwsJsonRequest, res as AwsJsonResponse);
   };
 
-  const handler = connectNodeAdapter({
+  // The unary long polls take a lean path in front of connect-es (lean-unary.ts); same options.
+  const handler = leanUnaryAdapter({
     // Every method of every service; a request connect-es cannot decode is invalid_argument.
     routes: connectRoutes(opts.services, (e) => log.debug({ err: e }, "malformed RPC request")),
     fallback,
