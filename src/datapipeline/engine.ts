@@ -11,12 +11,13 @@
 import type * as pb from "../../gen/taskgate/datapipeline/v1/service_pb.ts";
 import type { Clock, Dispatch, PollOptions, TaskKind, UnitOfWork, WorkerTasks } from "../dispatch/index.ts";
 import type { Database } from "../store/db.ts";
+import pino, { type Logger } from "pino";
 import { PageTokens } from "../resources/page-token.ts";
 import * as st from "../store/datapipeline.ts";
 import type { PipelineModel } from "./definition/objects.ts";
 import { validateDefinition } from "./definition/validate.ts";
 import { attemptTaskKind, type ClaimedAttempt } from "./attempt-task.ts";
-import { PipelineTx, retryFired, scheduleFired, T, type AttemptPayload, type RunState, type StoredDefinition } from "./scheduler.ts";
+import { lateFired, PipelineTx, retryFired, scheduleFired, T, type AttemptPayload, type RunState, type StoredDefinition } from "./scheduler.ts";
 import type { Res } from "./present.ts";
 import * as pipelines from "./ops/pipelines.ts";
 import * as definitions from "./ops/definitions.ts";
@@ -34,11 +35,16 @@ export interface Dp {
   readonly accountId: string;
   /** A fresh pipeline id suffix source: 19 characters of [0-9A-Z] per call. */
   readonly newId: () => string;
+  /** Where late instances and recorded SnsAlarm actions are logged. */
+  readonly log: Logger;
   /** Most schedule periods created per component in one pass (a backfill longer than this continues at the next). */
   readonly maxBackfill: number;
   /** One transaction through a unit of work: its outbox applies after commit. */
   tx<R>(fn: (uow: UnitOfWork) => Promise<R>): Promise<R>;
-  /** A live pipeline opened (locked) for change with its active model, or undefined when absent or deleted. */
+  /**
+   * A live pipeline opened (locked) for change with its active model and the instances and
+   * attempts that have not ended, or undefined when absent or deleted.
+   */
   open(uow: UnitOfWork, id: string): Promise<PipelineTx | undefined>;
   /** The model of a stored definition (built once per pipeline, version and parameter values). */
   modelOf(pipelineId: string, def: StoredDefinition): PipelineModel | undefined;
@@ -51,6 +57,8 @@ export interface DpDeps {
   readonly accountId: string;
   /** A fresh random id of 19 characters of [0-9A-Z] (pipeline ids are `df-` and it). */
   readonly newId: () => string;
+  /** Where late instances and recorded SnsAlarm actions are logged; silent when not given. */
+  readonly log?: Logger;
 }
 
 /** Models kept per process; an entry is a few kB, so 1,000 bound it to a few MB. */
@@ -83,6 +91,7 @@ export class DataPipelineEngine {
       },
       accountId: deps.accountId,
       newId: deps.newId,
+      log: deps.log ?? pino({ level: "silent" }),
       maxBackfill: 1_000,
       tx: (fn) => core.units.run(fn),
       open: async (uow, id) => {
@@ -97,7 +106,7 @@ export class DataPipelineEngine {
           if (active.size >= maxCachedModels) active.clear();
           if (model) active.set(key, model);
         }
-        return new PipelineTx(row, core.clock.now(), model, state);
+        return new PipelineTx(row, core.clock.now(), model, state).load(uow.sql);
       },
       modelOf,
     };
@@ -106,6 +115,7 @@ export class DataPipelineEngine {
     core.tasks.register(kind);
     core.timers.on(T.schedule, (uow, t) => scheduleFired(dp, uow, t));
     core.timers.on(T.retry, (uow, t) => retryFired(dp, uow, t));
+    core.timers.on(T.late, (uow, t) => lateFired(dp, uow, t));
   }
 
   /** Loads the page-token secret (created once per database, shared with the other engines). */

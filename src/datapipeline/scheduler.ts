@@ -14,6 +14,7 @@
 // - New attempts start only while the pipeline is SCHEDULED and the component is not paused.
 import type { TimerRow, UnitOfWork } from "../dispatch/index.ts";
 import * as st from "../store/datapipeline.ts";
+import type { Sql } from "../store/db.ts";
 import { refFields, stringField, scheduleOf, workerGroupOf, type ModelObject, type PipelineModel } from "./definition/objects.ts";
 import { objectTypes } from "./definition/types.ts";
 import { addPeriods, formatDateTime, isPeriodError, nextInstanceAfter, parsePeriod, scheduledInstances } from "./schedule.ts";
@@ -64,6 +65,12 @@ export interface Instance {
   retryAt?: number;
   /** Why it failed, for CASCADE_FAILED instances. */
   errorMessage?: string;
+  /** Why it was canceled by an action (`cancellationReason`). */
+  cancellationReason?: string;
+  /** When it became late (lateAfterTimeout passed before it ended), epoch ms. */
+  lateAt?: number;
+  /** SnsAlarm actions it triggered, as shown in `@snsAlarm` (taskgate sends no SNS message). */
+  alarms?: string[];
 }
 
 /** One attempt of an instance. */
@@ -108,7 +115,9 @@ export interface RunState {
   latestRunMs?: number;
   /** Components paused with SetStatus PAUSE. */
   paused: string[];
+  /** The instances loaded in this unit of work (not part of the stored JSON: dp_instances rows). */
   instances: Record<string, Instance>;
+  /** The attempts loaded in this unit of work (not part of the stored JSON: dp_attempts rows). */
   attempts: Record<string, Attempt>;
 }
 
@@ -125,7 +134,20 @@ export function newRunState(): RunState {
   return { pipelineState: "PENDING", gen: 0, version: 0, nextIndex: {}, paused: [], instances: {}, attempts: {} };
 }
 
-/** A pipeline opened for change in one unit of work. */
+/** The JSON of a run as dp_pipelines.state holds it: everything but its instances and attempts, which have rows of their own. */
+export function stateText(s: RunState): string {
+  return JSON.stringify({ ...s, instances: undefined, attempts: undefined });
+}
+
+/**
+ * A pipeline opened in one unit of work: its row, what is per pipeline in its run, and the
+ * instances and attempts loaded so far. `load` reads those that have not ended (every change
+ * needs them; ended ones are read only by id or as a dependency), `load(…, true)` all of them
+ * (reads of the whole run). `flush` writes back only what changed: the pipeline row when its
+ * columns or run state did, and each instance or attempt row whose JSON did.
+ * A run stored before instances had rows of their own (its state JSON holds them) is moved to
+ * rows by its first flush.
+ */
 export class PipelineTx {
   readonly row: st.PipelineRow;
   readonly state: RunState;
@@ -134,19 +156,99 @@ export class PipelineTx {
   model: PipelineModel | undefined;
   /** Set when a column other than the run changed (tags, definitions): the flush writes them all. */
   rowChanged = false;
+  /** The JSON each loaded row had, by `i:<id>` or `a:<id>`: unchanged rows are not written. */
+  readonly #loaded = new Map<string, string>();
+  readonly #deleted = new Set<string>();
+  /** Dependency lookups already made (`<component>@<start>`). */
+  readonly #probed = new Set<string>();
+  #stateText: string;
 
   constructor(row: st.PipelineRow, nowMs: number, model: PipelineModel | undefined, state?: RunState) {
     this.row = row;
-    this.state = state ?? (JSON.parse(row.state) as RunState);
+    const s = state ?? (JSON.parse(row.state) as RunState);
+    this.state = { ...s, instances: s.instances ?? {}, attempts: s.attempts ?? {} };
+    this.#stateText = row.state;
     this.nowMs = nowMs;
     this.model = model;
   }
 
-  /** Writes the run back (and the other columns when `rowChanged`). */
+  /** Reads the instances and attempts that have not ended, or all of them with `all`. */
+  async load(sql: Sql, all = false): Promise<this> {
+    this.#add(await st.instances(sql, this.row.id, !all), await st.attempts(sql, this.row.id, !all));
+    return this;
+  }
+
+  /** Reads instances by id (ended ones included) and their head attempts. */
+  async loadInstances(sql: Sql, ids: readonly string[]): Promise<void> {
+    const want = ids.filter((id) => !this.state.instances[id]);
+    if (want.length === 0) return;
+    const insts = await st.instancesById(sql, this.row.id, want);
+    this.#add(insts, []);
+    const heads = want.map((id) => this.state.instances[id]?.head).filter((h): h is string => h !== undefined && !this.state.attempts[h]);
+    this.#add([], heads.length > 0 ? await st.attemptsById(sql, this.row.id, heads) : []);
+  }
+
+  /** Reads attempts by id (ended ones included). */
+  async loadAttempts(sql: Sql, ids: readonly string[]): Promise<void> {
+    const want = ids.filter((id) => !this.state.attempts[id]);
+    if (want.length > 0) this.#add([], await st.attemptsById(sql, this.row.id, want));
+  }
+
+  /** Reads the instance of `component` an instance of period `start` depends on, unless loaded or looked up before. */
+  async loadDependency(sql: Sql, component: string, start: number): Promise<void> {
+    const key = `${component}@${start}`;
+    if (this.#probed.has(key) || this.state.instances[instanceId(component, start)]) return;
+    this.#probed.add(key);
+    const body = await st.latestInstanceBefore(sql, this.row.id, component, start);
+    if (body !== undefined) this.#add([body], []);
+  }
+
+  /** Forgets an attempt: its row is deleted by the flush. */
+  deleteAttempt(id: string): void {
+    delete this.state.attempts[id];
+    this.#deleted.add(id);
+  }
+
+  #add(instances: string[], attempts: string[]): void {
+    for (const body of instances) {
+      const i = JSON.parse(body) as Instance;
+      if (this.state.instances[i.id]) continue;
+      this.state.instances[i.id] = i;
+      this.#loaded.set(`i:${i.id}`, body);
+    }
+    for (const body of attempts) {
+      const a = JSON.parse(body) as Attempt;
+      if (this.state.attempts[a.id]) continue;
+      this.state.attempts[a.id] = a;
+      this.#loaded.set(`a:${a.id}`, body);
+    }
+  }
+
+  /** Writes back what changed: the pipeline row, instances and attempts. */
   async flush(uow: UnitOfWork): Promise<void> {
-    this.row.state = JSON.stringify(this.state);
+    const text = stateText(this.state);
+    this.row.state = text;
     if (this.rowChanged) await st.updatePipeline(uow.sql, this.row);
-    else await st.updatePipelineState(uow.sql, this.row.id, this.row.state);
+    else if (text !== this.#stateText) await st.updatePipelineState(uow.sql, this.row.id, text);
+    this.#stateText = text;
+    const insts: st.InstanceRow[] = [];
+    for (const i of Object.values(this.state.instances)) {
+      const body = JSON.stringify(i);
+      if (this.#loaded.get(`i:${i.id}`) === body) continue;
+      this.#loaded.set(`i:${i.id}`, body);
+      insts.push({ id: i.id, component: i.component, startMs: i.start, status: i.status, final: isFinal(i.status), body });
+    }
+    const atts: st.AttemptRow[] = [];
+    for (const a of Object.values(this.state.attempts)) {
+      const body = JSON.stringify(a);
+      if (this.#loaded.get(`a:${a.id}`) === body) continue;
+      this.#loaded.set(`a:${a.id}`, body);
+      atts.push({ id: a.id, instanceId: a.instance, startMs: this.state.instances[a.instance]?.start ?? 0, n: a.n, final: isFinal(a.status), body });
+    }
+    if (this.#deleted.size > 0) await st.deleteAttempts(uow.sql, this.row.id, [...this.#deleted]);
+    this.#deleted.clear();
+    await st.putInstances(uow.sql, this.row.id, insts);
+    await st.putAttempts(uow.sql, this.row.id, atts);
   }
 }
 
@@ -156,6 +258,7 @@ export const T = {
   progressTimeout: "dp.attempt.progress",
   schedule: "dp.schedule",
   retry: "dp.retry",
+  late: "dp.late",
 } as const;
 
 /** AWS's documented defaults: 2 retries, 10 minutes apart (`maximumRetries`, `retryDelay`). */
@@ -193,7 +296,7 @@ export function instanceId(component: string, start: number): string {
 }
 
 /** Creates an instance (and the instances of its preconditions) unless it exists. */
-function addInstance(x: PipelineTx, o: ModelObject, kind: Instance["kind"], start: number, end: number): void {
+function addInstance(x: PipelineTx, o: ModelObject, kind: Instance["kind"], start: number, end: number, created: Instance[]): void {
   const id = instanceId(o.id, start);
   if (x.state.instances[id]) return;
   const preconditions: string[] = [];
@@ -203,6 +306,7 @@ function addInstance(x: PipelineTx, o: ModelObject, kind: Instance["kind"], star
     preconditions.push(pid);
   }
   x.state.instances[id] = { id, component: o.id, start, end, status: "WAITING_ON_DEPENDENCIES", kind, attempts: 0, preconditions };
+  created.push(x.state.instances[id]);
   x.state.latestRunMs = Math.max(x.state.latestRunMs ?? 0, start);
 }
 
@@ -215,13 +319,17 @@ export async function createDueInstances(ctx: Dp, uow: UnitOfWork, x: PipelineTx
   const model = x.model;
   if (!model) return;
   const s = x.state;
+  const created: Instance[] = [];
   if (model.scheduleType === "ondemand") {
     if (!onDemandRun) return;
-    // Ids have whole seconds: a run activated in the same second as the last one starts a second later.
-    let at = Math.floor(x.nowMs / 1000) * 1000;
-    const kinds = [...model.objects.values()].map((o) => [o, instanceKind(o)] as const);
-    while (kinds.some(([o, k]) => k && x.state.instances[instanceId(o.id, at)])) at += 1000;
-    for (const [o, kind] of kinds) if (kind) addInstance(x, o, kind, at, at);
+    // Ids have whole seconds: a run activated in the same second as the last one (or before it,
+    // should the clock step back) starts a second after it.
+    const last = await st.latestInstanceStart(uow.sql, x.row.id);
+    const at = Math.max(Math.floor(x.nowMs / 1000) * 1000, last === undefined ? 0 : last + 1000);
+    for (const o of model.objects.values()) {
+      const kind = instanceKind(o);
+      if (kind) addInstance(x, o, kind, at, at, created);
+    }
     s.nextRunMs = undefined;
     return;
   }
@@ -234,7 +342,7 @@ export async function createDueInstances(ctx: Dp, uow: UnitOfWork, x: PipelineTx
     const from = s.nextIndex[o.id] ?? 0;
     const due = scheduledInstances(spec, model.scheduleType, activation, x.nowMs, from + ctx.maxBackfill);
     for (const inst of due.slice(from)) {
-      if (s.startFromMs === undefined || inst.scheduledStartTime >= s.startFromMs) addInstance(x, o, kind, inst.scheduledStartTime, inst.scheduledEndTime);
+      if (s.startFromMs === undefined || inst.scheduledStartTime >= s.startFromMs) addInstance(x, o, kind, inst.scheduledStartTime, inst.scheduledEndTime, created);
       s.nextIndex[o.id] = inst.index + 1;
     }
     const n = nextInstanceAfter(spec, model.scheduleType, activation, due.length > 0 ? due[due.length - 1].runAt : x.nowMs);
@@ -242,6 +350,11 @@ export async function createDueInstances(ctx: Dp, uow: UnitOfWork, x: PipelineTx
   }
   s.nextRunMs = next;
   if (next !== undefined) await uow.addTimer(T.schedule, x.row.id, `s:${s.gen}`, Math.max(next, x.nowMs));
+  // lateAfterTimeout counts from the scheduled start; AWS applies it to scheduled pipelines only.
+  for (const inst of created) {
+    const late = periodSeconds(componentOf(x, inst), "lateAfterTimeout");
+    if (late !== undefined) await uow.addTimer(T.late, x.row.id, `l:${s.gen}:${inst.id}`, Math.max(inst.start + late * 1000, x.nowMs));
+  }
 }
 
 /** The instance of `component` that an instance of period `start` depends on: the same period, else the latest one before it. */
@@ -267,6 +380,13 @@ function cascades(o: ModelObject | undefined): boolean {
 export async function advance(ctx: Dp, uow: UnitOfWork, x: PipelineTx): Promise<void> {
   const model = x.model;
   if (!model || x.state.pipelineState !== "SCHEDULED") return;
+  // Dependencies that ended are not loaded with the run: read the ones waiting instances need.
+  for (const inst of Object.values(x.state.instances)) {
+    if (inst.status !== "WAITING_ON_DEPENDENCIES") continue;
+    const o = componentOf(x, inst);
+    if (o) for (const dep of [...refFields(o.fields, "dependsOn"), ...refFields(o.fields, "input")]) await x.loadDependency(uow.sql, dep, inst.start);
+    await x.loadInstances(uow.sql, inst.preconditions);
+  }
   const needed = new Set<string>();
   for (const i of Object.values(x.state.instances)) for (const p of i.preconditions) needed.add(p);
   for (let changed = true; changed; ) {
@@ -304,17 +424,60 @@ export async function advance(ctx: Dp, uow: UnitOfWork, x: PipelineTx): Promise<
         inst.status = "CASCADE_FAILED";
         inst.errorMessage = failed;
         inst.actualEnd = x.nowMs;
+        await runActions(ctx, x, inst, "onFail");
         changed = true;
       } else if (ready) {
         if (inst.kind === "passive") {
           inst.status = "FINISHED";
           inst.actualStart = inst.actualEnd = x.nowMs;
-        } else await startAttempt(ctx, uow, x, inst);
+          await runActions(ctx, x, inst, "onSuccess");
+        } else if (atActiveLimit(x, o, inst)) continue;
+        else await startAttempt(ctx, uow, x, inst);
         changed = true;
       }
     }
   }
   finishIfDone(x);
+}
+
+/**
+ * Whether a first run of an instance must wait because `maxActiveInstances` instances of its
+ * component are active (started and not ended). Reruns neither wait nor count, as AWS documents;
+ * without the field there is no limit.
+ */
+function atActiveLimit(x: PipelineTx, o: ModelObject, inst: Instance): boolean {
+  const max = Number(stringField(o.fields, "maxActiveInstances"));
+  if (!Number.isInteger(max) || max < 1 || inst.rerunAt !== undefined) return false;
+  let active = 0;
+  for (const i of Object.values(x.state.instances)) if (i.component === inst.component && i.attempts > 0 && i.rerunAt === undefined && !isFinal(i.status)) active++;
+  return active >= max;
+}
+
+/** The events of an object that name actions (`onSuccess`, `onFail`, `onLateAction`). */
+export type ActionEvent = "onSuccess" | "onFail" | "onLateAction";
+
+/**
+ * Runs the actions an event of an instance names. `SnsAlarm`: taskgate sends no SNS message; the
+ * alarm is recorded on the instance (`@snsAlarm`) and logged. `Terminate` (onLateAction only: an
+ * instance that already ended has nothing to terminate) cancels the instance as TRY_CANCEL does,
+ * with its `cancellationReason`. Actions of other types are ignored.
+ */
+export async function runActions(ctx: Dp, x: PipelineTx, inst: Instance, event: ActionEvent, terminate?: (inst: Instance) => Promise<void>): Promise<void> {
+  const o = componentOf(x, inst);
+  if (!o || !x.model) return;
+  for (const id of refFields(o.fields, event)) {
+    const action = x.model.objects.get(id);
+    if (action?.type === "SnsAlarm") {
+      const topicArn = stringField(action.fields, "topicArn") ?? "";
+      const subject = stringField(action.fields, "subject") ?? "";
+      const message = stringField(action.fields, "message") ?? "";
+      inst.alarms = [...(inst.alarms ?? []), `${event} ${id} at ${formatDateTime(x.nowMs)} to ${topicArn}: ${subject}: ${message}`];
+      ctx.log.info({ pipelineId: x.row.id, objectId: inst.id, action: id, event, topicArn, subject }, "Data Pipeline SnsAlarm recorded on the object (taskgate sends no SNS message)");
+    } else if (action?.type === "Terminate" && event === "onLateAction" && terminate && !isFinal(inst.status)) {
+      await terminate(inst);
+      inst.cancellationReason = `Terminated by ${id}: not finished within lateAfterTimeout of its scheduled start.`;
+    }
+  }
 }
 
 /**
@@ -378,6 +541,7 @@ export async function attemptFailed(ctx: Dp, uow: UnitOfWork, x: PipelineTx, ins
   } else {
     inst.status = status;
     inst.actualEnd = x.nowMs;
+    await runActions(ctx, x, inst, "onFail");
   }
   await advance(ctx, uow, x);
 }
@@ -400,6 +564,26 @@ export async function retryFired(ctx: Dp, uow: UnitOfWork, t: TimerRow): Promise
   if (Number(gen) !== x.state.gen || !inst || inst.retryAt === undefined || inst.status !== "WAITING_ON_DEPENDENCIES") return;
   inst.retryAt = undefined;
   if (x.state.pipelineState === "SCHEDULED" && !x.state.paused.includes(inst.component)) await startAttempt(ctx, uow, x, inst);
+  await advance(ctx, uow, x);
+  await x.flush(uow);
+}
+
+/**
+ * The late timer (lateAfterTimeout after an instance's scheduled start): an instance that has not
+ * ended is late (`@lateTime`, a field of taskgate's own) and its onLateAction actions run.
+ */
+export async function lateFired(ctx: Dp, uow: UnitOfWork, t: TimerRow): Promise<void> {
+  const x = await ctx.open(uow, t.owner);
+  if (!x) return;
+  const [, gen, ...rest] = t.ref.split(":");
+  const id = rest.join(":");
+  if (Number(gen) !== x.state.gen) return;
+  await x.loadInstances(uow.sql, [id]);
+  const inst = x.state.instances[id];
+  if (!inst || isFinal(inst.status)) return;
+  inst.lateAt = x.nowMs;
+  ctx.log.info({ pipelineId: x.row.id, objectId: inst.id }, "Data Pipeline instance is late (lateAfterTimeout passed)");
+  await runActions(ctx, x, inst, "onLateAction", (i) => cancelInstance(ctx, uow, x, i));
   await advance(ctx, uow, x);
   await x.flush(uow);
 }
@@ -432,7 +616,7 @@ export async function withdrawWaiting(ctx: Dp, uow: UnitOfWork, x: PipelineTx, i
   if (inst.status !== "WAITING_FOR_RUNNER" || !a || a.status !== "WAITING_FOR_RUNNER") return;
   const row = await ctx.tasks.byKey(uow, x.row.id, a.id);
   if (row) await ctx.tasks.close(uow, row);
-  delete x.state.attempts[a.id];
+  x.deleteAttempt(a.id);
   inst.attempts -= 1;
   inst.head = inst.attempts > 0 ? `${inst.id}_Attempt=${inst.attempts}` : undefined;
   inst.status = "WAITING_ON_DEPENDENCIES";

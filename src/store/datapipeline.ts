@@ -1,4 +1,5 @@
-// SQL of the Data Pipeline engine: pipelines (metadata, definitions, the JSON of their run) and
+// SQL of the Data Pipeline engine: pipelines (metadata, definitions, the JSON of what is per
+// pipeline in their run), their instances and attempts (one row each), and
 // the task runners that report heartbeats.
 import type { Capabilities, Row, Sql } from "./db.ts";
 import { taskColumns, taskFromRow, type TaskRow } from "./dispatch.ts";
@@ -124,4 +125,107 @@ export async function startedTasks(sql: Sql, caps: Capabilities, tokens: readonl
     if (p && t.token) out.set(t.token, { task: t, pipeline: p });
   }
   return out;
+}
+
+/** An instance row: `body` is the engine's JSON of the instance. */
+export interface InstanceRow {
+  id: string;
+  component: string;
+  startMs: number;
+  status: string;
+  final: boolean;
+  body: string;
+}
+
+/** An attempt row: `body` is the engine's JSON of the attempt. */
+export interface AttemptRow {
+  id: string;
+  instanceId: string;
+  startMs: number;
+  n: number;
+  final: boolean;
+  body: string;
+}
+
+/** Instances of a pipeline in start order: only those not ended when `liveOnly`. */
+export async function instances(sql: Sql, pipelineId: string, liveOnly: boolean): Promise<string[]> {
+  const rows = await sql.all(`SELECT body FROM dp_instances WHERE pipeline_id = ?${liveOnly ? " AND final = 0" : ""} ORDER BY start_ms, id`, [pipelineId]);
+  return rows.map((r) => r.body as string);
+}
+
+/** Attempts of a pipeline in the order of their instances' start: only those not ended when `liveOnly`. */
+export async function attempts(sql: Sql, pipelineId: string, liveOnly: boolean): Promise<string[]> {
+  const rows = await sql.all(`SELECT body FROM dp_attempts WHERE pipeline_id = ?${liveOnly ? " AND final = 0" : ""} ORDER BY start_ms, instance_id, n`, [pipelineId]);
+  return rows.map((r) => r.body as string);
+}
+
+/** Instances of a pipeline by id (ids it does not have are skipped). */
+export async function instancesById(sql: Sql, pipelineId: string, ids: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < ids.length; i += 500) {
+    const chunk = ids.slice(i, i + 500);
+    const rows = await sql.all(`SELECT body FROM dp_instances WHERE pipeline_id = ? AND id IN (${chunk.map(() => "?").join(", ")})`, [pipelineId, ...chunk]);
+    for (const r of rows) out.push(r.body as string);
+  }
+  return out;
+}
+
+/** Attempts of a pipeline by id (ids it does not have are skipped). */
+export async function attemptsById(sql: Sql, pipelineId: string, ids: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < ids.length; i += 500) {
+    const chunk = ids.slice(i, i + 500);
+    const rows = await sql.all(`SELECT body FROM dp_attempts WHERE pipeline_id = ? AND id IN (${chunk.map(() => "?").join(", ")})`, [pipelineId, ...chunk]);
+    for (const r of rows) out.push(r.body as string);
+  }
+  return out;
+}
+
+/** The latest instance of `component` that starts at or before `startMs`, if any. */
+export async function latestInstanceBefore(sql: Sql, pipelineId: string, component: string, startMs: number): Promise<string | undefined> {
+  const r = await sql.get("SELECT body FROM dp_instances WHERE pipeline_id = ? AND component = ? AND start_ms <= ? ORDER BY start_ms DESC LIMIT 1", [pipelineId, component, startMs]);
+  return r ? (r.body as string) : undefined;
+}
+
+/** The latest `@scheduledStartTime` of any instance of a pipeline, if it has one. */
+export async function latestInstanceStart(sql: Sql, pipelineId: string): Promise<number | undefined> {
+  const r = await sql.get("SELECT MAX(start_ms) AS m FROM dp_instances WHERE pipeline_id = ?", [pipelineId]);
+  return r?.m === null || r?.m === undefined ? undefined : Number(r.m);
+}
+
+/** Whether any instance of a pipeline has one of `statuses` (`@healthStatus`). */
+export async function anyInstanceWith(sql: Sql, pipelineId: string, statuses: readonly string[]): Promise<boolean> {
+  const r = await sql.get(`SELECT 1 AS x FROM dp_instances WHERE pipeline_id = ? AND status IN (${statuses.map(() => "?").join(", ")}) LIMIT 1`, [pipelineId, ...statuses]);
+  return r !== undefined;
+}
+
+/** Inserts or replaces instances. */
+export async function putInstances(sql: Sql, pipelineId: string, rows: readonly InstanceRow[]): Promise<void> {
+  for (const i of rows)
+    await sql.run(
+      "INSERT INTO dp_instances (pipeline_id, id, component, start_ms, status, final, body) VALUES (?, ?, ?, ?, ?, ?, ?) " +
+        "ON CONFLICT (pipeline_id, id) DO UPDATE SET status = excluded.status, final = excluded.final, body = excluded.body",
+      [pipelineId, i.id, i.component, i.startMs, i.status, i.final ? 1 : 0, i.body],
+    );
+}
+
+/** Inserts or replaces attempts. */
+export async function putAttempts(sql: Sql, pipelineId: string, rows: readonly AttemptRow[]): Promise<void> {
+  for (const a of rows)
+    await sql.run(
+      "INSERT INTO dp_attempts (pipeline_id, id, instance_id, start_ms, n, final, body) VALUES (?, ?, ?, ?, ?, ?, ?) " +
+        "ON CONFLICT (pipeline_id, id) DO UPDATE SET final = excluded.final, body = excluded.body",
+      [pipelineId, a.id, a.instanceId, a.startMs, a.n, a.final ? 1 : 0, a.body],
+    );
+}
+
+/** Deletes attempts by id. */
+export async function deleteAttempts(sql: Sql, pipelineId: string, ids: readonly string[]): Promise<void> {
+  for (const id of ids) await sql.run("DELETE FROM dp_attempts WHERE pipeline_id = ? AND id = ?", [pipelineId, id]);
+}
+
+/** Deletes every instance and attempt of a pipeline (DeletePipeline). */
+export async function deleteRun(sql: Sql, pipelineId: string): Promise<void> {
+  await sql.run("DELETE FROM dp_attempts WHERE pipeline_id = ?", [pipelineId]);
+  await sql.run("DELETE FROM dp_instances WHERE pipeline_id = ?", [pipelineId]);
 }

@@ -74,11 +74,18 @@ export async function getPipelineDefinition(ctx: Dp, req: pb.GetPipelineDefiniti
  * (a component of the active definition, else of the latest; an instance; an attempt).
  */
 export async function evaluateExpressionOp(ctx: Dp, req: pb.EvaluateExpressionRequest): Promise<Res<typeof pb.EvaluateExpressionResponseSchema>> {
-  const row = await ctx.db.tx((sql) => readPipeline(ctx, sql, req.pipelineId!));
-  const text = row.active ?? row.latest;
-  const def = text === null ? undefined : (JSON.parse(text) as StoredDefinition);
-  const model = def ? ctx.modelOf(row.id, def) : undefined;
-  const x = new PipelineTx(row, ctx.clock.now(), model);
+  const { row, x, model, def } = await ctx.db.tx(async (sql) => {
+    const row = await readPipeline(ctx, sql, req.pipelineId!);
+    const text = row.active ?? row.latest;
+    const def = text === null ? undefined : (JSON.parse(text) as StoredDefinition);
+    const model = def ? ctx.modelOf(row.id, def) : undefined;
+    const x = new PipelineTx(row, ctx.clock.now(), model);
+    // One object is asked for: an instance by id, or an attempt by id (with its instance).
+    await x.loadInstances(sql, [req.objectId!, req.objectId!.replace(/_Attempt=\d+$/, "")]);
+    const inst = x.state.instances[req.objectId!.replace(/_Attempt=\d+$/, "")];
+    if (inst && req.objectId !== inst.id) await x.loadAttempts(sql, [req.objectId!]);
+    return { row, x, model, def };
+  });
   const obj = findObject(x, model, req.objectId!, def?.version ?? 0);
   if (!obj) throw dpf.invalidRequest(`No object with id '${req.objectId}' exists in pipeline ${row.id}.`);
   try {

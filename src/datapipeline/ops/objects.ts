@@ -5,6 +5,7 @@ import type * as pb from "../../../gen/taskgate/datapipeline/v1/service_pb.ts";
 import { OperatorType, type Selector } from "../../../gen/taskgate/datapipeline/v1/types_pb.ts";
 import { datapipeline as dpf } from "../../faults.ts";
 import type * as st from "../../store/datapipeline.ts";
+import type { Sql } from "../../store/db.ts";
 import type { PipelineModel } from "../definition/objects.ts";
 import type { Dp } from "../engine.ts";
 import { attemptObject, componentObject, fieldValues, findObject, instanceObject, wireObject, type Res, type RuntimeObject } from "../present.ts";
@@ -17,21 +18,22 @@ const describePage = 25;
 /** QueryObjects' default page size (AWS: 100) and the largest taskgate accepts. */
 const queryPage = { default: 100, max: 1000 };
 
-/** A pipeline read for its objects: the row, its run and the model of its active (else latest) definition. */
-function viewOf(ctx: Dp, row: st.PipelineRow): { x: PipelineTx; model: PipelineModel | undefined; version: number } {
+/** A pipeline read for its objects: the row, its whole run and the model of its active (else latest) definition. */
+async function viewOf(ctx: Dp, sql: Sql, id: string): Promise<{ row: st.PipelineRow; x: PipelineTx; model: PipelineModel | undefined; version: number }> {
+  const row = await readPipeline(ctx, sql, id);
   const text = row.active ?? row.latest;
   const def = text === null ? undefined : (JSON.parse(text) as StoredDefinition);
   const model = def ? ctx.modelOf(row.id, def) : undefined;
-  return { x: new PipelineTx(row, ctx.clock.now(), model), model, version: def?.version ?? 0 };
+  const x = await new PipelineTx(row, ctx.clock.now(), model).load(sql, true);
+  return { row, x, model, version: def?.version ?? 0 };
 }
 
 /** DescribeObjects: the objects named, in request order (ids the pipeline does not have are skipped), 25 a page. */
 export async function describeObjects(ctx: Dp, req: pb.DescribeObjectsRequest): Promise<Res<typeof pb.DescribeObjectsResponseSchema>> {
-  const row = await ctx.db.tx((sql) => readPipeline(ctx, sql, req.pipelineId!));
+  const { row, x, model, version } = await ctx.db.tx((sql) => viewOf(ctx, sql, req.pipelineId!));
   const from = req.marker ? readMarker<{ k: "dp-do"; p: string; o: number }>(ctx, req.marker, "dp-do") : undefined;
   if (from && from.p !== row.id) throw dpf.invalidRequest("The marker was issued for another pipeline.");
   const offset = from?.o ?? 0;
-  const { x, model, version } = viewOf(ctx, row);
   const ids = req.objectIds.slice(offset, offset + describePage);
   const objects = ids.map((id) => findObject(x, model, id, version)).filter((o): o is RuntimeObject => o !== undefined);
   const more = offset + describePage < req.objectIds.length;
@@ -71,10 +73,9 @@ export async function queryObjects(ctx: Dp, req: pb.QueryObjectsRequest): Promis
   if (sphere !== "COMPONENT" && sphere !== "INSTANCE" && sphere !== "ATTEMPT") throw dpf.invalidRequest(`sphere must be COMPONENT, INSTANCE or ATTEMPT, not '${sphere}'.`);
   const limit = req.limit ?? queryPage.default;
   if (limit < 1 || limit > queryPage.max) throw dpf.invalidRequest(`limit must be between 1 and ${queryPage.max}.`);
-  const row = await ctx.db.tx((sql) => readPipeline(ctx, sql, req.pipelineId!));
+  const { row, x, model, version } = await ctx.db.tx((sql) => viewOf(ctx, sql, req.pipelineId!));
   const from = req.marker ? readMarker<{ k: "dp-qo"; p: string; o: number }>(ctx, req.marker, "dp-qo") : undefined;
   if (from && from.p !== row.id) throw dpf.invalidRequest("The marker was issued for another pipeline.");
-  const { x, model, version } = viewOf(ctx, row);
   const all: RuntimeObject[] =
     sphere === "COMPONENT"
       ? [...(model?.objects.values() ?? [])].map((o) => componentObject(x, o, version))
@@ -104,6 +105,7 @@ export async function setStatus(ctx: Dp, req: pb.SetStatusRequest): Promise<Res<
   await ctx.tx(async (uow) => {
     const x = await openPipeline(ctx, uow, req.pipelineId!);
     if (x.state.pipelineState === "FINISHED") throw dpf.invalidRequest(`Pipeline ${x.row.id} is FINISHED; SetStatus cannot change its objects.`);
+    if (sphere === "INSTANCE") await x.loadInstances(uow.sql, req.objectIds);
     for (const id of req.objectIds) {
       const ok = sphere === "COMPONENT" ? (x.model ?? undefined)?.objects.has(id) : x.state.instances[id] !== undefined;
       if (!ok) throw dpf.invalidRequest(`${status} applies to ${sphere === "COMPONENT" ? "components" : "instances"}; '${id}' is not one of pipeline ${x.row.id}${sphere === "COMPONENT" && !x.model ? " (the pipeline was never activated)" : ""}.`);

@@ -11,7 +11,7 @@ import { validateDefinition } from "../definition/validate.ts";
 import { formatDateTime } from "../schedule.ts";
 import type { Dp } from "../engine.ts";
 import type { Res, WireField } from "../present.ts";
-import { advance, cancelInstance, createDueInstances, isFinal, newRunState, withdrawWaiting, type PipelineTx, type RunState, type StoredDefinition } from "../scheduler.ts";
+import { advance, cancelInstance, createDueInstances, isFinal, newRunState, stateText, withdrawWaiting, type PipelineTx, type RunState, type StoredDefinition } from "../scheduler.ts";
 
 /** AWS's limit of tags per pipeline. */
 export const maxTags = 10;
@@ -73,7 +73,7 @@ export async function createPipeline(ctx: Dp, req: pb.CreatePipelineRequest): Pr
       tags: JSON.stringify(tags),
       latest: null,
       active: null,
-      state: JSON.stringify(newRunState()),
+      state: stateText(newRunState()),
     });
     return id;
   });
@@ -86,13 +86,14 @@ export async function deletePipeline(ctx: Dp, req: pb.DeletePipelineRequest): Pr
     const row = await st.getPipeline(uow.sql, uow.caps, req.pipelineId!, true);
     if (!row || row.deleted) throw notFound(req.pipelineId!);
     await ctx.tasks.dropOwner(uow, row.id);
-    await st.updatePipeline(uow.sql, { ...row, deleted: true, latest: null, active: null, state: JSON.stringify(newRunState()) });
+    await st.deleteRun(uow.sql, row.id);
+    await st.updatePipeline(uow.sql, { ...row, deleted: true, latest: null, active: null, state: stateText(newRunState()) });
   });
   return {};
 }
 
 /** The fields DescribePipelines shows for a pipeline. */
-function describeFields(ctx: Dp, row: st.PipelineRow, s: RunState): WireField[] {
+function describeFields(ctx: Dp, row: st.PipelineRow, s: RunState, unhealthy: boolean): WireField[] {
   const f: WireField[] = [
     { key: "@id", stringValue: row.id },
     { key: "name", stringValue: row.name },
@@ -104,7 +105,7 @@ function describeFields(ctx: Dp, row: st.PipelineRow, s: RunState): WireField[] 
     { key: "@userId", stringValue: ctx.accountId },
     { key: "pipelineCreator", stringValue: ctx.accountId },
     { key: "@version", stringValue: String(s.version) },
-    { key: "@healthStatus", stringValue: Object.values(s.instances).some((i) => i.status === "FAILED" || i.status === "TIMEDOUT" || i.status === "CASCADE_FAILED") ? "ERROR" : "HEALTHY" },
+    { key: "@healthStatus", stringValue: unhealthy ? "ERROR" : "HEALTHY" },
   ];
   const times: [string, number | undefined][] = [
     ["@firstActivationTime", s.firstActivationMs],
@@ -123,16 +124,19 @@ export async function describePipelines(ctx: Dp, req: pb.DescribePipelinesReques
   if (req.pipelineIds.length === 0 || req.pipelineIds.length > maxDescribe)
     throw dpf.invalidRequest(`pipelineIds must name 1 to ${maxDescribe} pipelines; it names ${req.pipelineIds.length}.`);
   const rows = await ctx.db.tx(async (sql) => {
-    const out: st.PipelineRow[] = [];
-    for (const id of req.pipelineIds) out.push(await readPipeline(ctx, sql, id));
+    const out: { row: st.PipelineRow; unhealthy: boolean }[] = [];
+    for (const id of req.pipelineIds) {
+      const row = await readPipeline(ctx, sql, id);
+      out.push({ row, unhealthy: await st.anyInstanceWith(sql, row.id, ["FAILED", "TIMEDOUT", "CASCADE_FAILED"]) });
+    }
     return out;
   });
   return {
-    pipelineDescriptionList: rows.map((row) => ({
+    pipelineDescriptionList: rows.map(({ row, unhealthy }) => ({
       pipelineId: row.id,
       name: row.name,
       description: row.description ?? undefined,
-      fields: describeFields(ctx, row, JSON.parse(row.state) as RunState),
+      fields: describeFields(ctx, row, JSON.parse(row.state) as RunState, unhealthy),
       tags: JSON.parse(row.tags) as Tags,
     })),
   };

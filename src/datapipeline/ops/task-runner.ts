@@ -8,7 +8,7 @@ import * as st from "../../store/datapipeline.ts";
 import type { ClaimedAttempt } from "../attempt-task.ts";
 import type { Dp } from "../engine.ts";
 import type { Res } from "../present.ts";
-import { advance, attemptFailed, periodSeconds, PipelineTx, queueOf, type AttemptPayload } from "../scheduler.ts";
+import { advance, attemptFailed, periodSeconds, PipelineTx, queueOf, runActions, type AttemptPayload } from "../scheduler.ts";
 
 /** The TaskObject of a started attempt. */
 function taskObject(c: ClaimedAttempt): Res<typeof pb.StreamTasksResponseSchema> {
@@ -86,6 +86,7 @@ async function applyStatus(ctx: Dp, uow: UnitOfWork, row: TaskRow, p: AttemptPay
     a.status = "FINISHED";
     inst.status = "FINISHED";
     inst.actualEnd = x.nowMs;
+    await runActions(ctx, x, inst, "onSuccess");
     await advance(ctx, uow, x);
     return;
   }
