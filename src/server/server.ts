@@ -55,7 +55,6 @@ import { child } from "./logger.ts";
 import { RateLimitedCounter, countOpenFiles, fdHeadroom, fdOf, readOpenFileLimit } from "./limits.ts";
 import { clientErrorResponse, rpcProtocol, sendBadRequest, sendRpcError, tooLargeMessage, unimplementedMessage, type ClientError, type ParserLimits } from "./protocol-errors.ts";
 import { DeliverySettler } from "./settle.ts";
-import { leanUnaryAdapter } from "./lean-unary.ts";
 import { ConnectionTimeouts, checkIntervalMs } from "./timeouts.ts";
 
 /** What startServer needs. */
@@ -303,8 +302,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     aws(req as AwsJsonRequest, res as AwsJsonResponse);
   };
 
-  // The unary long polls take a lean path in front of connect-es (lean-unary.ts); same options.
-  const handler = leanUnaryAdapter({
+  const handler = connectNodeAdapter({
     // Every method of every service; a request connect-es cannot decode is invalid_argument.
     routes: connectRoutes(opts.services, (e) => log.debug({ err: e }, "malformed RPC request")),
     fallback,
