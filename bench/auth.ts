@@ -7,11 +7,16 @@
 // (the derived signing key is cached per secret, day, region and service), "key derived" pays the
 // four HMACs of the key derivation on every request (the first request of a principal each day).
 // Each figure is the median of 5 rounds of N verifications (N = 20,000, 2,000 with --quick).
+// Two more rows price what --auth sigv4 adds after the signature: one policy evaluation (the
+// README's two-statement worker policy, a StringEqualsIfExists condition) and sealing plus opening
+// one task token for the caller's account (AES-256-GCM, src/auth/tokens.ts).
 import { createHash } from "node:crypto";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { HttpRequest } from "@smithy/protocol-http";
 import { Hash } from "@smithy/hash-node";
 import { SigningKeyCache, verifySigV4, type SignedRequest } from "../src/auth/sigv4.ts";
+import { compilePolicy, evaluate } from "../src/auth/policy.ts";
+import { open, seal, tokenKey } from "../src/auth/tokens.ts";
 
 const credentials = { accessKeyId: "AKIABENCHMARK0000001", secretAccessKey: "bench-secret-0123456789abcdef" };
 const NOW = Date.parse("2026-12-01T12:00:00Z");
@@ -72,6 +77,38 @@ export async function authBench(quick: boolean): Promise<Record<string, number>>
         results[`sigv4_us_${style}_${size}_${cached ? "cached" : "derived"}`] = us;
       }
     }
+  }
+  const policy = compilePolicy({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Action: ["swf:PollForActivityTask", "swf:RespondActivityTask*"],
+        Resource: "arn:aws:swf:*:123456789012:/domain/department1",
+        Condition: { StringEqualsIfExists: { "swf:taskList.name": ["mainTaskList", "urgent"] } },
+      },
+      { Effect: "Allow", Action: "swf:ScheduleActivityTask", Resource: "arn:aws:swf:us-east-1:123456789012:/domain/department1", Condition: { StringLike: { "swf:taskList.name": "safe-*" } } },
+    ],
+  });
+  const request = {
+    action: "swf:PollForActivityTask",
+    resource: "arn:aws:swf:us-east-1:123456789012:/domain/department1",
+    context: { "swf:taskList.name": "urgent", "aws:CurrentTime": new Date(NOW).toISOString(), "aws:SourceIp": "10.0.0.7", "aws:username": "worker" },
+  };
+  const key = tokenKey([credentials.secretAccessKey]);
+  const extra: [string, string, () => void][] = [
+    ["policy evaluation (2 statements, 1 condition)", "policy_us_evaluate", () => void evaluate([policy], request)],
+    ["task token sealed and opened", "token_us_seal_open", () => void open(seal("h8jTEb_eQuIRLcL30wFV_oYg", "123456789012", key), "123456789012", [key])],
+  ];
+  for (const [name, id, fn] of extra) {
+    const rounds: number[] = [];
+    for (let r = 0; r < 6; r++) {
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) fn();
+      if (r > 0) rounds.push(((performance.now() - t0) * 1000) / n);
+    }
+    rows.push([name, median(rounds)]);
+    results[id] = median(rounds);
   }
   const width = Math.max(...rows.map(([r]) => r.length));
   console.log(`\nSigV4 verification per request (this process, node ${process.version}, median of 5 x ${n})`);
