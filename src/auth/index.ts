@@ -259,10 +259,19 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
         // Tokens sealed for the caller's account are opened in place (tokens.ts).
         openTokens(service, message, account, tokenKeys);
       };
+      // A stream's handler runs as its messages are read, outside this call's context: each read
+      // is made in the caller's access scope, so the engine sees the caller there too.
       const sealed = async function* (messages: AsyncIterable<Message>): AsyncGenerator<Message> {
-        for await (const m of messages) {
-          sealTokens(service, m, account, tokenKeys[0]);
-          yield m;
+        const it = messages[Symbol.asyncIterator]();
+        try {
+          for (;;) {
+            const r = await runWithAccess(access, () => it.next());
+            if (r.done === true) return;
+            sealTokens(service, r.value, account, tokenKeys[0]);
+            yield r.value;
+          }
+        } finally {
+          await it.return?.();
         }
       };
       const answer = async (res: Awaited<ReturnType<typeof next>>): Promise<Awaited<ReturnType<typeof next>>> => {

@@ -95,6 +95,26 @@ describe("tokens bound to the caller's account", () => {
     await expect(a.send(new RespondActivityTaskCompletedCommand({ taskToken: activity.taskToken, result: "ok" }))).resolves.toBeDefined();
   });
 
+  it("a task streamed on the RPC route carries a sealed token", async () => {
+    const a = client(url, alice);
+    await start(a, f, "wf-stream");
+    const task = await a.send(new PollForDecisionTaskCommand({ domain: f.domain, taskList: { name: f.decisionList } }));
+    await a.send(
+      new RespondDecisionTaskCompletedCommand({
+        taskToken: task.taskToken,
+        decisions: [{ decisionType: "ScheduleActivityTask", scheduleActivityTaskDecisionAttributes: { activityId: "s1", activityType: f.activityType } }],
+      }),
+    );
+    let token = "";
+    for await (const t of rpc(url, alice).streamActivityTasks({ domain: f.domain, taskList: { name: f.activityList } })) {
+      token = t.taskToken ?? "";
+      break;
+    }
+    expect(token.startsWith("tg1.")).toBe(true);
+    expect(await refusal(client(url, bob).send(new RespondActivityTaskCompletedCommand({ taskToken: token, result: "x" })))).toBe("UnknownResourceFault");
+    await expect(a.send(new RespondActivityTaskCompletedCommand({ taskToken: token, result: "ok" }))).resolves.toBeDefined();
+  });
+
   it("a page token is refused from another account", async () => {
     const a = client(url, alice);
     await a.send(new RegisterDomainCommand({ name: "tokens-second", workflowExecutionRetentionPeriodInDays: "1" }));
