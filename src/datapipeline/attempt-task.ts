@@ -4,7 +4,7 @@
 import type { TaskKind, TaskTimeout } from "../dispatch/index.ts";
 import type { Dp } from "./engine.ts";
 import { attemptObject, instanceObject, componentObject, wireObject, type WireObject } from "./present.ts";
-import { attemptFailed, periodSeconds, T, type AttemptPayload, type PipelineTx } from "./scheduler.ts";
+import { attemptFailed, componentOfInstance, periodSeconds, T, type AttemptPayload, type PipelineTx } from "./scheduler.ts";
 import { refFields } from "./definition/objects.ts";
 
 /** A started attempt as PollForTask answers it (the TaskObject, a PipelineTask). */
@@ -49,30 +49,37 @@ export function attemptTaskKind(ctx: Dp): TaskKind<PipelineTx, AttemptPayload, C
   return {
     prefix: "dp/",
     timerKinds: { startToClose: T.attemptTimeout, heartbeat: T.progressTimeout },
-    open: (uow, id) => ctx.open(uow, id),
+    // A claim opens the pipeline without its run: the start reads only its attempt and instance.
+    open: (uow, id) => ctx.open(uow, id, false),
     live: (x) => !x.row.deleted && x.state.pipelineState === "SCHEDULED",
     flush: (uow, x) => x.flush(uow),
     starting: () => undefined,
     started: (_uow, x, t, identity) => {
-      const a = x.state.attempts[t.payload.attempt];
-      const inst = x.state.instances[t.payload.instance];
-      if (a && inst) {
-        a.status = "RUNNING";
-        a.actualStart = x.nowMs;
-        a.taskId = t.token;
-        if (identity !== undefined) a.hostname = identity;
-        inst.status = "RUNNING";
-        inst.actualStart ??= x.nowMs;
-      }
-      const o = inst ? x.model?.objects.get(inst.component) : undefined;
+      const claimed: ClaimedAttempt = { token: t.token, pipelineId: x.row.id, attemptId: t.payload.attempt, objects: {} };
+      x.defer([t.payload.instance], [t.payload.attempt], () => {
+        const a = x.state.attempts[t.payload.attempt];
+        const inst = x.state.instances[t.payload.instance];
+        if (a && inst) {
+          a.status = "RUNNING";
+          a.actualStart = x.nowMs;
+          a.taskId = t.token;
+          if (identity !== undefined) a.hostname = identity;
+          inst.status = "RUNNING";
+          inst.actualStart ??= x.nowMs;
+        }
+        claimed.objects = taskObjects(x, t.payload.attempt);
+      });
+      const o = x.model?.objects.get(componentOfInstance(t.payload.instance));
       return {
-        claimed: { token: t.token, pipelineId: x.row.id, attemptId: t.payload.attempt, objects: taskObjects(x, t.payload.attempt) },
+        claimed,
         startToClose: periodSeconds(o, "attemptTimeout"),
         heartbeat: periodSeconds(o, "reportProgressTimeout"),
         clearsScheduleToStart: false,
       };
     },
-    requeued: async (_uow, x, _row, p) => {
+    requeued: async (uow, x, _row, p) => {
+      await x.loadInstances(uow.sql, [p.instance]);
+      await x.loadAttempts(uow.sql, [p.attempt]);
       const a = x.state.attempts[p.attempt];
       const inst = x.state.instances[p.instance];
       if (a && a.status === "RUNNING") {
@@ -85,6 +92,7 @@ export function attemptTaskKind(ctx: Dp): TaskKind<PipelineTx, AttemptPayload, C
       return {};
     },
     timedOut: async (uow, x, _row, p, which: TaskTimeout) => {
+      await x.ensureLive(uow.sql);
       const a = x.state.attempts[p.attempt];
       const inst = x.state.instances[p.instance];
       if (!a || !inst || a.canceled || a.status !== "RUNNING") return;

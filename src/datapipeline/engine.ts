@@ -42,10 +42,10 @@ export interface Dp {
   /** One transaction through a unit of work: its outbox applies after commit. */
   tx<R>(fn: (uow: UnitOfWork) => Promise<R>): Promise<R>;
   /**
-   * A live pipeline opened (locked) for change with its active model and the instances and
-   * attempts that have not ended, or undefined when absent or deleted.
+   * A live pipeline opened (locked) for change with its active model and, unless `live` is false,
+   * the instances and attempts that have not ended; undefined when absent or deleted.
    */
-  open(uow: UnitOfWork, id: string): Promise<PipelineTx | undefined>;
+  open(uow: UnitOfWork, id: string, live?: boolean): Promise<PipelineTx | undefined>;
   /** The model of a stored definition (built once per pipeline, version and parameter values). */
   modelOf(pipelineId: string, def: StoredDefinition): PipelineModel | undefined;
 }
@@ -94,7 +94,7 @@ export class DataPipelineEngine {
       log: deps.log ?? pino({ level: "silent" }),
       maxBackfill: 1_000,
       tx: (fn) => core.units.run(fn),
-      open: async (uow, id) => {
+      open: async (uow, id, live = true) => {
         const row = await st.getPipeline(uow.sql, uow.caps, id, true);
         if (!row || row.deleted) return undefined;
         const state = JSON.parse(row.state) as RunState;
@@ -106,7 +106,8 @@ export class DataPipelineEngine {
           if (active.size >= maxCachedModels) active.clear();
           if (model) active.set(key, model);
         }
-        return new PipelineTx(row, core.clock.now(), model, state).load(uow.sql);
+        const x = new PipelineTx(row, core.clock.now(), model, state);
+        return live ? x.load(uow.sql) : x;
       },
       modelOf,
     };

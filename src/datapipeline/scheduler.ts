@@ -161,6 +161,10 @@ export class PipelineTx {
   readonly #deleted = new Set<string>();
   /** Dependency lookups already made (`<component>@<start>`). */
   readonly #probed = new Set<string>();
+  /** Changes waiting for the rows they need, applied by the flush (a claim's start). */
+  readonly #deferred: { instances: string[]; attempts: string[]; apply: () => void }[] = [];
+  /** Whether the instances that have not ended are loaded. */
+  #live = false;
   #stateText: string;
 
   constructor(row: st.PipelineRow, nowMs: number, model: PipelineModel | undefined, state?: RunState) {
@@ -175,7 +179,21 @@ export class PipelineTx {
   /** Reads the instances and attempts that have not ended, or all of them with `all`. */
   async load(sql: Sql, all = false): Promise<this> {
     this.#add(await st.instances(sql, this.row.id, !all), await st.attempts(sql, this.row.id, !all));
+    this.#live = true;
     return this;
+  }
+
+  /** Loads the instances that have not ended unless they are (a pipeline opened for one task's change). */
+  async ensureLive(sql: Sql): Promise<void> {
+    if (!this.#live) await this.load(sql);
+  }
+
+  /**
+   * Defers a change to the flush, which first reads the instances and attempts it names: a claim
+   * records its start without reading the rest of the run.
+   */
+  defer(instances: string[], attempts: string[], apply: () => void): void {
+    this.#deferred.push({ instances, attempts, apply });
   }
 
   /** Reads instances by id (ended ones included) and their head attempts. */
@@ -226,6 +244,12 @@ export class PipelineTx {
 
   /** Writes back what changed: the pipeline row, instances and attempts. */
   async flush(uow: UnitOfWork): Promise<void> {
+    if (this.#deferred.length > 0) {
+      const todo = this.#deferred.splice(0);
+      await this.loadInstances(uow.sql, todo.flatMap((d) => d.instances));
+      await this.loadAttempts(uow.sql, todo.flatMap((d) => d.attempts));
+      for (const d of todo) d.apply();
+    }
     const text = stateText(this.state);
     this.row.state = text;
     if (this.rowChanged) await st.updatePipeline(uow.sql, this.row);
@@ -293,6 +317,11 @@ export function queueOf(workerGroup: string): string {
 /** Instance ids: `@<component>_<scheduledStartTime>`; attempt ids append `_Attempt=<n>`. */
 export function instanceId(component: string, start: number): string {
   return `@${component}_${formatDateTime(start)}`;
+}
+
+/** The component of an instance id (the inverse of `instanceId`). */
+export function componentOfInstance(id: string): string {
+  return id.slice(1, id.length - "_2000-01-01T00:00:00".length);
 }
 
 /** Creates an instance (and the instances of its preconditions) unless it exists. */

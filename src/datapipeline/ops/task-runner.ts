@@ -41,12 +41,17 @@ function taskNotFound(): Fault {
 }
 
 /** The running attempt of a task id, with its pipeline opened for change. */
-async function heldTask(ctx: Dp, uow: UnitOfWork, taskId: string): Promise<{ row: TaskRow; p: AttemptPayload; x: PipelineTx }> {
+async function heldTask(ctx: Dp, uow: UnitOfWork, taskId: string, live = true): Promise<{ row: TaskRow; p: AttemptPayload; x: PipelineTx }> {
   const found = (await st.startedTasks(uow.sql, uow.caps, [taskId])).get(taskId);
   if (!found) throw taskNotFound();
-  const x = await ctx.open(uow, found.task.owner);
+  const x = await ctx.open(uow, found.task.owner, live);
   if (!x) throw taskNotFound();
-  return { row: found.task, p: JSON.parse(found.task.payload) as AttemptPayload, x };
+  const p = JSON.parse(found.task.payload) as AttemptPayload;
+  if (!live) {
+    await x.loadInstances(uow.sql, [p.instance]);
+    await x.loadAttempts(uow.sql, [p.attempt]);
+  }
+  return { row: found.task, p, x };
 }
 
 /**
@@ -55,7 +60,8 @@ async function heldTask(ctx: Dp, uow: UnitOfWork, taskId: string): Promise<{ row
  */
 export async function reportTaskProgress(ctx: Dp, req: pb.ReportTaskProgressRequest): Promise<Res<typeof pb.ReportTaskProgressResponseSchema>> {
   return ctx.tx(async (uow) => {
-    const { row, p, x } = await heldTask(ctx, uow, req.taskId!);
+    // A progress report reads only its attempt and instance.
+    const { row, p, x } = await heldTask(ctx, uow, req.taskId!, false);
     const a = x.state.attempts[p.attempt];
     if (!a || a.canceled || a.status !== "RUNNING") {
       await ctx.tasks.close(uow, row);
