@@ -165,6 +165,7 @@ export class PipelineTx {
   readonly #deferred: { instances: string[]; attempts: string[]; apply: () => void }[] = [];
   /** Whether the instances that have not ended are loaded. */
   #live = false;
+  #waiting = false;
   #stateText: string;
 
   constructor(row: st.PipelineRow, nowMs: number, model: PipelineModel | undefined, state?: RunState) {
@@ -186,6 +187,21 @@ export class PipelineTx {
   /** Loads the instances that have not ended unless they are (a pipeline opened for one task's change). */
   async ensureLive(sql: Sql): Promise<void> {
     if (!this.#live) await this.load(sql);
+  }
+
+  /** Whether the instances that have not ended are all loaded. */
+  get live(): boolean {
+    return this.#live;
+  }
+
+  /**
+   * Reads the instances waiting on dependencies or a retry: what a status can move on. The rest
+   * of the run is read only when a rule needs it (maxActiveInstances, the end of a schedule).
+   */
+  async loadWaiting(sql: Sql): Promise<void> {
+    if (this.#live || this.#waiting) return;
+    this.#waiting = true;
+    this.#add(await st.waitingInstances(sql, this.row.id), []);
   }
 
   /**
@@ -409,6 +425,9 @@ function cascades(o: ModelObject | undefined): boolean {
 export async function advance(ctx: Dp, uow: UnitOfWork, x: PipelineTx): Promise<void> {
   const model = x.model;
   if (!model || x.state.pipelineState !== "SCHEDULED") return;
+  // Counting active instances needs every instance that has not ended.
+  if (!x.live && Object.values(x.state.instances).some((i) => i.status === "WAITING_ON_DEPENDENCIES" && componentOf(x, i) && stringField(componentOf(x, i)!.fields, "maxActiveInstances") !== undefined))
+    await x.ensureLive(uow.sql);
   // Dependencies that ended are not loaded with the run: read the ones waiting instances need.
   for (const inst of Object.values(x.state.instances)) {
     if (inst.status !== "WAITING_ON_DEPENDENCIES") continue;
@@ -466,7 +485,7 @@ export async function advance(ctx: Dp, uow: UnitOfWork, x: PipelineTx): Promise<
       }
     }
   }
-  finishIfDone(x);
+  await finishIfDone(uow, x);
 }
 
 /**
@@ -513,8 +532,9 @@ export async function runActions(ctx: Dp, x: PipelineTx, inst: Instance, event: 
  * Marks a scheduled pipeline FINISHED once no instance can change any more and no period is to
  * come. An on-demand pipeline stays SCHEDULED: its next activation runs it again.
  */
-function finishIfDone(x: PipelineTx): void {
+async function finishIfDone(uow: UnitOfWork, x: PipelineTx): Promise<void> {
   if (x.state.nextRunMs !== undefined || x.model?.scheduleType === "ondemand") return;
+  await x.ensureLive(uow.sql);
   for (const i of Object.values(x.state.instances)) if (!isFinal(i.status)) return;
   x.state.pipelineState = "FINISHED";
 }

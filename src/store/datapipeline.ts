@@ -153,6 +153,12 @@ export async function instances(sql: Sql, pipelineId: string, liveOnly: boolean)
   return rows.map((r) => r.body as string);
 }
 
+/** Instances of a pipeline waiting on dependencies (or a retry), in start order. */
+export async function waitingInstances(sql: Sql, pipelineId: string): Promise<string[]> {
+  const rows = await sql.all("SELECT body FROM dp_instances WHERE pipeline_id = ? AND final = 0 AND status = 'WAITING_ON_DEPENDENCIES' ORDER BY start_ms, id", [pipelineId]);
+  return rows.map((r) => r.body as string);
+}
+
 /** Attempts of a pipeline in the order of their instances' start: only those not ended when `liveOnly`. */
 export async function attempts(sql: Sql, pipelineId: string, liveOnly: boolean): Promise<string[]> {
   const rows = await sql.all(`SELECT body FROM dp_attempts WHERE pipeline_id = ?${liveOnly ? " AND final = 0" : ""} ORDER BY start_ms, instance_id, n`, [pipelineId]);

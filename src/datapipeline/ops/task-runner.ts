@@ -41,17 +41,21 @@ function taskNotFound(): Fault {
 }
 
 /** The running attempt of a task id, with its pipeline opened for change. */
-async function heldTask(ctx: Dp, uow: UnitOfWork, taskId: string, live = true): Promise<{ row: TaskRow; p: AttemptPayload; x: PipelineTx }> {
+async function heldTask(ctx: Dp, uow: UnitOfWork, taskId: string, waiting: boolean): Promise<{ row: TaskRow; p: AttemptPayload; x: PipelineTx }> {
   const found = (await st.startedTasks(uow.sql, uow.caps, [taskId])).get(taskId);
   if (!found) throw taskNotFound();
-  const x = await ctx.open(uow, found.task.owner, live);
+  const x = await ctx.open(uow, found.task.owner, false);
   if (!x) throw taskNotFound();
   const p = JSON.parse(found.task.payload) as AttemptPayload;
-  if (!live) {
-    await x.loadInstances(uow.sql, [p.instance]);
-    await x.loadAttempts(uow.sql, [p.attempt]);
-  }
+  await loadTask(uow, x, p, waiting);
   return { row: found.task, p, x };
+}
+
+/** Reads what a task's report needs: its attempt and instance, and for a status the instances it may move on. */
+async function loadTask(uow: UnitOfWork, x: PipelineTx, p: AttemptPayload, waiting: boolean): Promise<void> {
+  await x.loadInstances(uow.sql, [p.instance]);
+  await x.loadAttempts(uow.sql, [p.attempt]);
+  if (waiting) await x.loadWaiting(uow.sql);
 }
 
 /**
@@ -113,7 +117,7 @@ function checkStatus(req: pb.SetTaskStatusRequest): void {
 export async function setTaskStatus(ctx: Dp, req: pb.SetTaskStatusRequest): Promise<Res<typeof pb.SetTaskStatusResponseSchema>> {
   checkStatus(req);
   await ctx.tx(async (uow) => {
-    const { row, p, x } = await heldTask(ctx, uow, req.taskId!);
+    const { row, p, x } = await heldTask(ctx, uow, req.taskId!, true);
     await applyStatus(ctx, uow, row, p, x, req);
     await x.flush(uow);
   });
@@ -145,11 +149,13 @@ export async function respondPipelineTasks(ctx: Dp, req: pb.RespondPipelineTasks
         checkStatus(e);
         const f = found.get(e.taskId!);
         if (!f || done.has(e.taskId!)) throw taskNotFound();
-        if (!pipelines.has(f.task.owner)) pipelines.set(f.task.owner, await ctx.open(uow, f.task.owner));
+        if (!pipelines.has(f.task.owner)) pipelines.set(f.task.owner, await ctx.open(uow, f.task.owner, false));
         const x = pipelines.get(f.task.owner);
         if (!x) throw taskNotFound();
         done.add(e.taskId!);
-        await applyStatus(ctx, uow, f.task, JSON.parse(f.task.payload) as AttemptPayload, x, e, closing);
+        const p = JSON.parse(f.task.payload) as AttemptPayload;
+        await loadTask(uow, x, p, true);
+        await applyStatus(ctx, uow, f.task, p, x, e, closing);
         out.push({});
       } catch (err) {
         if (!(err instanceof Fault) || err.status >= 500) throw err;
