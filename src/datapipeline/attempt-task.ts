@@ -4,7 +4,7 @@
 import type { TaskKind, TaskTimeout } from "../dispatch/index.ts";
 import type { Dp } from "./engine.ts";
 import { attemptObject, instanceObject, componentObject, wireObject, type WireObject } from "./present.ts";
-import { attemptFailed, componentOfInstance, periodSeconds, T, type AttemptPayload, type PipelineTx } from "./scheduler.ts";
+import { attemptFailed, componentOfInstance, isFinal, periodSeconds, T, type AttemptPayload, type PipelineTx } from "./scheduler.ts";
 import { refFields } from "./definition/objects.ts";
 
 /** A started attempt as PollForTask answers it (the TaskObject, a PipelineTask). */
@@ -49,8 +49,10 @@ export function attemptTaskKind(ctx: Dp): TaskKind<PipelineTx, AttemptPayload, C
   return {
     prefix: "dp/",
     timerKinds: { startToClose: T.attemptTimeout, heartbeat: T.progressTimeout },
-    // A claim opens the pipeline without its run: the start reads only its attempt and instance.
-    open: (uow, id) => ctx.open(uow, id, false),
+    // A claim opens the pipeline without its run and without locking its row: the start reads
+    // and writes only its attempt and instance. A change that cancels the attempt meanwhile waits
+    // for the task row the claim holds. Requeues and timeouts open the pipeline again, locked.
+    open: (uow, id) => ctx.open(uow, id, false, false),
     live: (x) => !x.row.deleted && x.state.pipelineState === "SCHEDULED",
     flush: (uow, x) => x.flush(uow),
     starting: () => undefined,
@@ -59,7 +61,7 @@ export function attemptTaskKind(ctx: Dp): TaskKind<PipelineTx, AttemptPayload, C
       x.defer([t.payload.instance], [t.payload.attempt], () => {
         const a = x.state.attempts[t.payload.attempt];
         const inst = x.state.instances[t.payload.instance];
-        if (a && inst) {
+        if (a && inst && !isFinal(a.status)) {
           a.status = "RUNNING";
           a.actualStart = x.nowMs;
           a.taskId = t.token;
@@ -77,7 +79,9 @@ export function attemptTaskKind(ctx: Dp): TaskKind<PipelineTx, AttemptPayload, C
         clearsScheduleToStart: false,
       };
     },
-    requeued: async (uow, x, _row, p) => {
+    requeued: async (uow, claimX, _row, p) => {
+      const x = await ctx.open(uow, claimX.row.id, false);
+      if (!x) return {};
       await x.loadInstances(uow.sql, [p.instance]);
       await x.loadAttempts(uow.sql, [p.attempt]);
       const a = x.state.attempts[p.attempt];
@@ -89,10 +93,12 @@ export function attemptTaskKind(ctx: Dp): TaskKind<PipelineTx, AttemptPayload, C
         a.hostname = undefined;
       }
       if (inst && inst.status === "RUNNING") inst.status = "WAITING_FOR_RUNNER";
+      await x.flush(uow);
       return {};
     },
-    timedOut: async (uow, x, _row, p, which: TaskTimeout) => {
-      await x.ensureLive(uow.sql);
+    timedOut: async (uow, claimX, _row, p, which: TaskTimeout) => {
+      const x = await ctx.open(uow, claimX.row.id);
+      if (!x) return;
       const a = x.state.attempts[p.attempt];
       const inst = x.state.instances[p.instance];
       if (!a || !inst || a.canceled || a.status !== "RUNNING") return;
@@ -100,6 +106,7 @@ export function attemptTaskKind(ctx: Dp): TaskKind<PipelineTx, AttemptPayload, C
       a.actualEnd = x.nowMs;
       a.errorMessage = which === "heartbeat" ? "The task runner did not report progress within reportProgressTimeout." : "The attempt did not finish within attemptTimeout.";
       await attemptFailed(ctx, uow, x, inst, "TIMEDOUT");
+      await x.flush(uow);
     },
   };
 }

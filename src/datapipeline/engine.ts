@@ -42,10 +42,12 @@ export interface Dp {
   /** One transaction through a unit of work: its outbox applies after commit. */
   tx<R>(fn: (uow: UnitOfWork) => Promise<R>): Promise<R>;
   /**
-   * A live pipeline opened (locked) for change with its active model and, unless `live` is false,
-   * the instances and attempts that have not ended; undefined when absent or deleted.
+   * A live pipeline opened for change with its active model and, unless `live` is false, the
+   * instances and attempts that have not ended; undefined when absent or deleted. Its row is
+   * locked unless `lock` is false: only a claim opens it unlocked, as it changes nothing but its
+   * own attempt and instance, whose task row it holds locked.
    */
-  open(uow: UnitOfWork, id: string, live?: boolean): Promise<PipelineTx | undefined>;
+  open(uow: UnitOfWork, id: string, live?: boolean, lock?: boolean): Promise<PipelineTx | undefined>;
   /** The model of a stored definition (built once per pipeline, version and parameter values). */
   modelOf(pipelineId: string, def: StoredDefinition): PipelineModel | undefined;
 }
@@ -94,8 +96,8 @@ export class DataPipelineEngine {
       log: deps.log ?? pino({ level: "silent" }),
       maxBackfill: 1_000,
       tx: (fn) => core.units.run(fn),
-      open: async (uow, id, live = true) => {
-        const row = await st.getPipeline(uow.sql, uow.caps, id, true);
+      open: async (uow, id, live = true, lock = true) => {
+        const row = await st.getPipeline(uow.sql, uow.caps, id, lock);
         if (!row || row.deleted) return undefined;
         const state = JSON.parse(row.state) as RunState;
         // The active definition changes only with an activation, which moves the generation.

@@ -12,7 +12,7 @@
 // - Timers carry the activation generation they were armed for; one armed for an earlier
 //   activation (the pipeline was deactivated, re-activated or deleted since) does nothing.
 // - New attempts start only while the pipeline is SCHEDULED and the component is not paused.
-import type { TimerRow, UnitOfWork } from "../dispatch/index.ts";
+import { TaskState, type TimerRow, type UnitOfWork } from "../dispatch/index.ts";
 import * as st from "../store/datapipeline.ts";
 import type { Sql } from "../store/db.ts";
 import { refFields, stringField, scheduleOf, workerGroupOf, type ModelObject, type PipelineModel } from "./definition/objects.ts";
@@ -262,8 +262,8 @@ export class PipelineTx {
   async flush(uow: UnitOfWork): Promise<void> {
     if (this.#deferred.length > 0) {
       const todo = this.#deferred.splice(0);
-      await this.loadInstances(uow.sql, todo.flatMap((d) => d.instances));
       await this.loadAttempts(uow.sql, todo.flatMap((d) => d.attempts));
+      await this.loadInstances(uow.sql, todo.flatMap((d) => d.instances));
       for (const d of todo) d.apply();
     }
     const text = stateText(this.state);
@@ -325,9 +325,13 @@ function instanceKind(o: ModelObject): Instance["kind"] | undefined {
   return undefined;
 }
 
-/** The queue of a worker group. Worker groups are exact and case-sensitive. */
-export function queueOf(workerGroup: string): string {
-  return `dp/${workerGroup}`;
+/**
+ * The queue of a worker group of an account (null: the server's own account). Worker groups are
+ * exact and case-sensitive; a runner polls only its own account's queue (access.ts).
+ */
+export function queueOf(workerGroup: string, account: string | null = null): string {
+  // Another account's queues are apart: U+001F cannot occur in a worker group (the model's pattern).
+  return account === null ? `dp/${workerGroup}` : `dp/\u001f${account}\u001f${workerGroup}`;
 }
 
 /** Instance ids: `@<component>_<scheduledStartTime>`; attempt ids append `_Attempt=<n>`. */
@@ -558,7 +562,7 @@ export async function startAttempt(ctx: Dp, uow: UnitOfWork, x: PipelineTx, inst
   // Without a worker group (a resource only AWS provisions) no task runner can take it: it waits.
   if (wg === undefined) return;
   await ctx.tasks.schedule(uow, ctx.attemptTask, x, {
-    queue: queueOf(wg),
+    queue: queueOf(wg, x.row.creatorAccount ?? null),
     priority: 0,
     ownerId: x.row.id,
     key: a.id,
@@ -645,8 +649,10 @@ export async function cancelInstance(ctx: Dp, uow: UnitOfWork, x: PipelineTx, in
   if (isFinal(inst.status)) return;
   const a = inst.head ? x.state.attempts[inst.head] : undefined;
   if (a && !isFinal(a.status)) {
+    // The task row decides, not the attempt as loaded: a claim (which does not lock the pipeline)
+    // may have started it since; reading the row waits for that claim to commit.
     const row = await ctx.tasks.byKey(uow, x.row.id, a.id);
-    if (a.status === "RUNNING" && row) a.canceled = true;
+    if (row && row.state === TaskState.started) a.canceled = true;
     else if (row) await ctx.tasks.close(uow, row);
     a.status = "CANCELED";
     a.actualEnd = x.nowMs;
@@ -664,6 +670,8 @@ export async function withdrawWaiting(ctx: Dp, uow: UnitOfWork, x: PipelineTx, i
   const a = inst.head ? x.state.attempts[inst.head] : undefined;
   if (inst.status !== "WAITING_FOR_RUNNER" || !a || a.status !== "WAITING_FOR_RUNNER") return;
   const row = await ctx.tasks.byKey(uow, x.row.id, a.id);
+  // A runner claimed it meanwhile (claims do not lock the pipeline): it runs to its end.
+  if (row && row.state === TaskState.started) return;
   if (row) await ctx.tasks.close(uow, row);
   x.deleteAttempt(a.id);
   inst.attempts -= 1;

@@ -10,6 +10,7 @@ import * as st from "../../store/datapipeline.ts";
 import { validateDefinition } from "../definition/validate.ts";
 import { formatDateTime } from "../schedule.ts";
 import type { Dp } from "../engine.ts";
+import { callerAccount } from "../access.ts";
 import type { Res, WireField } from "../present.ts";
 import { advance, cancelInstance, createDueInstances, isFinal, newRunState, stateText, withdrawWaiting, type PipelineTx, type RunState, type StoredDefinition } from "../scheduler.ts";
 
@@ -59,6 +60,7 @@ function checkedTags(tags: { key?: string; value?: string }[]): Tags {
 /** CreatePipeline: a new pipeline, or the live one created before with the same uniqueId and name. */
 export async function createPipeline(ctx: Dp, req: pb.CreatePipelineRequest): Promise<Res<typeof pb.CreatePipelineResponseSchema>> {
   const tags = checkedTags(req.tags);
+  const creatorAccount = callerAccount(ctx.accountId); // before any await: the caller's context
   const id = await ctx.tx(async (uow) => {
     const existing = await st.pipelineByUniqueId(uow.sql, req.uniqueId!, req.name!);
     if (existing) return existing.id;
@@ -74,6 +76,7 @@ export async function createPipeline(ctx: Dp, req: pb.CreatePipelineRequest): Pr
       latest: null,
       active: null,
       state: stateText(newRunState()),
+      creatorAccount,
     });
     return id;
   });

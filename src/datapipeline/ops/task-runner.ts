@@ -9,6 +9,7 @@ import type { ClaimedAttempt } from "../attempt-task.ts";
 import type { Dp } from "../engine.ts";
 import type { Res } from "../present.ts";
 import { advance, attemptFailed, periodSeconds, PipelineTx, queueOf, runActions, type AttemptPayload } from "../scheduler.ts";
+import { callerAccount } from "../access.ts";
 
 /** The TaskObject of a started attempt. */
 function taskObject(c: ClaimedAttempt): Res<typeof pb.StreamTasksResponseSchema> {
@@ -26,13 +27,14 @@ function identityOf(req: { hostname?: string; instanceIdentity?: { document?: st
  * answers `{}` then.
  */
 export async function pollForTask(ctx: Dp, req: pb.PollForTaskRequest, opts: PollOptions): Promise<Res<typeof pb.PollForTaskResponseSchema>> {
-  const queue = queueOf(req.workerGroup!);
+  // Only tasks of pipelines the caller's account created (access.ts).
+  const queue = queueOf(req.workerGroup!, callerAccount(ctx.accountId));
   return ctx.tasks.poll(ctx.attemptTask, queue, identityOf(req), opts, (c) => ({ taskObject: taskObject(c) }), () => ({}));
 }
 
 /** Server-streamed tasks of a worker group, sent in the batches they were claimed in. */
 export async function* streamTasks(ctx: Dp, req: pb.StreamTasksRequest, maxInFlight: number, signal: AbortSignal): AsyncGenerator<Res<typeof pb.StreamTasksResponseSchema>[]> {
-  yield* ctx.tasks.stream(ctx.attemptTask, queueOf(req.workerGroup!), identityOf(req), maxInFlight, signal, taskObject, false);
+  yield* ctx.tasks.stream(ctx.attemptTask, queueOf(req.workerGroup!, callerAccount(ctx.accountId)), identityOf(req), maxInFlight, signal, taskObject, false);
 }
 
 /** The fault for a task id that holds no running attempt. */
