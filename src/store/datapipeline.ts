@@ -16,9 +16,11 @@ export interface PipelineRow {
   latest: string | null;
   active: string | null;
   state: string;
+  /** The account that created the pipeline when it is not the server's own (migration 008); written once. */
+  creatorAccount?: string | null;
 }
 
-const cols = "id, name, unique_id, description, created_ms, deleted, tags, latest, active, state";
+const cols = "id, name, unique_id, description, created_ms, deleted, tags, latest, active, state, creator_account";
 
 function pipeline(r: Row): PipelineRow {
   return {
@@ -32,12 +34,13 @@ function pipeline(r: Row): PipelineRow {
     latest: (r.latest as string | null) ?? null,
     active: (r.active as string | null) ?? null,
     state: r.state as string,
+    creatorAccount: (r.creator_account as string | null) ?? null,
   };
 }
 
 /** Inserts a pipeline. */
 export async function insertPipeline(sql: Sql, p: PipelineRow): Promise<void> {
-  await sql.run(`INSERT INTO dp_pipelines (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+  await sql.run(`INSERT INTO dp_pipelines (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
     p.id,
     p.name,
     p.uniqueId,
@@ -48,6 +51,7 @@ export async function insertPipeline(sql: Sql, p: PipelineRow): Promise<void> {
     p.latest,
     p.active,
     p.state,
+    p.creatorAccount ?? null,
   ]);
 }
 
