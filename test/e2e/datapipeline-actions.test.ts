@@ -23,7 +23,8 @@ import { FakeClock } from "../helpers/fake-clock.ts";
 import pino from "pino";
 import { openDatabase } from "../../src/app.ts";
 import { defaults } from "../../src/server/config.ts";
-import { freshStore, openStore, stores } from "../helpers/harness.ts";
+import type { Sql } from "../../src/store/db.ts";
+import { freshStore, openStore, stores, type StoreLocation } from "../helpers/harness.ts";
 import { objectsOf, poll, runOne, startDp, type ConsoleObject, type DpGate } from "./datapipeline-helpers.ts";
 
 const minute = 60_000;
@@ -104,6 +105,16 @@ const lateCases: LateCase[] = [
     alarms: [/^onSuccess Ok at /],
   },
 ];
+
+/** Reads a stopped taskgate's store. */
+async function read<R>(loc: StoreLocation, fn: (sql: Sql) => Promise<R>): Promise<R> {
+  const db = (await openStore(loc)) ?? (await openDatabase({ database: loc.database, sqliteSync: defaults.sqliteSync }, pino({ level: "silent" })));
+  try {
+    return await db.tx(fn);
+  } finally {
+    await db.close();
+  }
+}
 
 describe.each(stores)("Data Pipeline actions and limits on a fake clock (%s)", (kind) => {
   const gates: DpGate[] = [];
@@ -229,6 +240,16 @@ describe.each(stores)("Data Pipeline actions and limits on a fake clock (%s)", (
     await first.dp.send(new ActivatePipelineCommand({ pipelineId }));
     for (let i = 0; i < 3; i++) await runOne(first.dp, "wg");
     await first.stop();
+    // Instances and attempts are rows of their own; the pipeline's row holds none of them.
+    const stored = await read(loc, async (sql) => ({
+      state: (await sql.get("SELECT state FROM dp_pipelines WHERE id = ?", [pipelineId!]))!.state as string,
+      instances: Number((await sql.get("SELECT COUNT(*) AS n FROM dp_instances WHERE pipeline_id = ?", [pipelineId!]))!.n),
+      live: Number((await sql.get("SELECT COUNT(*) AS n FROM dp_instances WHERE pipeline_id = ? AND final = 0", [pipelineId!]))!.n),
+      attempts: Number((await sql.get("SELECT COUNT(*) AS n FROM dp_attempts WHERE pipeline_id = ?", [pipelineId!]))!.n),
+    }));
+    // 5 periods of A (3 finished) and B: an attempt for each A and for the B of each finished A.
+    expect(stored).toMatchObject({ instances: 10, live: 7, attempts: 8 });
+    expect(stored.state).not.toContain("@A_");
     const second = await startDp({ kind, store: loc, clock: new FakeClock(clock0 + minute) });
     gates.push(second);
     // 5 periods of A and B: the finished ones are read back, the rest go on where they were.
@@ -239,16 +260,11 @@ describe.each(stores)("Data Pipeline actions and limits on a fake clock (%s)", (
     expect(await query(second, pipelineId!, "ATTEMPT", "FINISHED")).toHaveLength(10);
     await second.dp.send(new DeletePipelineCommand({ pipelineId }));
     await second.stop();
-    const db = (await openStore(loc)) ?? (await openDatabase({ database: loc.database, sqliteSync: defaults.sqliteSync }, pino({ level: "silent" })));
-    try {
-      const left = await db.tx(async (sql) => {
-        const i = await sql.get("SELECT COUNT(*) AS n FROM dp_instances WHERE pipeline_id = ?", [pipelineId!]);
-        const a = await sql.get("SELECT COUNT(*) AS n FROM dp_attempts WHERE pipeline_id = ?", [pipelineId!]);
-        return Number(i!.n) + Number(a!.n);
-      });
-      expect(left).toBe(0);
-    } finally {
-      await db.close();
-    }
+    const left = await read(loc, async (sql) => {
+      const i = await sql.get("SELECT COUNT(*) AS n FROM dp_instances WHERE pipeline_id = ?", [pipelineId!]);
+      const a = await sql.get("SELECT COUNT(*) AS n FROM dp_attempts WHERE pipeline_id = ?", [pipelineId!]);
+      return Number(i!.n) + Number(a!.n);
+    });
+    expect(left).toBe(0);
   });
 });
