@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pino from "pino";
-import { CreateActivityCommand, ListActivitiesCommand, SFNClient } from "@aws-sdk/client-sfn";
+import { CreateActivityCommand, ListActivitiesCommand, ListStateMachinesCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { CreatePipelineCommand, DataPipelineClient, ListPipelinesCommand } from "@aws-sdk/client-data-pipeline";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
@@ -33,6 +33,8 @@ const limited = {
       Statement: [
         { Effect: "Allow", Action: ["states:CreateActivity", "states:DescribeActivity"], Resource: `${states}:activity:team-*` },
         { Effect: "Allow", Action: ["states:ListActivities", "datapipeline:ListPipelines"], Resource: "*" },
+        // Never true here: the connection is cleartext (tls.test.ts has the TLS side).
+        { Effect: "Allow", Action: "states:ListStateMachines", Resource: "*", Condition: { Bool: { "aws:SecureTransport": "true" } } },
       ],
     },
   ],
@@ -95,6 +97,7 @@ describe("policies on Step Functions, Data Pipeline and the RPC routes", () => {
     const sfn = new SFNClient({ endpoint: url, region: "us-east-1", credentials, maxAttempts: 1 });
     await expect(sfn.send(new CreateActivityCommand({ name: "team-a" }))).resolves.toMatchObject({ activityArn: `${states}:activity:team-a` });
     await expect(sfn.send(new ListActivitiesCommand({}))).resolves.toBeDefined();
+    expect((await refusal(sfn.send(new ListStateMachinesCommand({})))).name).toBe("AccessDeniedException");
     expect(await refusal(sfn.send(new CreateActivityCommand({ name: "other" })))).toEqual({
       name: "AccessDeniedException",
       status: 400,

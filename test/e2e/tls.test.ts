@@ -42,10 +42,22 @@ function makeCertificates(dir: string, tag: string): { ca: string; cert: string;
   return { ca: f("ca.pem"), cert: f("cert.pem"), key: f("key.pem") };
 }
 
-const bearer: Interceptor = (next) => (req) => {
-  req.header.set("authorization", `Bearer ${admin.accessKeyId}:${admin.secretAccessKey}`);
-  return next(req);
+/** May list domains only over TLS (aws:SecureTransport). */
+const secureOnly = {
+  name: "secure-only",
+  accessKeyId: "AKIATASKGATETLS00002",
+  secretAccessKey: "tls-secure-only-0123456789abcdef",
+  policies: [{ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "swf:ListDomains", Resource: "*", Condition: { Bool: { "aws:SecureTransport": "true" } } }] }],
 };
+
+function bearerOf(p: { accessKeyId: string; secretAccessKey: string }): Interceptor {
+  return (next) => (req) => {
+    req.header.set("authorization", `Bearer ${p.accessKeyId}:${p.secretAccessKey}`);
+    return next(req);
+  };
+}
+
+const bearer = bearerOf(admin);
 
 /** The issuer CN of the certificate a new TLS connection is given. */
 function issuerOf(port: number, ca: string[]): Promise<string> {
@@ -77,7 +89,7 @@ describe("TLS on the one port", () => {
     writeFileSync(live.cert, readFileSync(first.cert));
     writeFileSync(live.key, readFileSync(first.key));
     const file = join(dir, "principals.json");
-    writeFileSync(file, JSON.stringify({ principals: [admin] }));
+    writeFileSync(file, JSON.stringify({ principals: [admin, secureOnly] }));
     store = freshStore("sqlite");
     const config: Config = { ...defaults, port: 0, database: store.database, logLevel: "silent", shutdownGraceSeconds: 1, auth: "sigv4", authFile: file, tlsCert: live.cert, tlsKey: live.key };
     const logger = pino({ level: "silent" });
@@ -117,6 +129,13 @@ describe("TLS on the one port", () => {
     const swf = createClient(SimpleWorkflowService, transports[kind]());
     const res = await swf.listDomains({ registrationStatus: RegistrationStatus.REGISTERED });
     expect(res.domainInfos.map((d) => d.name)).toContain("tls-domain");
+  });
+
+  it("aws:SecureTransport is true over TLS, on HTTP/1.1 and h2", async () => {
+    const swf = new SWFClient({ endpoint: server.url, region: "us-east-1", credentials: secureOnly, maxAttempts: 1, requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca: caPem }) }) });
+    await expect(swf.send(new ListDomainsCommand({ registrationStatus: "REGISTERED" }))).resolves.toBeDefined();
+    const grpc = createClient(SimpleWorkflowService, createGrpcTransport({ baseUrl: server.url, interceptors: [bearerOf(secureOnly)], nodeOptions: { ca: caPem } }));
+    await expect(grpc.listDomains({ registrationStatus: RegistrationStatus.REGISTERED })).resolves.toBeDefined();
   });
 
   it.each([
