@@ -1,9 +1,11 @@
 // Authentication in the real process (`node src/main.ts`): the start log with --auth off names the
 // address anyone can reach; --auth sigv4 without a file and with a bad file stop the start with
 // the reason; SIGHUP re-reads the principals file while a long poll is held on an open
-// connection, and a bad file on SIGHUP keeps the principals in force.
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+// connection, and a bad file on SIGHUP keeps the principals in force; with --tls-cert/--tls-key
+// the process serves https and SIGHUP swaps the certificate for new connections.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as tls from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -39,7 +41,7 @@ function launch(args: string[], env: Record<string, string> = {}): Proc {
 
 async function listening(p: Proc): Promise<string> {
   return eventually(() => {
-    const m = /listening on (http:\/\/[^"\s]+)/.exec(p.output());
+    const m = /listening on (https?:\/\/[^"\s]+)/.exec(p.output());
     if (m === null) throw new Error(`not listening yet: ${p.output()}`);
     return m[1];
   }, 15_000);
@@ -99,6 +101,50 @@ describe("the taskgate process with authentication", () => {
       // The held poll ran its course (the empty answer), not cut by the reloads.
       expect(await held).toBe("empty");
       expect(p.child.exitCode).toBeNull();
+    } finally {
+      p.child.kill("SIGTERM");
+      expect(await p.exited).toBe(0);
+    }
+  });
+
+  it("--tls-cert/--tls-key serve https; SIGHUP swaps the certificate, a bad pair keeps it", async () => {
+    /** A self-signed certificate for 127.0.0.1 with common name `cn`. */
+    const make = (cn: string): { cert: string; key: string } => {
+      const cert = join(dir, `${cn}.pem`);
+      const key = join(dir, `${cn}.key`);
+      execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", `/CN=${cn}`, "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "pipe" });
+      return { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") };
+    };
+    const one = make("proc-one");
+    const two = make("proc-two");
+    const live = { cert: join(dir, "live.pem"), key: join(dir, "live.key") };
+    writeFileSync(live.cert, one.cert);
+    writeFileSync(live.key, one.key);
+    /** The common name of the certificate a new connection is given. */
+    const subject = (port: number): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const s = tls.connect({ host: "127.0.0.1", port, rejectUnauthorized: false }, () => {
+          const cn = s.getPeerCertificate().subject.CN;
+          s.end();
+          resolve(Array.isArray(cn) ? cn.join(",") : (cn ?? ""));
+        });
+        s.on("error", reject);
+      });
+    const p = launch(["--tls-cert", live.cert], { TASKGATE_TLS_KEY: live.key });
+    try {
+      const url = await listening(p);
+      expect(url.startsWith("https://")).toBe(true);
+      const port = Number(new URL(url).port);
+      expect(await subject(port)).toBe("proc-one");
+      writeFileSync(live.cert, "not a certificate");
+      p.child.kill("SIGHUP");
+      await eventually(() => expect(p.output()).toContain("TLS certificate not reloaded, the one in force stays"));
+      expect(await subject(port)).toBe("proc-one");
+      writeFileSync(live.cert, two.cert);
+      writeFileSync(live.key, two.key);
+      p.child.kill("SIGHUP");
+      await eventually(() => expect(p.output()).toContain("reloaded the TLS certificate"));
+      expect(await subject(port)).toBe("proc-two");
     } finally {
       p.child.kill("SIGTERM");
       expect(await p.exited).toBe(0);
