@@ -15,6 +15,7 @@ import {
   QueryObjectsCommand,
   ReportTaskProgressCommand,
   SetStatusCommand,
+  ValidatePipelineDefinitionCommand,
   type PipelineObject,
 } from "@aws-sdk/client-data-pipeline";
 import { formatDateTime } from "../../src/datapipeline/schedule.ts";
@@ -116,6 +117,31 @@ async function read<R>(loc: StoreLocation, fn: (sql: Sql) => Promise<R>): Promis
   }
 }
 
+/** Definitions whose actions AWS documents as ineffective: each warns on the object, none errs. */
+const actionWarnings: { name: string; objects: ConsoleObject[]; id: string; warning: RegExp }[] = [
+  {
+    name: "onLateAction without lateAfterTimeout",
+    objects: hourly(Date.UTC(2026, 0, 1), { onLateAction: { ref: "Stop" } }, [{ id: "Stop", type: "Terminate" }]),
+    id: "A",
+    warning: /^MISSING_FIELD: {2}'onLateAction' needs 'lateAfterTimeout'/,
+  },
+  {
+    name: "lateAfterTimeout on an on-demand pipeline",
+    objects: [
+      { id: "Default", scheduleType: "ondemand", workerGroup: "wg" },
+      { id: "A", type: "ShellCommandActivity", command: "x", lateAfterTimeout: "1 hours" },
+    ],
+    id: "A",
+    warning: /^INVALID_FIELD_VALUE: {2}'lateAfterTimeout' applies only when the scheduleType is not ondemand/,
+  },
+  {
+    name: "Terminate as onFail",
+    objects: hourly(Date.UTC(2026, 0, 1), { onFail: { ref: "Stop" } }, [{ id: "Stop", type: "Terminate" }]),
+    id: "A",
+    warning: /^INVALID_FIELD_VALUE: {2}'onFail' references Terminate 'Stop'; Terminate applies to 'onLateAction' only/,
+  },
+];
+
 describe.each(stores)("Data Pipeline actions and limits on a fake clock (%s)", (kind) => {
   const gates: DpGate[] = [];
   afterEach(async () => {
@@ -162,6 +188,16 @@ describe.each(stores)("Data Pipeline actions and limits on a fake clock (%s)", (
       const progress = await tg.dp.send(new ReportTaskProgressCommand({ taskId: t!.taskId }));
       expect(progress.canceled).toBe(c.status === "CANCELED");
     }
+  });
+
+  it.each(actionWarnings)("warns of $name", async (c) => {
+    const tg = await startDp({ kind });
+    gates.push(tg);
+    const { pipelineId } = await tg.dp.send(new CreatePipelineCommand({ name: "p", uniqueId: "u" }));
+    const r = await tg.dp.send(new ValidatePipelineDefinitionCommand({ pipelineId, pipelineObjects: objectsOf(c.objects) }));
+    expect(r.errored, JSON.stringify(r.validationErrors)).toBe(false);
+    const ws = r.validationWarnings?.find((w) => w.id === c.id)?.warnings ?? [];
+    expect(ws.filter((w) => c.warning.test(w)), JSON.stringify(ws)).toHaveLength(1);
   });
 
   it("lateAfterTimeout does not apply to on-demand pipelines, as AWS documents", async () => {

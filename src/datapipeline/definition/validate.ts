@@ -397,6 +397,16 @@ export function validateDefinition(
     if (m.type !== undefined && awsProvisionedTypes.includes(m.type))
       r.warn(id, `UNSUPPORTED_RESOURCE:  taskgate does not provision ${m.type} resources; activities that name this object in 'runsOn' should name a 'workerGroup' instead.`);
 
+    // Actions: onLateAction runs only with lateAfterTimeout, which applies to scheduled pipelines
+    // only; an object that already ended has nothing for Terminate to cancel.
+    if (refFields(m.fields, "onLateAction").length > 0 && stringField(m.fields, "lateAfterTimeout") === undefined)
+      r.warn(id, "MISSING_FIELD:  'onLateAction' needs 'lateAfterTimeout', the time after the scheduled start after which the object is late; without it the action never runs.");
+    if (stringField(m.fields, "lateAfterTimeout") !== undefined && onDemand && spec.category !== undefined && ["activity", "dataNode"].includes(spec.category))
+      r.warn(id, "INVALID_FIELD_VALUE:  'lateAfterTimeout' applies only when the scheduleType is not ondemand; it is ignored.");
+    for (const key of ["onSuccess", "onFail"])
+      for (const ref of refFields(m.fields, key))
+        if (model.objects.get(ref)?.type === "Terminate") r.warn(id, `INVALID_FIELD_VALUE:  ${q(key)} references Terminate ${q(ref)}; Terminate applies to 'onLateAction' only and is ignored here.`);
+
     // Schedule objects.
     if (m.type === "Schedule") {
       const period = stringField(m.fields, "period");
