@@ -23,6 +23,10 @@ import {
   SWFClient,
 } from "@aws-sdk/client-swf";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { createClient, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { SimpleWorkflowService } from "../../gen/taskgate/swf/v1/service_pb.ts";
+import { DecisionType } from "../../gen/taskgate/swf/v1/types_pb.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { defaults, type Config } from "../../src/server/config.ts";
 import { startServer, type RunningServer } from "../../src/server/server.ts";
@@ -110,6 +114,7 @@ describe("SWF policies on the AWS JSON route", () => {
   let adminSwf: SWFClient;
   let workerSwf: SWFClient;
   let deciderSwf: SWFClient;
+  let decider: ReturnType<typeof deciderPrincipal>;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "taskgate-auth-"));
@@ -125,7 +130,7 @@ describe("SWF policies on the AWS JSON route", () => {
     f = await setupDomain(adminSwf);
     other = await setupDomain(adminSwf);
     const worker = workerPrincipal(f);
-    const decider = deciderPrincipal(f);
+    decider = deciderPrincipal(f);
     writeFileSync(file, JSON.stringify({ principals: [admin, worker, decider] }));
     expect(server.reloadCredentials()).toEqual({ ok: true, principals: 3 });
     workerSwf = client(url, worker);
@@ -223,5 +228,32 @@ describe("SWF policies on the AWS JSON route", () => {
     expect(after.map((e) => e.eventType)).toEqual(["ScheduleActivityTaskFailed", "ActivityTaskScheduled", "TimerStarted", "MarkerRecorded", "CompleteWorkflowExecutionFailed", "DecisionTaskScheduled"]);
     expect(after[0].scheduleActivityTaskFailedEventAttributes).toMatchObject({ activityId: "forbidden", cause: "OPERATION_NOT_PERMITTED" });
     expect(after[4].completeWorkflowExecutionFailedEventAttributes).toMatchObject({ cause: "OPERATION_NOT_PERMITTED" });
+  });
+
+  it.each(["connect", "grpc"] as const)("%s: the same decision rules apply on the RPC routes", async (kind) => {
+    const bearer: Interceptor = (next) => (req) => {
+      req.header.set("authorization", `Bearer ${decider.accessKeyId}:${decider.secretAccessKey}`);
+      return next(req);
+    };
+    const transport = kind === "connect" ? createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors: [bearer] }) : createGrpcTransport({ baseUrl: url, interceptors: [bearer] });
+    const rpc = createClient(SimpleWorkflowService, transport);
+    const runId = await start(adminSwf, f, `wf-rpc-${kind}`);
+    let task = await rpc.pollForDecisionTask({ domain: f.domain, taskList: { name: f.decisionList } });
+    for (let i = 0; i < 3 && task.workflowExecution?.runId !== runId; i++) {
+      await rpc.respondDecisionTaskCompleted({ taskToken: task.taskToken, decisions: [] });
+      task = await rpc.pollForDecisionTask({ domain: f.domain, taskList: { name: f.decisionList } });
+    }
+    expect(task.workflowExecution?.runId).toBe(runId);
+    await rpc.respondDecisionTaskCompleted({
+      taskToken: task.taskToken,
+      decisions: [
+        { decisionType: DecisionType.SCHEDULE_ACTIVITY_TASK, scheduleActivityTaskDecisionAttributes: { activityId: "no", activityType: f.activityType, taskList: { name: "forbidden-list" } } },
+        { decisionType: DecisionType.RECORD_MARKER, recordMarkerDecisionAttributes: { markerName: "m" } },
+      ],
+    });
+    const history = await adminSwf.send(new GetWorkflowExecutionHistoryCommand({ domain: f.domain, execution: { workflowId: `wf-rpc-${kind}`, runId } }));
+    const after = history.events!.slice(history.events!.findIndex((e) => e.eventType === "DecisionTaskCompleted") + 1);
+    expect(after.map((e) => e.eventType)).toEqual(["ScheduleActivityTaskFailed", "MarkerRecorded", "DecisionTaskScheduled"]);
+    expect(after[0].scheduleActivityTaskFailedEventAttributes?.cause).toBe("OPERATION_NOT_PERMITTED");
   });
 });
