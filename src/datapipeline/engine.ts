@@ -100,6 +100,8 @@ export class DataPipelineEngine {
         const row = await st.getPipeline(uow.sql, uow.caps, id, lock);
         if (!row || row.deleted) return undefined;
         const state = JSON.parse(row.state) as RunState;
+        // A run stored before instances had rows moves to rows at this change: under the lock.
+        if (!lock && Object.keys(state.instances ?? {}).length > 0) return dp.open(uow, id, live, true);
         // The active definition changes only with an activation, which moves the generation.
         const key = `${row.id}@${state.gen}`;
         let model = active.get(key);

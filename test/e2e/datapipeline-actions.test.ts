@@ -257,6 +257,44 @@ describe.each(stores)("Data Pipeline actions and limits on a fake clock (%s)", (
     expect(await query(tg, id, "INSTANCE", "RUNNING")).toEqual([at(0)]);
   });
 
+  it("a run stored before instances had rows (inside the state JSON) is read, and moves to rows at its next change", async () => {
+    const clock0 = new FakeClock().now();
+    const loc = freshStore(kind);
+    const first = await startDp({ kind, store: loc, clock: new FakeClock(clock0) });
+    const { pipelineId } = await first.dp.send(new CreatePipelineCommand({ name: "p", uniqueId: "u" }));
+    const objects = objectsOf([
+      { id: "Default", scheduleType: "ondemand", workerGroup: "wg" },
+      { id: "A", type: "ShellCommandActivity", command: "x" },
+    ]);
+    await first.dp.send(new PutPipelineDefinitionCommand({ pipelineId, pipelineObjects: objects }));
+    await first.dp.send(new ActivatePipelineCommand({ pipelineId }));
+    await first.stop();
+    // Rewrite the run as it was stored before migration 007.
+    await read(loc, async (sql) => {
+      const state = JSON.parse((await sql.get("SELECT state FROM dp_pipelines WHERE id = ?", [pipelineId!]))!.state as string) as Record<string, unknown>;
+      const bodies = async (table: string) => (await sql.all(`SELECT body FROM ${table} WHERE pipeline_id = ?`, [pipelineId!])).map((r) => JSON.parse(r.body as string) as { id: string });
+      state.instances = Object.fromEntries((await bodies("dp_instances")).map((i) => [i.id, i]));
+      state.attempts = Object.fromEntries((await bodies("dp_attempts")).map((a) => [a.id, a]));
+      await sql.run("UPDATE dp_pipelines SET state = ? WHERE id = ?", [JSON.stringify(state), pipelineId!]);
+      await sql.run("DELETE FROM dp_instances WHERE pipeline_id = ?", [pipelineId!]);
+      await sql.run("DELETE FROM dp_attempts WHERE pipeline_id = ?", [pipelineId!]);
+    });
+    const second = await startDp({ kind, store: loc, clock: new FakeClock(clock0 + minute) });
+    gates.push(second);
+    expect(await query(second, pipelineId!, "INSTANCE", "WAITING_FOR_RUNNER")).toHaveLength(1);
+    const t = await runOne(second.dp, "wg");
+    expect(t.attemptId).toMatch(/^@A_.*_Attempt=1$/);
+    expect(await query(second, pipelineId!, "INSTANCE", "FINISHED")).toHaveLength(1);
+    expect(await query(second, pipelineId!, "ATTEMPT", "FINISHED")).toEqual([t.attemptId]);
+    await second.stop();
+    const stored = await read(loc, async (sql) => ({
+      state: (await sql.get("SELECT state FROM dp_pipelines WHERE id = ?", [pipelineId!]))!.state as string,
+      rows: Number((await sql.get("SELECT COUNT(*) AS n FROM dp_instances WHERE pipeline_id = ? AND status = 'FINISHED'", [pipelineId!]))!.n),
+    }));
+    expect(stored.rows).toBe(1);
+    expect(stored.state).not.toContain("@A_");
+  });
+
   it("a run's rows survive a restart, past instances stay readable, and DeletePipeline removes them", async () => {
     const clock0 = new FakeClock().now();
     const loc = freshStore(kind);
