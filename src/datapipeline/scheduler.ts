@@ -499,7 +499,8 @@ export async function advance(ctx: Dp, uow: UnitOfWork, x: PipelineTx): Promise<
  */
 function atActiveLimit(x: PipelineTx, o: ModelObject, inst: Instance): boolean {
   const max = Number(stringField(o.fields, "maxActiveInstances"));
-  if (!Number.isInteger(max) || max < 1 || inst.rerunAt !== undefined) return false;
+  // An instance that has made attempts is active already (its retry waits for nothing).
+  if (!Number.isInteger(max) || max < 1 || inst.rerunAt !== undefined || inst.attempts > 0) return false;
   let active = 0;
   for (const i of Object.values(x.state.instances)) if (i.component === inst.component && i.attempts > 0 && i.rerunAt === undefined && !isFinal(i.status)) active++;
   return active >= max;

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   ActivatePipelineCommand,
   CreatePipelineCommand,
+  DeactivatePipelineCommand,
   DeletePipelineCommand,
   DescribeObjectsCommand,
   PutPipelineDefinitionCommand,
@@ -255,6 +256,19 @@ describe.each(stores)("Data Pipeline actions and limits on a fake clock (%s)", (
     // Tasks leave the worker group's queue in the order they entered it.
     expect(seen).toEqual([`${at(30)}_Attempt=1`, `${at(15)}_Attempt=2`, `${at(45)}_Attempt=1`, `${at(60)}_Attempt=1`]);
     expect(await query(tg, id, "INSTANCE", "RUNNING")).toEqual([at(0)]);
+  });
+
+  it("maxActiveInstances does not hold back the retry of an active instance after a re-activation", async () => {
+    const clock = new FakeClock();
+    const clock0 = clock.now();
+    const { tg, id } = await setup(hourly(clock0, { maxActiveInstances: "1", maximumRetries: "1", retryDelay: "10 minutes" }), clock);
+    const first = await runOne(tg.dp, "wg", "FAILED");
+    const inst = first.attemptId!.replace(/_Attempt=1$/, "");
+    await tg.dp.send(new DeactivatePipelineCommand({ pipelineId: id, cancelActive: false }));
+    await tg.dp.send(new ActivatePipelineCommand({ pipelineId: id }));
+    // The retry whose timer belonged to the earlier activation starts at once.
+    expect((await runOne(tg.dp, "wg")).attemptId).toBe(`${inst}_Attempt=2`);
+    expect(await query(tg, id, "INSTANCE", "FINISHED")).toEqual([inst]);
   });
 
   it("a run stored before instances had rows (inside the state JSON) is read, and moves to rows at its next change", async () => {
