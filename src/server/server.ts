@@ -3,9 +3,10 @@
 // A net.Server accepts every connection and reads its first bytes: a connection that opens with
 // the HTTP/2 client preface (`PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`, RFC 9113 §3.4) goes to an
 // http2.Server, any other to an http.Server, after the peeked bytes are pushed back onto the
-// socket. Both servers run the same handler: connectNodeAdapter for the registered services, whose
-// fallback answers /healthz, answers an unknown RPC path in its protocol's own shape
-// (protocol-errors.ts) and hands every other request to the AWS JSON handler.
+// socket. Both servers run the same handler: connectNodeAdapter for the registered services (the
+// unary long polls on a lean path in front of it, lean-unary.ts), whose fallback answers
+// /healthz, answers an unknown RPC path in its protocol's own shape (protocol-errors.ts) and
+// hands every other request to the AWS JSON handler.
 //
 // Limits (README, "Connections and limits"): at most config.maxConnections connections (Node's
 // maxConnections; the excess is closed on accept and counted); a connection accepted while the
@@ -39,7 +40,7 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import type * as stream from "node:stream";
 import { Code, ConnectError, createContextValues, type ContextValues } from "@connectrpc/connect";
-import { connectNodeAdapter, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
+import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { Delivery, deliveryKey } from "../request/delivery.ts";
 import { CallLimits, ThrottlingFault, createAuthenticator, principalKey, sourceKey, type ReloadResult } from "../auth/index.ts";
@@ -55,6 +56,7 @@ import { child } from "./logger.ts";
 import { RateLimitedCounter, countOpenFiles, fdHeadroom, fdOf, readOpenFileLimit } from "./limits.ts";
 import { clientErrorResponse, rpcProtocol, sendBadRequest, sendRpcError, tooLargeMessage, unimplementedMessage, type ClientError, type ParserLimits } from "./protocol-errors.ts";
 import { DeliverySettler } from "./settle.ts";
+import { leanUnaryAdapter } from "./lean-unary.ts";
 import { ConnectionTimeouts, checkIntervalMs } from "./timeouts.ts";
 
 /** What startServer needs. */
@@ -302,7 +304,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     aws(req as AwsJsonRequest, res as AwsJsonResponse);
   };
 
-  const handler = connectNodeAdapter({
+  // The unary long polls take a lean path in front of connect-es (lean-unary.ts); same options.
+  const handler = leanUnaryAdapter({
     // Every method of every service; a request connect-es cannot decode is invalid_argument.
     routes: connectRoutes(opts.services, (e) => log.debug({ err: e }, "malformed RPC request")),
     fallback,
