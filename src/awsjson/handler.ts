@@ -31,8 +31,9 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { create } from "@bufbuild/protobuf";
 import type { DescMessage, DescMethod, MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues, createHandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import type { ContextValues, HandlerContext } from "@connectrpc/connect";
+import type { DescService } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
 import { Delivery, deliveryKey } from "../request/delivery.ts";
 import { Fault, Namespace, internalFailure, parseJsonBody, serializationError, unknownOperation, validationError } from "../faults.ts";
@@ -143,6 +144,58 @@ function toHeaders(h: IncomingHttpHeaders): Headers {
     }
   }
   return out;
+}
+
+/**
+ * The HandlerContext of a call on this route: what the service implementations read (values,
+ * signal, timeoutMs, which is undefined: AWS clients send no deadline) and the rest of the
+ * interface, its Headers made only when read. One object and no timers or linked signals per
+ * call, so a held long poll keeps little more than its request (connect-es's createHandlerContext
+ * made three Headers and two linked AbortControllers per call).
+ */
+class AwsJsonContext implements HandlerContext {
+  readonly service: DescService;
+  readonly method: DescMethod;
+  readonly signal: AbortSignal;
+  readonly values: ContextValues;
+  readonly protocolName = "aws-json";
+  readonly requestMethod = "POST";
+  readonly #req: AwsJsonRequest;
+  #requestHeader: Headers | undefined;
+  #responseHeader: Headers | undefined;
+  #responseTrailer: Headers | undefined;
+
+  constructor(service: DescService, method: DescMethod, req: AwsJsonRequest, signal: AbortSignal, values: ContextValues) {
+    this.service = service;
+    this.method = method;
+    this.#req = req;
+    this.signal = signal;
+    this.values = values;
+  }
+
+  get url(): string {
+    const req = this.#req;
+    const host = headerValue(req.headers.host) ?? headerValue(req.headers[":authority"]) ?? "localhost";
+    return `http://${host}${req.url ?? "/"}`;
+  }
+
+  get requestHeader(): Headers {
+    return (this.#requestHeader ??= toHeaders(this.#req.headers));
+  }
+
+  /** Not sent on this route (the AWS JSON answer has its own headers). */
+  get responseHeader(): Headers {
+    return (this.#responseHeader ??= new Headers());
+  }
+
+  /** Not sent on this route. */
+  get responseTrailer(): Headers {
+    return (this.#responseTrailer ??= new Headers());
+  }
+
+  timeoutMs(): number | undefined {
+    return undefined;
+  }
 }
 
 class BodyTooLarge extends Error {}
@@ -338,17 +391,7 @@ export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJson
       const request = awsJsonToMessage(method.input, input, route.model);
       opts.authorize?.(req, route.model.metadata.endpointPrefix, method.name, input, values);
 
-      const host = headerValue(req.headers.host) ?? headerValue(req.headers[":authority"]) ?? "localhost";
-      const ctx = createHandlerContext({
-        service: route.service.desc,
-        method,
-        protocolName: "aws-json",
-        requestMethod: "POST",
-        url: `http://${host}${url}`,
-        requestSignal: abort.signal,
-        requestHeader: toHeaders(req.headers),
-        contextValues: values,
-      });
+      const ctx = new AwsJsonContext(route.service.desc, method, req, abort.signal, values);
       const impl = (route.service.impl as unknown as Record<string, unknown>)[method.localName];
       if (typeof impl !== "function") {
         sendFault(unknownOperation(`Operation '${method.name}' is not implemented by this server.`));

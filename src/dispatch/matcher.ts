@@ -18,6 +18,94 @@ interface Waiter {
   handoff?: { ctx: unknown; take(task: unknown): boolean; reserved: boolean };
 }
 
+/** What a parked poll asks of its matcher. */
+interface ParkedHost {
+  /** Whether the matcher shut down. */
+  closed: boolean;
+  /** Polls taken out of their queue by reserve() and not yet delivered or released. */
+  readonly reserved: Set<Parked>;
+}
+
+/**
+ * One poll parked in a queue until woken, handed a task, timed out, aborted, or the matcher shuts
+ * down (see Matcher.#wait). One object per parked poll, listening to its abort signal itself
+ * (`handleEvent`): a poll held for a minute keeps this, its timer and its signal listener, and no
+ * closures besides the timer's.
+ */
+class Parked implements Waiter {
+  readonly #host: ParkedHost;
+  readonly #s: QueueState;
+  readonly #signal: AbortSignal | undefined;
+  readonly #resolve: (woken: boolean | { task: unknown }) => void;
+  readonly #clock: Clock;
+  readonly ctx: unknown;
+  readonly handoff: Parked | undefined;
+  #reserved = false;
+  #done = false;
+  #cancelTimer: () => void;
+
+  constructor(host: ParkedHost, clock: Clock, s: QueueState, ms: number, signal: AbortSignal | undefined, ctx: unknown, resolve: (woken: boolean | { task: unknown }) => void) {
+    this.#host = host;
+    this.#clock = clock;
+    this.#s = s;
+    this.#signal = signal;
+    this.#resolve = resolve;
+    this.ctx = ctx;
+    this.handoff = ctx === undefined ? undefined : this;
+    this.#cancelTimer = clock.setTimer(() => this.#timeout(), ms);
+    signal?.addEventListener("abort", this, { once: true });
+    s.waiters.add(this);
+  }
+
+  /** Reserved by reserve(): its hold time does not end it until delivered or released. */
+  get reserved(): boolean {
+    return this.#reserved;
+  }
+
+  set reserved(v: boolean) {
+    this.#reserved = v;
+    if (v) this.#host.reserved.add(this);
+    else this.#host.reserved.delete(this);
+  }
+
+  /** The abort signal fired. */
+  handleEvent(): void {
+    this.finish(false);
+  }
+
+  wake(): void {
+    if (this.#signal?.aborted === true || this.#host.closed) {
+      // This poll cannot take the task any more: hand the wakeup to the next waiter.
+      this.finish(false);
+      wakeFirst(this.#s);
+      return;
+    }
+    this.finish(true);
+  }
+
+  take(task: unknown): boolean {
+    if (this.#done) return false;
+    this.finish({ task });
+    return true;
+  }
+
+  #timeout(): void {
+    if (this.#reserved) this.#cancelTimer = this.#clock.setTimer(() => this.#timeout(), 50);
+    else this.finish(false);
+  }
+
+  /** Settles the wait once: woken (true), handed a task, or ended (false). */
+  finish(woken: boolean | { task: unknown }): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#cancelTimer();
+    this.#signal?.removeEventListener("abort", this);
+    if (this.#reserved) this.#host.reserved.delete(this);
+    if (!woken) this.#s.waiters.delete(this);
+    this.#resolve(woken);
+  }
+}
+
 /**
  * A waiting poll taken out of its queue so that a transaction can claim a task directly for it
  * (sync handoff: one transaction both schedules and starts the task). Exactly one of `deliver` or
@@ -254,59 +342,27 @@ export class Matcher {
     return undefined;
   }
 
+  /** Polls reserved for a handoff (out of their queue until delivered or released). */
+  readonly #reserved = new Set<Parked>();
+  readonly #host: ParkedHost = { reserved: this.#reserved, closed: false };
+
   /** Sleeps until woken (true), or the time, the signal or the server ends (false). */
   #wait(s: QueueState, ms: number, signal: AbortSignal | undefined, ctx?: unknown): Promise<boolean | { task: unknown }> {
     return new Promise<boolean | { task: unknown }>((resolve) => {
-      let done = false;
-      const finish = (woken: boolean | { task: unknown }) => {
-        if (done) return;
-        done = true;
-        cancelTimer();
-        signal?.removeEventListener("abort", onAbort);
-        this.#shutdown.signal.removeEventListener("abort", onAbort);
-        if (!woken) {
-          s.waiters.delete(waiter);
-        }
-        resolve(woken);
-      };
-      const waiter: Waiter = {
-        wake: () => {
-          if (signal?.aborted || this.#closed) {
-            // This poll cannot take the task any more: hand the wakeup to the next waiter.
-            finish(false);
-            wakeFirst(s);
-            return;
-          }
-          finish(true);
-        },
-      };
-      if (ctx !== undefined) {
-        waiter.handoff = {
-          ctx,
-          reserved: false,
-          take: (task) => {
-            if (done) return false;
-            finish({ task });
-            return true;
-          },
-        };
-      }
-      const onAbort = () => finish(false);
-      const onTimeout = () => {
-        if (waiter.handoff?.reserved) cancelTimer = this.#clock.setTimer(onTimeout, 50);
-        else finish(false);
-      };
-      let cancelTimer = this.#clock.setTimer(onTimeout, ms);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.#shutdown.signal.addEventListener("abort", onAbort, { once: true });
-      s.waiters.add(waiter);
+      if (this.#closed) resolve(false);
+      else new Parked(this.#host, this.#clock, s, ms, signal, ctx, resolve);
     });
   }
 
   /** Answers every waiting poll with nothing and refuses new ones. */
   shutdown(): void {
     this.#closed = true;
+    this.#host.closed = true;
     this.#shutdown.abort();
+    // Parked polls do not listen to the shutdown signal (one listener less per held poll): each
+    // is ended here, those reserved for a handoff too (their deliver() then returns false).
+    for (const s of this.#queues.values()) for (const w of [...s.waiters]) if (w instanceof Parked) w.finish(false);
+    for (const p of [...this.#reserved]) p.finish(false);
   }
 
   /** Whether shutdown has begun. */
