@@ -398,17 +398,33 @@ export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJson
         return;
       }
       const call = (): unknown => (impl as (r: unknown, c: HandlerContext) => unknown).call(route.service.impl, request, ctx);
-      const result: unknown = await (opts.around === undefined ? call() : opts.around(req, route.model.metadata.endpointPrefix, method.name, input, values, call));
-      if (clientGone) {
-        logger.debug({ target, requestId }, "aws-json: the client went away before the response");
-        return;
-      }
-      const output = create(method.output, result as MessageInitShape<DescMessage>);
-      const out = messageToAwsJson(method.output, output, route.model);
-      opts.sealTokens?.(route.model.metadata.endpointPrefix, out, values);
-      succeeded = true;
-      send(200, out, {});
+      // The call may be a long poll held for a minute: answer() awaits it in a small frame of its
+      // own, so that this one (the body, the parsed input) is not kept alive meanwhile.
+      return answer(opts.around === undefined ? call() : opts.around(req, route.model.metadata.endpointPrefix, method.name, input, values, call), route, method);
     } catch (e) {
+      failed(e);
+    }
+
+    /** Sends the result of the call, or its failure. */
+    async function answer(pending: unknown, route: Route, method: DescMethod): Promise<void> {
+      try {
+        const result: unknown = await pending;
+        if (clientGone) {
+          logger.debug({ target, requestId }, "aws-json: the client went away before the response");
+          return;
+        }
+        const output = create(method.output, result as MessageInitShape<DescMessage>);
+        const out = messageToAwsJson(method.output, output, route.model);
+        opts.sealTokens?.(route.model.metadata.endpointPrefix, out, values);
+        succeeded = true;
+        send(200, out, {});
+      } catch (e) {
+        failed(e);
+      }
+    }
+
+    /** Answers a failure of the request or of its call. */
+    function failed(e: unknown): void {
       if (clientGone) {
         logger.debug({ target, requestId, err: e }, "aws-json: the client went away before the response");
         return;

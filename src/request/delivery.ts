@@ -9,30 +9,32 @@ import { createContextKey } from "@connectrpc/connect";
  * to its queue at once instead of waiting for a timeout.
  */
 export class Delivery {
-  #callbacks: (() => void)[] = [];
-  #onDelivered: (() => void)[] = [];
+  // Lists made on first registration: every request has a Delivery, few register anything (a
+  // held long poll registers only once it claimed a task).
+  #callbacks: (() => void)[] | undefined;
+  #onDelivered: (() => void)[] | undefined;
   #settled = false;
 
   /** Registers a callback run once when the response was written completely. */
   onDelivered(cb: () => void): void {
     if (this.#settled) return;
-    this.#onDelivered.push(cb);
+    (this.#onDelivered ??= []).push(cb);
   }
 
   /** Registers a callback run once if the response is not delivered. */
   onUndelivered(cb: () => void): void {
     if (this.#settled) return;
-    this.#callbacks.push(cb);
+    (this.#callbacks ??= []).push(cb);
   }
 
   /** Called by the edge when the response was written completely. */
   delivered(): void {
     if (this.#settled) return;
     this.#settled = true;
-    this.#callbacks = [];
+    this.#callbacks = undefined;
     const cbs = this.#onDelivered;
-    this.#onDelivered = [];
-    for (const cb of cbs) cb();
+    this.#onDelivered = undefined;
+    if (cbs) for (const cb of cbs) cb();
   }
 
   /** Called by the edge when the response could not be written; runs the callbacks once. */
@@ -40,9 +42,9 @@ export class Delivery {
     if (this.#settled) return;
     this.#settled = true;
     const cbs = this.#callbacks;
-    this.#callbacks = [];
-    this.#onDelivered = [];
-    for (const cb of cbs) cb();
+    this.#callbacks = undefined;
+    this.#onDelivered = undefined;
+    if (cbs) for (const cb of cbs) cb();
   }
 }
 

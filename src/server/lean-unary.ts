@@ -260,12 +260,14 @@ export function leanUnaryAdapter(options: ConnectNodeAdapterOptions): NodeHandle
         const fn = impl as (req: unknown, ctx: HandlerContext) => unknown;
         // The innermost step, as connect-es's: the implementation with the call as its context, its
         // result made a message of the output type.
-        const call: Next = async (req) => {
+        // (Not an async function: its frame would stay alive for the whole wait.)
+        const call: Next = (req) => {
           const ctx = req.contextValues.get(leanCallKey) as LeanCall;
           ctx.values = req.contextValues;
-          const out = await fn(req.message, ctx);
-          const message = isMessage(out, m.output) ? out : create(m.output, out as MessageInitShape<DescMessage>);
-          return { stream: false, service: m.parent, method: m, header: ctx.responseHeader, trailer: ctx.responseTrailer, message };
+          return Promise.resolve(fn(req.message, ctx)).then((out) => {
+            const message = isMessage(out, m.output) ? out : create(m.output, out as MessageInitShape<DescMessage>);
+            return { stream: false, service: m.parent, method: m, header: ctx.responseHeader, trailer: ctx.responseTrailer, message };
+          });
         };
         const path = `${prefix}/${m.parent.typeName}/${m.name}`;
         lean.set(path, {
@@ -443,8 +445,9 @@ async function serve(m: LeanMethod, { wire, binary }: { wire: Wire; binary: bool
 /** Runs the call and writes its answer. What stays alive while the call waits is this frame and the call. */
 async function run(call: LeanCall, message: unknown, open: Set<LeanCall>): Promise<void> {
   const res = call.res;
+  // 'close' fires once; `on` rather than `once` spares a wrapper per held call.
   const onClose = (): void => call.closed();
-  res.once("close", onClose);
+  res.on("close", onClose);
   let out: Uint8Array | undefined;
   let error: ConnectError | undefined;
   try {
