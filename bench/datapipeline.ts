@@ -7,6 +7,11 @@
 // - dispatch latency: one task runner parked on PollForTask (10 ms after issuing it); the clock
 //   runs from issuing ActivatePipeline of a one-activity on-demand pipeline (created and defined
 //   beforehand) until the poll answers with its task (p50 / p99).
+// - growth: one cron pipeline of one activity every 15 minutes whose schedule started N periods
+//   ago, so its activation backfills N instances; one task runner takes them in turn (PollForTask
+//   + SetTaskStatus FINISHED). The figures are the mean round trip over the first and over the
+//   last tenth of them: when a change reads and writes the pipeline's whole past, the last tenth
+//   is slower; when it does not, the two stay alike.
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { DataPipelineService } from "../gen/taskgate/datapipeline/v1/service_pb.ts";
@@ -19,10 +24,12 @@ type Dp = Client<typeof DataPipelineService>;
 export interface DpCounts {
   attempts: number;
   dispatch: number;
+  /** Periods of the growth pipeline. */
+  growth: number;
 }
 
 /** Counts per store: full and quick runs. */
-export const dpCounts = (quick: boolean): DpCounts => (quick ? { attempts: 990, dispatch: 100 } : { attempts: 4950, dispatch: 500 });
+export const dpCounts = (quick: boolean): DpCounts => (quick ? { attempts: 990, dispatch: 100, growth: 1000 } : { attempts: 4950, dispatch: 500, growth: 4000 });
 
 let seq = 0;
 
@@ -80,12 +87,44 @@ async function dispatchLatency(c: Dp, n: number): Promise<{ p50: number; p99: nu
   return { p50: pct(xs, 50), p99: pct(xs, 99) };
 }
 
+/** AWS's DateTime form, UTC: 2026-12-01T17:28:50. */
+function dateTime(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19);
+}
+
+async function growth(c: Dp, n: number): Promise<{ firstMs: number; lastMs: number }> {
+  const wg = `bench-${process.pid}-growth`;
+  const { pipelineId } = await c.createPipeline({ name: `bench-${process.pid}-growth`, uniqueId: `bench-${process.pid}-growth` });
+  const period = 15 * 60_000;
+  const objects = [
+    { id: "Default", name: "Default", fields: [{ key: "scheduleType", stringValue: "cron" }, { key: "schedule", refValue: "S" }, { key: "workerGroup", stringValue: wg }] },
+    { id: "S", name: "S", fields: [{ key: "type", stringValue: "Schedule" }, { key: "period", stringValue: "15 minutes" }, { key: "startDateTime", stringValue: dateTime(Date.now() - (n - 1) * period - 60_000) }] },
+    { id: "A", name: "A", fields: [{ key: "type", stringValue: "ShellCommandActivity" }, { key: "command", stringValue: "true" }] },
+  ];
+  const r = await c.putPipelineDefinition({ pipelineId, pipelineObjects: objects });
+  if (r.errored) throw new Error(`growth pipeline definition has errors: ${JSON.stringify(r.validationErrors)}`);
+  await c.activatePipeline({ pipelineId });
+  const xs: number[] = [];
+  while (xs.length < n) {
+    const t0 = performance.now();
+    const p = await c.pollForTask({ workerGroup: wg, hostname: "bench" });
+    const t = p.taskObject;
+    if (!t?.taskId) continue;
+    await c.setTaskStatus({ taskId: t.taskId, taskStatus: TaskStatus.FINISHED });
+    xs.push(performance.now() - t0);
+  }
+  const k = Math.max(1, Math.floor(n / 10));
+  const mean = (ys: number[]) => ys.reduce((a, b) => a + b, 0) / ys.length;
+  return { firstMs: mean(xs.slice(0, k)), lastMs: mean(xs.slice(-k)) };
+}
+
 /** Runs the suite against the server at `url`; flat figures for the JSON. */
 export async function dpBench(url: string, n: DpCounts, phase: <T>(name: string, limitSeconds: number, fn: () => Promise<T>) => Promise<T>): Promise<Record<string, number>> {
   const c = createClient(DataPipelineService, createGrpcTransport({ baseUrl: url }));
   const attempts = await phase("datapipeline attempts/s", 180, () => attemptsPerSecond(c, n.attempts));
   const d = await phase("datapipeline dispatch latency", 120, () => dispatchLatency(c, n.dispatch));
-  return { attemptsPerSecond: attempts, dispatchP50Ms: d.p50, dispatchP99Ms: d.p99 };
+  const g = await phase("datapipeline growth", 300, () => growth(c, n.growth));
+  return { attemptsPerSecond: attempts, dispatchP50Ms: d.p50, dispatchP99Ms: d.p99, growthFirstMs: g.firstMs, growthLastMs: g.lastMs, growthPeriods: n.growth };
 }
 
 /** The suite's table: one row per figure, one column per store. */
@@ -93,6 +132,7 @@ export function dpTable(results: Partial<Record<"sqlite" | "postgres", Results>>
   const rows: [string, (r: Record<string, number>) => string][] = [
     ["attempts/s (one worker group, 16 task runners, gRPC)", (r) => Math.round(r.attemptsPerSecond).toLocaleString("en-US")],
     ["dispatch p50 / p99 (ActivatePipeline → runner holds task)", (r) => `${r.dispatchP50Ms.toFixed(2)} / ${r.dispatchP99Ms.toFixed(2)} ms`],
+    ["poll + status, first / last tenth of a backfill (one runner)", (r) => `${r.growthFirstMs.toFixed(2)} / ${r.growthLastMs.toFixed(2)} ms (${r.growthPeriods} periods)`],
   ];
   const cell = (store: "sqlite" | "postgres", f: (r: Record<string, number>) => string) => {
     const r = results[store]?.datapipeline;
