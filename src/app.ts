@@ -59,7 +59,7 @@ export async function createApp(config: Config, logger: Logger, opts: { clock?: 
   const sfn = new SfnEngine({ core, region: config.region, accountId: config.accountId, newId: randomUUID, intrinsics: cryptoIntrinsicEnv, maxActivityPollers: config.maxActivityPollers });
   await sfn.init();
   // Pipeline ids are df- and 19 characters of [0-9A-Z], as AWS's look.
-  const dp = new DataPipelineEngine({ core, accountId: config.accountId, newId: () => Array.from(randomBytes(19), (b) => "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[b % 36]).join("") });
+  const dp = new DataPipelineEngine({ core, accountId: config.accountId, log: logger.child({ component: "datapipeline" }), newId: () => Array.from(randomBytes(19), (b) => "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[b % 36]).join("") });
   await dp.init();
   await liveness.start();
   // Another node committed a task: wake a local poller of that queue (a nudge; the store decides).
