@@ -742,7 +742,7 @@ async function sqliteSuite(): Promise<Results> {
       // Room for every poll on its own connection, and the file descriptors for them.
       // Polls held 240 s (of the 300 s any request may take), so none is answered while the
       // bench waits for all of them to arrive.
-      const opts = { count: true, flags: ["--max-connections", String(n.idlePolls + 1000), "--long-poll-seconds", "240"], nofile: 2 * n.idlePolls + 1000 };
+      const opts = { count: true, flags: ["--max-connections", String(n.idlePolls + 1000), "--max-polls-per-task-list", String(n.idlePolls + 1000), "--long-poll-seconds", "240"], nofile: 2 * n.idlePolls + 1000 };
       r.idlePolls = await phase("sqlite idle polls", 240, () => idlePolls(() => start("polls", opts), n.idlePolls));
     }
   } finally {
