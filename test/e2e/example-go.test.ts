@@ -14,54 +14,20 @@
 // The Go build cache lives in the system's temp folder (taskgate-go-cache), so only the first run
 // compiles grpc-go (about 10 s).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
-import { CloseStatus, EventType, ExecutionStatus } from "../../gen/taskgate/swf/v1/types_pb.ts";
+import { join } from "node:path";
+import { bufGenerate, expectSwfFlow, missingPackages, root, run, type Tool } from "../helpers/example-client.ts";
 import { startTaskgate, type Taskgate } from "../helpers/harness.ts";
 
-const root = join(import.meta.dirname, "../..");
-const bin = join(root, "node_modules", ".bin");
-
 /** What must be on this machine, and the Debian package that brings it. */
-const tools: { path: string; pkg: string }[] = [
+const tools: Tool[] = [
   { path: "/usr/bin/go", pkg: "golang-go" },
   { path: "/usr/bin/protoc-gen-go", pkg: "protoc-gen-go" },
   { path: "/usr/bin/protoc-gen-go-grpc", pkg: "protoc-gen-go-grpc" },
   { path: "/usr/share/gocode/src/google.golang.org/grpc/server.go", pkg: "golang-google-grpc-dev" },
   { path: "/usr/share/gocode/src/github.com/golang/protobuf/internal", pkg: "golang-github-golang-protobuf-1-5-dev" },
 ];
-
-/** The program's output, line by line, in order. */
-const expectedLines: { step: string; pattern: RegExp }[] = [
-  { step: "registration", pattern: /^registered domain (\S+), workflow type hello\/1, activity type greet\/1$/ },
-  { step: "1 s-deadline long poll", pattern: /^long poll with a 1 s deadline: empty result after (\d+) ms \(status OK\)$/ },
-  { step: "fault detail", pattern: /^fault: NotFound UnknownResourceFault \(com\.amazonaws\.swf\.base\.model\): Unknown domain: no-such-domain$/ },
-  { step: "start", pattern: /^started (hello-\d+) run (\S+)$/ },
-  { step: "first decision", pattern: /^decision task with 3 events: scheduled greet-1$/ },
-  { step: "streamed activity", pattern: /^activity task from the stream: greet-1 input "world"$/ },
-  { step: "activity completed", pattern: /^completed greet-1$/ },
-  { step: "closing decision", pattern: /^decision task with \d+ events: completed the workflow with "hello, world"$/ },
-  { step: "closed", pattern: /^execution hello-\d+: EXECUTION_STATUS_CLOSED CLOSE_STATUS_COMPLETED$/ },
-];
-
-/** Runs a command to its end; rejects with its output when it fails or outlives `timeoutMs`. */
-function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (err += b.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else reject(new Error(`${command} ${args.join(" ")} ended with ${signal ?? `exit code ${code}`}\nstdout:\n${out}\nstderr:\n${err}`));
-    });
-  });
-}
 
 describe("Go example client (grpc-go)", () => {
   let tg: Taskgate;
@@ -77,18 +43,13 @@ describe("Go example client (grpc-go)", () => {
   });
 
   it("the Debian packages it builds with are installed", () => {
-    const missing = tools.filter((t) => !existsSync(t.path)).map((t) => t.pkg);
+    const missing = missingPackages(tools);
     expect(missing, `install with apt-get (bash .ci/run does): ${missing.join(" ")}`).toEqual([]);
   });
 
   it("runs the whole SWF flow: registration, a 1 s-deadline poll answered empty, the Fault detail, decision, streamed activity, completion", async () => {
     // Generate as the README says, into a copy of the example (-o prefixes the template's out).
-    const gen = spawnSync(join(bin, "buf"), ["generate", "--template", "examples/go/buf.gen.yaml", "-o", work], {
-      cwd: root,
-      env: { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ""}` },
-      encoding: "utf8",
-    });
-    expect(gen.status, gen.stderr).toBe(0);
+    bufGenerate("examples/go/buf.gen.yaml", work);
     const example = join(work, "examples", "go");
     mkdirSync(example, { recursive: true });
     for (const f of ["main.go", "run.sh"]) copyFileSync(join(root, "examples", "go", f), join(example, f));
@@ -96,26 +57,6 @@ describe("Go example client (grpc-go)", () => {
     const domain = `go-${process.pid}`;
     const env = { ...process.env, GOCACHE: join(tmpdir(), "taskgate-go-cache") };
     const out = await run("bash", [join(example, "run.sh"), "-addr", `127.0.0.1:${tg.port}`, "-domain", domain], env, 170_000);
-    const lines = out.trim().split("\n");
-    expect(lines.length, out).toBe(expectedLines.length);
-    const matches = expectedLines.map((e, i) => {
-      const m = e.pattern.exec(lines[i]);
-      expect(m, `${e.step}: ${lines[i]}`).not.toBeNull();
-      return m as RegExpExecArray;
-    });
-    expect(matches[0][1]).toBe(domain);
-    // Answered before the 1 s deadline, not at the server's 60 s hold.
-    expect(Number(matches[1][1])).toBeLessThan(1000);
-
-    // The server's own account of the execution agrees with the program's.
-    const [, workflowId, runId] = matches[3];
-    const described = await tg.connect.describeWorkflowExecution({ domain, execution: { workflowId, runId } });
-    expect(described.executionInfo?.executionStatus).toBe(ExecutionStatus.CLOSED);
-    expect(described.executionInfo?.closeStatus).toBe(CloseStatus.COMPLETED);
-    const history = await tg.connect.getWorkflowExecutionHistory({ domain, execution: { workflowId, runId } });
-    const completed = history.events.find((e) => e.eventType === EventType.ACTIVITY_TASK_COMPLETED);
-    expect(completed?.activityTaskCompletedEventAttributes?.result).toBe("hello, world");
-    const started = history.events.find((e) => e.eventType === EventType.ACTIVITY_TASK_STARTED);
-    expect(started?.activityTaskStartedEventAttributes?.identity).toBe("go-worker");
+    await expectSwfFlow(tg, out, { domain, faultCode: "NotFound", identity: "go-worker" });
   }, 180_000);
 });
