@@ -9,6 +9,9 @@
 //   can no longer use the wakeup (its request was aborted) passes it on to the next waiter.
 // - Waiters are woken in arrival order (FIFO), one per notification.
 // - `shutdown()` answers every waiting poll with "nothing" and refuses new waits.
+// - A poll or stream over several queues (Data Pipeline: one queue per pipeline creator) waits in
+//   each of them at once and takes no sync handoff; the queue whose wakeup woke it is claimed from
+//   first, and a wakeup it can no longer use is passed on in that queue, so none is lost.
 
 import { systemClock, type Clock } from "./clock.ts";
 
@@ -103,6 +106,73 @@ class Parked implements Waiter {
     if (this.#reserved) this.#host.reserved.delete(this);
     if (!woken) this.#s.waiters.delete(this);
     this.#resolve(woken);
+  }
+}
+
+/**
+ * One wait of a poll or stream over several queues: a `Relay` stands in each queue's waiters, the
+ * first woken settles the wait with its queue's index and takes the others out. Never handed a
+ * task (no `handoff`): it claims from the store after its wakeup.
+ */
+class Fanned {
+  readonly #host: ParkedHost;
+  readonly #signal: AbortSignal | undefined;
+  readonly #resolve: (woken: number | false) => void;
+  readonly relays: Relay[];
+  #done = false;
+  #cancelTimer: () => void;
+
+  constructor(host: ParkedHost, clock: Clock, states: readonly QueueState[], ms: number, signal: AbortSignal | undefined, resolve: (woken: number | false) => void) {
+    this.#host = host;
+    this.#signal = signal;
+    this.#resolve = resolve;
+    this.relays = states.map((s, i) => new Relay(this, s, i));
+    this.#cancelTimer = clock.setTimer(() => this.finish(false), ms);
+    signal?.addEventListener("abort", this, { once: true });
+    for (const r of this.relays) r.s.waiters.add(r);
+  }
+
+  /** Whether the wait can still use a wakeup. */
+  get usable(): boolean {
+    return !this.#done && this.#signal?.aborted !== true && !this.#host.closed;
+  }
+
+  /** The abort signal fired. */
+  handleEvent(): void {
+    this.finish(false);
+  }
+
+  /** Settles the wait once: woken by the queue at this index, or ended (false). */
+  finish(woken: number | false): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#cancelTimer();
+    this.#signal?.removeEventListener("abort", this);
+    for (const r of this.relays) r.s.waiters.delete(r);
+    this.#resolve(woken);
+  }
+}
+
+/** A `Fanned` wait's place in one of its queues. */
+class Relay implements Waiter {
+  readonly group: Fanned;
+  readonly s: QueueState;
+  readonly #index: number;
+
+  constructor(group: Fanned, s: QueueState, index: number) {
+    this.group = group;
+    this.s = s;
+    this.#index = index;
+  }
+
+  wake(): void {
+    if (this.group.usable) {
+      this.group.finish(this.#index);
+      return;
+    }
+    // The wait ended (or was woken by another queue) or cannot use the wakeup: pass it on.
+    this.group.finish(false);
+    wakeFirst(this.s);
   }
 }
 
@@ -243,17 +313,50 @@ export class Matcher {
   }
 
   /**
+   * Long-polls several queues at once (no sync handoff): runs `claim(first)` now and again after
+   * every wakeup until it returns a task, the hold time ends, the signal aborts or the server shuts
+   * down (then undefined). `first` is the index of the queue to claim from first: the one whose
+   * wakeup woke the poll, else a rotating start, so no queue is always looked at last.
+   */
+  async pollAny<T>(queues: readonly string[], claim: (first: number) => Promise<T | undefined>, opts: Pick<PollOptions, "holdMs" | "signal">): Promise<T | undefined> {
+    const deadline = this.#clock.now() + opts.holdMs;
+    const states = queues.map((q) => this.#acquire(q));
+    let first = this.#rotation++ % Math.max(1, queues.length);
+    try {
+      for (;;) {
+        if (this.#closed || opts.signal?.aborted) return undefined;
+        const versions = states.map((s) => s.version);
+        const task = await claim(first);
+        if (task !== undefined) return task;
+        if (states.some((s, i) => s.version !== versions[i])) continue; // something committed meanwhile
+        const remaining = deadline - this.#clock.now();
+        if (remaining <= 0) return undefined;
+        const woken = await this.#waitAny(states, remaining, opts.signal);
+        if (woken === false) return undefined;
+        first = woken;
+      }
+    } finally {
+      states.forEach((s, i) => this.#release(queues[i]!, s));
+    }
+  }
+
+  #rotation = 0;
+
+  /**
    * Server-streaming delivery: yields batches of tasks claimed from `queue` while fewer than
    * `maxInFlight` of the tasks it yielded are unsettled. `claim(n)` claims up to n tasks; `tokenOf`
    * names each task's token, which `settle(token)` later releases (the task completed, failed,
    * was canceled or timed out). Ends when the signal aborts or the server shuts down.
    */
   async *stream<T>(
-    queue: string,
-    claim: (n: number) => Promise<T[]>,
+    queue: string | readonly string[],
+    claim: (n: number, first: number) => Promise<T[]>,
     opts: { maxInFlight: number; signal: AbortSignal; tokenOf: (t: T) => string },
   ): AsyncGenerator<T[]> {
-    const s = this.#acquire(queue);
+    // Several queues: waits in all of them (`first`: the queue to claim from first, as pollAny).
+    const queues = typeof queue === "string" ? [queue] : queue;
+    const states = queues.map((q) => this.#acquire(q));
+    let first = 0;
     const mine = new Set<string>();
     let creditWake: (() => void) | undefined;
     const release = (token: string) => {
@@ -282,8 +385,8 @@ export class Matcher {
           });
           continue;
         }
-        const version = s.version;
-        const tasks = await claim(free);
+        const versions = states.map((s) => s.version);
+        const tasks = await claim(free, first);
         if (tasks.length > 0) {
           for (const t of tasks) {
             const token = opts.tokenOf(t);
@@ -293,12 +396,13 @@ export class Matcher {
           yield tasks;
           continue;
         }
-        if (s.version !== version) continue;
-        await this.#wait(s, 60_000, opts.signal);
+        if (states.some((s, i) => s.version !== versions[i])) continue;
+        if (states.length === 1) await this.#wait(states[0]!, 60_000, opts.signal);
+        else first = (await this.#waitAny(states, 60_000, opts.signal)) || 0;
       }
     } finally {
       for (const token of mine) this.#credits.delete(token);
-      this.#release(queue, s);
+      states.forEach((s, i) => this.#release(queues[i]!, s));
     }
   }
 
@@ -354,6 +458,14 @@ export class Matcher {
     });
   }
 
+  /** Sleeps in several queues until one wakes it (its index), or the time, the signal or the server ends (false). */
+  #waitAny(states: readonly QueueState[], ms: number, signal: AbortSignal | undefined): Promise<number | false> {
+    return new Promise<number | false>((resolve) => {
+      if (this.#closed) resolve(false);
+      else new Fanned(this.#host, this.#clock, states, ms, signal, resolve);
+    });
+  }
+
   /** Answers every waiting poll with nothing and refuses new ones. */
   shutdown(): void {
     this.#closed = true;
@@ -361,7 +473,12 @@ export class Matcher {
     this.#shutdown.abort();
     // Parked polls do not listen to the shutdown signal (one listener less per held poll): each
     // is ended here, those reserved for a handoff too (their deliver() then returns false).
-    for (const s of this.#queues.values()) for (const w of [...s.waiters]) if (w instanceof Parked) w.finish(false);
+    for (const s of this.#queues.values()) {
+      for (const w of [...s.waiters]) {
+        if (w instanceof Parked) w.finish(false);
+        else if (w instanceof Relay) w.group.finish(false);
+      }
+    }
     for (const p of [...this.#reserved]) p.finish(false);
   }
 

@@ -223,24 +223,40 @@ export class WorkerTasks {
   }
 
   /**
-   * Long-polls a queue for one task and answers with `answer(task)`, or `empty` when the hold time
+   * Claims up to `n` tasks from several queues, looking at them in turn from index `first` (one
+   * transaction per queue looked at, until `n` are claimed).
+   */
+  async #claimAny<O, P, C extends ClaimedTask>(kind: TaskKind<O, P, C>, queues: readonly string[], first: number, n: number, identity: string | undefined, signal: AbortSignal | undefined): Promise<C[]> {
+    const out: C[] = [];
+    for (let i = 0; i < queues.length && out.length < n; i++) {
+      out.push(...(await this.claim(kind, queues[(first + i) % queues.length]!, n - out.length, identity, signal)));
+    }
+    return out;
+  }
+
+  /**
+   * Long-polls a queue (or several: `Matcher.pollAny`, no sync handoff) for one task and answers
+   * with `answer(task)`, or `empty` when the hold time
    * ends, the poll is aborted or the server shuts down. A task claimed for a poll that was aborted,
    * or whose answer cannot be built, goes back to its queue at once; otherwise its token is tied to
    * the fate of the answer (`onClaimed`).
    */
   async poll<O, P, C extends ClaimedTask, R>(
     kind: TaskKind<O, P, C>,
-    queue: string,
+    queue: string | readonly string[],
     identity: string | undefined,
     opts: PollOptions,
     answer: (task: C) => Promise<R> | R,
     empty: () => R,
   ): Promise<R> {
-    const claimed = await this.#core.matcher.poll<C>(queue, async () => (await this.claim(kind, queue, 1, identity, opts.signal))[0], {
-      holdMs: opts.holdMs,
-      signal: opts.signal,
-      ctx: { identity },
-    });
+    const claimed =
+      typeof queue === "string"
+        ? await this.#core.matcher.poll<C>(queue, async () => (await this.claim(kind, queue, 1, identity, opts.signal))[0], {
+            holdMs: opts.holdMs,
+            signal: opts.signal,
+            ctx: { identity },
+          })
+        : await this.#core.matcher.pollAny<C>(queue, async (first) => (await this.#claimAny(kind, queue, first, 1, identity, opts.signal))[0], opts);
     if (!claimed) return empty();
     if (opts.signal?.aborted) {
       this.giveBack(claimed.token);
@@ -256,14 +272,14 @@ export class WorkerTasks {
   }
 
   /**
-   * Server-streamed tasks of a queue, at most `maxInFlight` unsettled at a time. With `perTask`
+   * Server-streamed tasks of a queue (or several, looked at in turn), at most `maxInFlight` unsettled at a time. With `perTask`
    * each task's answer is built and sent on its own (one-element batches); otherwise a claimed
    * batch is sent at once. A task counts as delivered once the consumer asks for more after it;
    * the tasks claimed for the stream but not sent when it ends are given back.
    */
   async *stream<O, P, C extends ClaimedTask, R>(
     kind: TaskKind<O, P, C>,
-    queue: string,
+    queue: string | readonly string[],
     identity: string | undefined,
     maxInFlight: number,
     signal: AbortSignal,
@@ -273,7 +289,7 @@ export class WorkerTasks {
     const liveness = this.#core.liveness;
     const unsent = new Set<string>();
     try {
-      for await (const batch of this.#core.matcher.stream(queue, (n) => this.claim(kind, queue, n, identity, signal), { maxInFlight, signal, tokenOf: (c) => c.token })) {
+      for await (const batch of this.#core.matcher.stream(queue, (n, first) => this.#claimAny(kind, typeof queue === "string" ? [queue] : queue, first, n, identity, signal), { maxInFlight, signal, tokenOf: (c) => c.token })) {
         for (const c of batch) unsent.add(c.token);
         if (perTask) {
           for (const c of batch) {
