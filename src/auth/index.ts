@@ -199,6 +199,8 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
       allows: (action, resource, context) => decide(action, resource, context).decision === "Allow",
       refusal: (action, resource) => refusal(user, action, resource, decide(action, resource, {})),
       decide,
+      grants: (action, resource, context, key) => evaluate(principal.policies, { action, resource, context: { ...context, ...global }, grantKey: key }).decision === "Allow",
+      name: principal.name,
       user,
       account: principal.accountId ?? opts.accountId,
     };

@@ -45,6 +45,11 @@ export interface AuthorizationRequest {
   readonly resource: string;
   /** Condition keys (case-insensitive names) and their values; a list is a multivalued key. */
   readonly context?: Readonly<Record<string, string | readonly string[]>>;
+  /**
+   * When set (a condition key), an Allow counts only from a statement with a condition on that
+   * key: a grant the key names, not a blanket Allow. Deny statements count as always.
+   */
+  readonly grantKey?: string;
 }
 
 /** A policy document that cannot be read; `message` names the path of the offending element. */
@@ -467,12 +472,14 @@ export function evaluate(policies: readonly unknown[], request: AuthorizationReq
   const context = new Map<string, readonly string[]>();
   for (const [k, v] of Object.entries(request.context ?? {})) context.set(k.toLowerCase(), typeof v === "string" ? [v] : v);
   let allow: string | undefined;
+  const grantKey = request.grantKey?.toLowerCase();
   for (let i = 0; i < policies.length; i++) {
     const p = policies[i];
     const policy = isCompiled(p) ? p : compiledOf(p, i);
     for (const s of policy.statements) {
       if (!statementApplies(s, request.action, request.resource, context)) continue;
       if (!s.allow) return { decision: "Deny", statement: s.label };
+      if (grantKey !== undefined && !s.conditions.some((c) => c.key === grantKey)) continue;
       allow ??= s.label;
     }
   }

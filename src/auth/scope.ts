@@ -14,6 +14,13 @@ export interface CallAccess {
   refusal(action: string, resource: string): string;
   /** The policies' full answer for `action` on `resource` (the call's global keys added). */
   decide(action: string, resource: string, context: Readonly<Record<string, string | readonly string[]>>): Decision;
+  /**
+   * Whether a statement conditioned on `key` allows `action` on `resource` with these condition
+   * keys (no Deny applying): what a policy grants by naming the key, a blanket Allow aside.
+   */
+  grants(action: string, resource: string, context: Readonly<Record<string, string>>, key: string): boolean;
+  /** The principal's name (`aws:username`; Data Pipeline's PipelineCreator of what it creates). */
+  readonly name: string;
   /** The caller's ARN as refusals name it (`arn:aws:iam::<account>:user/<name>`). */
   readonly user: string;
   /** The caller's account (the principal's accountId, else --account-id). */
