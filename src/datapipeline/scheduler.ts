@@ -326,11 +326,15 @@ function instanceKind(o: ModelObject): Instance["kind"] | undefined {
 }
 
 /**
- * The queue of a worker group of an account (null: the server's own account). Worker groups are
- * exact and case-sensitive; a runner polls only its own account's queue (access.ts).
+ * The queue of a worker group of an account (null: the server's own account) and of the principal
+ * that launched the pipeline (null: none recorded, --auth off or a pipeline older than that
+ * record). Worker groups are exact and case-sensitive; a runner polls its account's queues of its
+ * own principal, of the principals its policy grants, and of no principal (access.ts).
  */
-export function queueOf(workerGroup: string, account: string | null = null): string {
-  // Another account's queues are apart: U+001F cannot occur in a worker group (the model's pattern).
+export function queueOf(workerGroup: string, account: string | null = null, principal: string | null = null): string {
+  // Another account's queues are apart: U+001F cannot occur in a worker group (the model's pattern),
+  // so the last U+001F ends the principal; a principal's queues start with U+001E instead.
+  if (principal !== null) return `dp/\u001e${account ?? ""}\u001f${principal}\u001f${workerGroup}`;
   return account === null ? `dp/${workerGroup}` : `dp/\u001f${account}\u001f${workerGroup}`;
 }
 
@@ -563,7 +567,7 @@ export async function startAttempt(ctx: Dp, uow: UnitOfWork, x: PipelineTx, inst
   // Without a worker group (a resource only AWS provisions) no task runner can take it: it waits.
   if (wg === undefined) return;
   await ctx.tasks.schedule(uow, ctx.attemptTask, x, {
-    queue: queueOf(wg, x.row.creatorAccount ?? null),
+    queue: queueOf(wg, x.row.creatorAccount ?? null, x.row.creatorPrincipal ?? null),
     priority: 0,
     ownerId: x.row.id,
     key: a.id,

@@ -18,9 +18,11 @@ export interface PipelineRow {
   state: string;
   /** The account that created the pipeline when it is not the server's own (migration 008); written once. */
   creatorAccount?: string | null;
+  /** The principal that created the pipeline (its PipelineCreator; migration 009), null with --auth off; written once. */
+  creatorPrincipal?: string | null;
 }
 
-const cols = "id, name, unique_id, description, created_ms, deleted, tags, latest, active, state, creator_account";
+const cols = "id, name, unique_id, description, created_ms, deleted, tags, latest, active, state, creator_account, creator_principal";
 
 function pipeline(r: Row): PipelineRow {
   return {
@@ -35,12 +37,13 @@ function pipeline(r: Row): PipelineRow {
     active: (r.active as string | null) ?? null,
     state: r.state as string,
     creatorAccount: (r.creator_account as string | null) ?? null,
+    creatorPrincipal: (r.creator_principal as string | null) ?? null,
   };
 }
 
 /** Inserts a pipeline. */
 export async function insertPipeline(sql: Sql, p: PipelineRow): Promise<void> {
-  await sql.run(`INSERT INTO dp_pipelines (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+  await sql.run(`INSERT INTO dp_pipelines (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
     p.id,
     p.name,
     p.uniqueId,
@@ -52,6 +55,7 @@ export async function insertPipeline(sql: Sql, p: PipelineRow): Promise<void> {
     p.active,
     p.state,
     p.creatorAccount ?? null,
+    p.creatorPrincipal ?? null,
   ]);
 }
 
@@ -84,6 +88,18 @@ export async function listPipelines(sql: Sql, after: string | undefined, limit: 
       ? await sql.all("SELECT id, name FROM dp_pipelines WHERE deleted = 0 ORDER BY id LIMIT ?", [limit])
       : await sql.all("SELECT id, name FROM dp_pipelines WHERE deleted = 0 AND id > ? ORDER BY id LIMIT ?", [after, limit]);
   return rows.map((r) => ({ id: r.id as string, name: r.name as string }));
+}
+
+/**
+ * The principals that created live pipelines of an account (null: the server's own), in name
+ * order: the creators whose queues a task runner of that account may be granted.
+ */
+export async function creatorsOf(sql: Sql, account: string | null): Promise<string[]> {
+  const rows =
+    account === null
+      ? await sql.all("SELECT DISTINCT creator_principal AS p FROM dp_pipelines WHERE deleted = 0 AND creator_account IS NULL AND creator_principal IS NOT NULL ORDER BY p")
+      : await sql.all("SELECT DISTINCT creator_principal AS p FROM dp_pipelines WHERE deleted = 0 AND creator_account = ? AND creator_principal IS NOT NULL ORDER BY p", [account]);
+  return rows.map((r) => r.p as string);
 }
 
 /** Number of live pipelines (the account quota). */

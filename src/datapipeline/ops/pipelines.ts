@@ -10,7 +10,7 @@ import * as st from "../../store/datapipeline.ts";
 import { validateDefinition } from "../definition/validate.ts";
 import { formatDateTime } from "../schedule.ts";
 import type { Dp } from "../engine.ts";
-import { callerAccount } from "../access.ts";
+import { caller, callerAccount } from "../access.ts";
 import type { Res, WireField } from "../present.ts";
 import { advance, cancelInstance, createDueInstances, isFinal, newRunState, stateText, withdrawWaiting, type PipelineTx, type RunState, type StoredDefinition } from "../scheduler.ts";
 
@@ -60,7 +60,10 @@ function checkedTags(tags: { key?: string; value?: string }[]): Tags {
 /** CreatePipeline: a new pipeline, or the live one created before with the same uniqueId and name. */
 export async function createPipeline(ctx: Dp, req: pb.CreatePipelineRequest): Promise<Res<typeof pb.CreatePipelineResponseSchema>> {
   const tags = checkedTags(req.tags);
-  const creatorAccount = callerAccount(ctx.accountId); // before any await: the caller's context
+  // Before any await: the caller's context. The creator is the launching principal: its tasks go
+  // to its queues (docs/datapipeline.md, "Who receives a pipeline's tasks").
+  const creatorAccount = callerAccount(ctx.accountId);
+  const creatorPrincipal = caller(ctx.accountId)?.name ?? null;
   const id = await ctx.tx(async (uow) => {
     const existing = await st.pipelineByUniqueId(uow.sql, req.uniqueId!, req.name!);
     if (existing) return existing.id;
@@ -77,6 +80,7 @@ export async function createPipeline(ctx: Dp, req: pb.CreatePipelineRequest): Pr
       active: null,
       state: stateText(newRunState()),
       creatorAccount,
+      creatorPrincipal,
     });
     return id;
   });
@@ -106,7 +110,7 @@ function describeFields(ctx: Dp, row: st.PipelineRow, s: RunState, unhealthy: bo
     { key: "@creationTime", stringValue: formatDateTime(row.createdMs) },
     { key: "@accountId", stringValue: ctx.accountId },
     { key: "@userId", stringValue: ctx.accountId },
-    { key: "pipelineCreator", stringValue: ctx.accountId },
+    { key: "pipelineCreator", stringValue: row.creatorPrincipal ?? ctx.accountId },
     { key: "@version", stringValue: String(s.version) },
     { key: "@healthStatus", stringValue: unhealthy ? "ERROR" : "HEALTHY" },
   ];

@@ -9,7 +9,7 @@ import type { ClaimedAttempt } from "../attempt-task.ts";
 import type { Dp } from "../engine.ts";
 import type { Res } from "../present.ts";
 import { advance, attemptFailed, periodSeconds, PipelineTx, queueOf, runActions, type AttemptPayload } from "../scheduler.ts";
-import { callerAccount } from "../access.ts";
+import { caller, callerAccount, type Caller } from "../access.ts";
 
 /** The TaskObject of a started attempt. */
 function taskObject(c: ClaimedAttempt): Res<typeof pb.StreamTasksResponseSchema> {
@@ -27,14 +27,37 @@ function identityOf(req: { hostname?: string; instanceIdentity?: { document?: st
  * answers `{}` then.
  */
 export async function pollForTask(ctx: Dp, req: pb.PollForTaskRequest, opts: PollOptions): Promise<Res<typeof pb.PollForTaskResponseSchema>> {
-  // Only tasks of pipelines the caller's account created (access.ts).
-  const queue = queueOf(req.workerGroup!, callerAccount(ctx.accountId));
-  return ctx.tasks.poll(ctx.attemptTask, queue, identityOf(req), opts, (c) => ({ taskObject: taskObject(c) }), () => ({}));
+  const queues = await runnerQueues(ctx, req.workerGroup!, caller(ctx.accountId), callerAccount(ctx.accountId));
+  return ctx.tasks.poll(ctx.attemptTask, queues, identityOf(req), opts, (c) => ({ taskObject: taskObject(c) }), () => ({}));
 }
 
 /** Server-streamed tasks of a worker group, sent in the batches they were claimed in. */
 export async function* streamTasks(ctx: Dp, req: pb.StreamTasksRequest, maxInFlight: number, signal: AbortSignal): AsyncGenerator<Res<typeof pb.StreamTasksResponseSchema>[]> {
-  yield* ctx.tasks.stream(ctx.attemptTask, queueOf(req.workerGroup!, callerAccount(ctx.accountId)), identityOf(req), maxInFlight, signal, taskObject, false);
+  const queues = await runnerQueues(ctx, req.workerGroup!, caller(ctx.accountId), callerAccount(ctx.accountId));
+  yield* ctx.tasks.stream(ctx.attemptTask, queues, identityOf(req), maxInFlight, signal, taskObject, false);
+}
+
+/**
+ * The queues a task runner of a worker group takes tasks from (access.ts; `who` and `account`
+ * read before any await). With --auth off, the worker group's one queue. With --auth sigv4, the
+ * queues of pipelines of its account launched by its own principal, by each principal that has
+ * live pipelines in the account and that its policy grants (datapipeline:PipelineCreator), and by
+ * no recorded principal. A principal whose first pipeline is created while a poll is held is seen
+ * by the runner's next poll (or the stream's next start).
+ */
+async function runnerQueues(ctx: Dp, workerGroup: string, who: Caller | null, account: string | null): Promise<string | string[]> {
+  if (who === null) return queueOf(workerGroup, account);
+  const creators = await ctx.db.tx((sql) => st.creatorsOf(sql, account));
+  const granted = creators.filter((c) => c !== who.name && who.mayServe("datapipeline:PollForTask", c, workerGroup));
+  return [queueOf(workerGroup, account, who.name), ...granted.map((c) => queueOf(workerGroup, account, c)), queueOf(workerGroup, account)];
+}
+
+/** Whether the caller may act on a task of this pipeline: its account's, and (auth on) launched by a principal it may serve. */
+function mayTouch(pipeline: st.PipelineRow, who: Caller | null, account: string | null): boolean {
+  if (who === null) return true;
+  if ((pipeline.creatorAccount ?? null) !== account) return false;
+  const creator = pipeline.creatorPrincipal ?? null;
+  return creator === null || who.mayServe("datapipeline:PollForTask", creator, undefined);
 }
 
 /** The fault for a task id that holds no running attempt. */
@@ -43,9 +66,9 @@ function taskNotFound(): Fault {
 }
 
 /** The running attempt of a task id, with its pipeline opened for change. */
-async function heldTask(ctx: Dp, uow: UnitOfWork, taskId: string, waiting: boolean): Promise<{ row: TaskRow; p: AttemptPayload; x: PipelineTx }> {
+async function heldTask(ctx: Dp, uow: UnitOfWork, taskId: string, waiting: boolean, who: Caller | null, account: string | null): Promise<{ row: TaskRow; p: AttemptPayload; x: PipelineTx }> {
   const found = (await st.startedTasks(uow.sql, uow.caps, [taskId])).get(taskId);
-  if (!found) throw taskNotFound();
+  if (!found || !mayTouch(found.pipeline, who, account)) throw taskNotFound();
   const x = await ctx.open(uow, found.task.owner, false);
   if (!x) throw taskNotFound();
   const p = JSON.parse(found.task.payload) as AttemptPayload;
@@ -65,9 +88,11 @@ async function loadTask(uow: UnitOfWork, x: PipelineTx, p: AttemptPayload, waiti
  * `canceled: true` (and the task ends) once the pipeline was deactivated or the object canceled.
  */
 export async function reportTaskProgress(ctx: Dp, req: pb.ReportTaskProgressRequest): Promise<Res<typeof pb.ReportTaskProgressResponseSchema>> {
+  const who = caller(ctx.accountId);
+  const account = callerAccount(ctx.accountId);
   return ctx.tx(async (uow) => {
     // A progress report reads only its attempt and instance.
-    const { row, p, x } = await heldTask(ctx, uow, req.taskId!, false);
+    const { row, p, x } = await heldTask(ctx, uow, req.taskId!, false, who, account);
     const a = x.state.attempts[p.attempt];
     if (!a || a.canceled || a.status !== "RUNNING") {
       await ctx.tasks.close(uow, row);
@@ -118,8 +143,10 @@ function checkStatus(req: pb.SetTaskStatusRequest): void {
 /** SetTaskStatus: the final status of a task; a second status for the same task answers TaskNotFoundException. */
 export async function setTaskStatus(ctx: Dp, req: pb.SetTaskStatusRequest): Promise<Res<typeof pb.SetTaskStatusResponseSchema>> {
   checkStatus(req);
+  const who = caller(ctx.accountId);
+  const account = callerAccount(ctx.accountId);
   await ctx.tx(async (uow) => {
-    const { row, p, x } = await heldTask(ctx, uow, req.taskId!, true);
+    const { row, p, x } = await heldTask(ctx, uow, req.taskId!, true, who, account);
     await applyStatus(ctx, uow, row, p, x, req);
     await x.flush(uow);
   });
@@ -133,11 +160,13 @@ function faultResult(f: Fault): Res<typeof pb.PipelineTaskStatusResultSchema> {
 
 /**
  * RespondPipelineTasks: every status in one transaction. Task ids are looked up in one statement;
- * an entry whose task id holds no running task (or was settled earlier in the batch) answers
+ * an entry whose task id holds no running task the caller may serve (or was settled earlier in the batch) answers
  * TaskNotFoundException and the rest apply; each pipeline is opened and written once.
  */
 export async function respondPipelineTasks(ctx: Dp, req: pb.RespondPipelineTasksRequest): Promise<Res<typeof pb.RespondPipelineTasksResponseSchema>> {
   const entries = req.statuses.map((s) => (s.entry.case === "status" ? s.entry.value : undefined));
+  const who = caller(ctx.accountId);
+  const account = callerAccount(ctx.accountId);
   const results = await ctx.tx(async (uow) => {
     const ids = entries.map((e) => e?.taskId).filter((t): t is string => t !== undefined);
     const found = await st.startedTasks(uow.sql, uow.caps, [...new Set(ids)]);
@@ -150,7 +179,7 @@ export async function respondPipelineTasks(ctx: Dp, req: pb.RespondPipelineTasks
         if (!e) throw dpf.invalidRequest("Each entry must set status.");
         checkStatus(e);
         const f = found.get(e.taskId!);
-        if (!f || done.has(e.taskId!)) throw taskNotFound();
+        if (!f || done.has(e.taskId!) || !mayTouch(f.pipeline, who, account)) throw taskNotFound();
         if (!pipelines.has(f.task.owner)) pipelines.set(f.task.owner, await ctx.open(uow, f.task.owner, false));
         const x = pipelines.get(f.task.owner);
         if (!x) throw taskNotFound();
