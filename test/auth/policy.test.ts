@@ -12,6 +12,8 @@ interface DecisionCase {
   action: string;
   resource: string;
   context?: Record<string, string | string[]>;
+  /** Set: only a statement conditioned on this key may allow (a grant, not a blanket Allow). */
+  grantKey?: string;
   decision: "Allow" | "Deny" | "ImplicitDeny";
   statement?: string;
 }
@@ -36,10 +38,10 @@ describe.each(files)("%s", (file) => {
       if (p === undefined) throw new Error(`${file}: case "${c.name}" uses unknown policy "${name}"`);
       return p;
     });
-    const got = evaluate(policies, { action: c.action, resource: c.resource, context: c.context });
+    const got = evaluate(policies, { action: c.action, resource: c.resource, context: c.context, grantKey: c.grantKey });
     expect(got).toEqual(c.statement === undefined ? { decision: c.decision } : { decision: c.decision, statement: c.statement });
     // The compiled form decides the same.
-    expect(evaluate(policies.map((p, i) => compilePolicy(p, `policies[${i}]`)), { action: c.action, resource: c.resource, context: c.context })).toEqual(got);
+    expect(evaluate(policies.map((p, i) => compilePolicy(p, `policies[${i}]`)), { action: c.action, resource: c.resource, context: c.context, grantKey: c.grantKey })).toEqual(got);
   });
 });
 
