@@ -192,6 +192,10 @@ export class DataPipelineEngine {
     return runner.reportTaskRunnerHeartbeat(this.#dp, req);
   }
 
+  listTaskRunners(req: pb.ListTaskRunnersRequest): Promise<Res<typeof pb.ListTaskRunnersResponseSchema>> {
+    return runner.listTaskRunners(this.#dp, req);
+  }
+
   setStatus(req: pb.SetStatusRequest): Promise<Res<typeof pb.SetStatusResponseSchema>> {
     return objects.setStatus(this.#dp, req);
   }

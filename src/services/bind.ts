@@ -17,8 +17,12 @@
 // - a batch `Respond<Kind>Tasks` (unary, taskgate-only, not a model operation) is validated entry
 //   by entry: its one list member holds 1 to 1000 entries, each setting one member of its oneof,
 //   and the request that member carries is validated as the model operation its message is
-//   named after (`RespondActivityTaskCompletedRequest` → `RespondActivityTaskCompleted`).
+//   named after (`RespondActivityTaskCompletedRequest` → `RespondActivityTaskCompleted`);
+// - a read-only RPC of taskgate's own (not a model operation, `idempotency_level =
+//   NO_SIDE_EFFECTS`, e.g. Data Pipeline's ListTaskRunners) is passed to its engine method, which
+//   checks its members; the AWS JSON route does not serve it.
 import type { DescMessage, DescMethodServerStreaming, DescMethodUnary, DescService, Message, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { PollOptions } from "../dispatch/index.ts";
 import type { Model } from "../model/model.ts";
@@ -104,12 +108,15 @@ export function bindService<Desc extends DescService>(desc: Desc, model: Model, 
     const call = fn.bind(engine);
     if (method.methodKind === "unary") {
       const longPoll = optionSeconds(method) > 0;
-      // A unary RPC the model lacks is taskgate's own; only batches are.
-      const batch = model.operations[method.name] ? undefined : /^Respond\w+Tasks$/.test(method.name) ? batchValidator(model, method) : undefined;
-      if (!model.operations[method.name] && !batch) throw new Error(`${desc.typeName}.${method.name} is neither a model operation nor a batch Respond<Kind>Tasks`);
+      // A unary RPC the model lacks is taskgate's own: a batch, or a read-only RPC (marked
+      // NO_SIDE_EFFECTS) whose engine method checks its own few members.
+      const own = !model.operations[method.name];
+      const batch = own && /^Respond\w+Tasks$/.test(method.name) ? batchValidator(model, method) : undefined;
+      const readOnly = own && !batch && method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS;
+      if (own && !batch && !readOnly) throw new Error(`${desc.typeName}.${method.name} is neither a model operation, a batch Respond<Kind>Tasks nor a read-only RPC`);
       impl[method.localName] = (req: MessageShape<typeof method.input>, ctx: HandlerContext) => {
         if (batch) batch(req);
-        else validateRequest(model, method.name, method.input, req);
+        else if (!readOnly) validateRequest(model, method.name, method.input, req);
         return longPoll ? call(req, pollOptions(method, ctx, cfg)) : call(req);
       };
     } else if (method.methodKind === "server_streaming") {

@@ -116,6 +116,15 @@ export async function heartbeatRunner(sql: Sql, r: { id: string; workerGroup: st
   );
 }
 
+/** The task runners that reported a heartbeat, newest first, at most `limit`; only those of `workerGroup` when given. */
+export async function listRunners(sql: Sql, workerGroup: string | undefined, limit: number): Promise<{ id: string; workerGroup: string | null; hostname: string | null; heartbeatMs: number }[]> {
+  const rows =
+    workerGroup === undefined
+      ? await sql.all("SELECT id, worker_group, hostname, heartbeat_ms FROM dp_task_runners ORDER BY heartbeat_ms DESC, id LIMIT ?", [limit])
+      : await sql.all("SELECT id, worker_group, hostname, heartbeat_ms FROM dp_task_runners WHERE worker_group = ? ORDER BY heartbeat_ms DESC, id LIMIT ?", [workerGroup, limit]);
+  return rows.map((r) => ({ id: r.id as string, workerGroup: (r.worker_group as string | null) ?? null, hostname: (r.hostname as string | null) ?? null, heartbeatMs: Number(r.heartbeat_ms) }));
+}
+
 /** A task runner's last heartbeat, if it reported one. */
 export async function getRunner(sql: Sql, id: string): Promise<{ id: string; workerGroup: string | null; hostname: string | null; heartbeatMs: number } | undefined> {
   const r = await sql.get("SELECT id, worker_group, hostname, heartbeat_ms FROM dp_task_runners WHERE id = ?", [id]);

@@ -299,8 +299,24 @@ describe.each(stores)("Data Pipeline runs (%s)", (kind) => {
     expect(await withStatus(id, "INSTANCE", "FINISHED")).toEqual([second.attemptId!.replace(/_Attempt=1$/, "")]);
   });
 
-  it("ReportTaskRunnerHeartbeat answers terminate false", async () => {
-    expect((await tg.dp.send(new ReportTaskRunnerHeartbeatCommand({ taskrunnerId: "runner-1", workerGroup: group(), hostname: "h" }))).terminate).toBe(false);
+  it("ReportTaskRunnerHeartbeat answers terminate false; ListTaskRunners shows each runner with its last heartbeat (Connect)", async () => {
+    const wg = group();
+    const before = Date.now();
+    expect((await tg.dp.send(new ReportTaskRunnerHeartbeatCommand({ taskrunnerId: `runner-${wg}`, workerGroup: wg, hostname: "h1" }))).terminate).toBe(false);
+    await tg.dp.send(new ReportTaskRunnerHeartbeatCommand({ taskrunnerId: `other-${wg}`, workerGroup: `${wg}-b` }));
+    // A second heartbeat of the same runner replaces what it reported.
+    await tg.dp.send(new ReportTaskRunnerHeartbeatCommand({ taskrunnerId: `runner-${wg}`, workerGroup: wg, hostname: "h2" }));
+    const { taskRunners } = await tg.connect.listTaskRunners({ workerGroup: wg });
+    expect(taskRunners.map((r) => [r.taskrunnerId, r.workerGroup, r.hostname])).toEqual([[`runner-${wg}`, wg, "h2"]]);
+    const at = Number(taskRunners[0].lastHeartbeat!.seconds) * 1000 + taskRunners[0].lastHeartbeat!.nanos / 1e6;
+    expect(at).toBeGreaterThanOrEqual(before - 1000);
+    expect(at).toBeLessThanOrEqual(Date.now() + 1000);
+    const all = (await tg.connect.listTaskRunners({})).taskRunners.map((r) => r.taskrunnerId);
+    expect(all).toEqual(expect.arrayContaining([`runner-${wg}`, `other-${wg}`]));
+    await expect(tg.connect.listTaskRunners({ workerGroup: "" })).rejects.toThrow(/workerGroup must be 1 to 1024 characters/);
+    // Taskgate's own read RPC is not an operation of the AWS JSON route.
+    const r = await fetch(tg.url, { method: "POST", headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "DataPipeline.ListTaskRunners" }, body: "{}" });
+    expect(r.status).toBe(400);
   });
 
   it("StreamTasks pushes tasks with credit and RespondPipelineTasks settles them in one call (Connect)", async () => {

@@ -1,5 +1,6 @@
 // The task runner's operations: PollForTask (a long poll of a worker group), StreamTasks,
 // ReportTaskProgress, SetTaskStatus (one at a time or in a batch), ReportTaskRunnerHeartbeat.
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type * as pb from "../../../gen/taskgate/datapipeline/v1/service_pb.ts";
 import { TaskStatus } from "../../../gen/taskgate/datapipeline/v1/types_pb.ts";
 import type { PollOptions, TaskRow, UnitOfWork } from "../../dispatch/index.ts";
@@ -201,6 +202,24 @@ export async function respondPipelineTasks(ctx: Dp, req: pb.RespondPipelineTasks
 }
 
 /** ReportTaskRunnerHeartbeat: records the runner's last heartbeat; taskgate never asks a runner to terminate. */
+/**
+ * ListTaskRunners (taskgate's own, Connect/gRPC only): the runners that reported
+ * ReportTaskRunnerHeartbeat, newest heartbeat first, at most 1000, optionally of one worker group.
+ */
+export async function listTaskRunners(ctx: Dp, req: pb.ListTaskRunnersRequest): Promise<Res<typeof pb.ListTaskRunnersResponseSchema>> {
+  const group = req.workerGroup;
+  if (group !== undefined && (group.length < 1 || group.length > 1024)) throw dpf.invalidRequest("workerGroup must be 1 to 1024 characters.");
+  const runners = await ctx.db.tx((sql) => st.listRunners(sql, group, 1000));
+  return {
+    taskRunners: runners.map((r) => ({
+      taskrunnerId: r.id,
+      workerGroup: r.workerGroup ?? undefined,
+      hostname: r.hostname ?? undefined,
+      lastHeartbeat: timestampFromMs(r.heartbeatMs),
+    })),
+  };
+}
+
 export async function reportTaskRunnerHeartbeat(ctx: Dp, req: pb.ReportTaskRunnerHeartbeatRequest): Promise<Res<typeof pb.ReportTaskRunnerHeartbeatResponseSchema>> {
   await ctx.tx((uow) => st.heartbeatRunner(uow.sql, { id: req.taskrunnerId!, workerGroup: req.workerGroup ?? null, hostname: req.hostname ?? null, nowMs: ctx.clock.now() }));
   return { terminate: false };
