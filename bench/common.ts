@@ -1,5 +1,6 @@
 // Shared by the bench suites: arguments, the server child process, time limits, clients and
 // fixtures. Every server process started here is stopped at exit, also after a failure.
+import { connectFixture } from "../test/helpers/swf.ts";
 import { spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
 import { readFileSync } from "node:fs";
@@ -7,7 +8,7 @@ import { join } from "node:path";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { SimpleWorkflowService } from "../gen/taskgate/swf/v1/service_pb.ts";
-import { ChildPolicy, DecisionType } from "../gen/taskgate/swf/v1/types_pb.ts";
+import { DecisionType } from "../gen/taskgate/swf/v1/types_pb.ts";
 
 export type Swf = Client<typeof SimpleWorkflowService>;
 export type Store = "sqlite" | "postgres";
@@ -156,30 +157,9 @@ export function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
 
-let seq = 0;
-export async function fixture(c: Swf) {
-  const domain = `bench-${process.pid}-${++seq}`;
-  await c.registerDomain({ name: domain, workflowExecutionRetentionPeriodInDays: "1" });
-  await c.registerWorkflowType({
-    domain,
-    name: "wf",
-    version: "1",
-    defaultTaskList: { name: "d" },
-    defaultExecutionStartToCloseTimeout: "3600",
-    defaultTaskStartToCloseTimeout: "600",
-    defaultChildPolicy: ChildPolicy.TERMINATE,
-  });
-  await c.registerActivityType({
-    domain,
-    name: "act",
-    version: "1",
-    defaultTaskList: { name: "a" },
-    defaultTaskScheduleToCloseTimeout: "NONE",
-    defaultTaskScheduleToStartTimeout: "NONE",
-    defaultTaskStartToCloseTimeout: "NONE",
-    defaultTaskHeartbeatTimeout: "NONE",
-  });
-  return domain;
+/** A fresh domain with workflow type wf/1 (task list d) and activity type act/1 (task list a, timeouts NONE): the tests' fixture. */
+export function fixture(c: Swf): Promise<string> {
+  return connectFixture(c, "bench");
 }
 
 export const activity = (id: string) => ({

@@ -1,6 +1,7 @@
 // The composition root: opens the store, builds the dispatch core, the engines and their services.
 // main.ts runs it behind the server; tests run it in-process.
 import { arnScope } from "./resources/arn.ts";
+import { newPipelineIdSuffix } from "./resources/ids.ts";
 import type { Logger } from "pino";
 import type { Config } from "./server/config.ts";
 import type { MountedService } from "./services/registry.ts";
@@ -11,7 +12,7 @@ import type { Database } from "./store/db.ts";
 import { Dispatch, systemClock, type Clock } from "./dispatch/index.ts";
 import { SwfEngine } from "./swf/engine.ts";
 import { swfService } from "./services/swf.ts";
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { SfnEngine } from "./sfn/engine.ts";
 import { sfnService } from "./services/sfn.ts";
 import { DataPipelineEngine } from "./datapipeline/engine.ts";
@@ -59,7 +60,7 @@ export async function createApp(config: Config, logger: Logger, opts: { clock?: 
   const sfn = new SfnEngine({ core, region: config.region, accountId: config.accountId, newId: randomUUID, intrinsics: cryptoIntrinsicEnv, maxActivityPollers: config.maxActivityPollers });
   await sfn.init();
   // Pipeline ids are df- and 19 characters of [0-9A-Z], as AWS's look.
-  const dp = new DataPipelineEngine({ core, accountId: config.accountId, log: logger.child({ component: "datapipeline" }), newId: () => Array.from(randomBytes(19), (b) => "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[b % 36]).join("") });
+  const dp = new DataPipelineEngine({ core, accountId: config.accountId, log: logger.child({ component: "datapipeline" }), newId: newPipelineIdSuffix });
   await dp.init();
   await liveness.start();
   // Another node committed a task: wake a local poller of that queue (a nudge; the store decides).

@@ -44,7 +44,7 @@ import { openTokens, sealTokens, tokenKey } from "./tokens.ts";
 import { accessDenied, Fault, swf } from "../faults.ts";
 
 export { AuthFailure } from "./errors.ts";
-export { CallLimits, ThrottlingFault, type LimitSettings } from "./limits.ts";
+export { CallLimits, ThrottlingFault, isPoll, type LimitSettings } from "./limits.ts";
 export { CredentialsFileError, PrincipalStore, loadPrincipals, parsePrincipals, type Principal, type ReloadResult } from "./credentials.ts";
 export { evaluate, compilePolicy, PolicyError, type AuthorizationRequest, type Decision } from "./policy.ts";
 

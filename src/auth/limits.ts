@@ -125,8 +125,8 @@ function pollQueue(service: string, operation: string, input: Json): string | un
   return undefined;
 }
 
-/** Whether an operation is a long poll (held per caller). */
-function isPoll(service: string, operation: string): boolean {
+/** Whether an operation is a long poll (held per caller); only a poll's request is read by `admit`. */
+export function isPoll(service: string, operation: string): boolean {
   return (service === "swf" && (operation === "PollForActivityTask" || operation === "PollForDecisionTask")) || (service === "states" && operation === "GetActivityTask") || (service === "datapipeline" && operation === "PollForTask");
 }
 

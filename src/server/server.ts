@@ -43,7 +43,7 @@ import { Code, ConnectError, createContextValues, type ContextValues } from "@co
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { Delivery, deliveryKey } from "../request/delivery.ts";
-import { CallLimits, ThrottlingFault, createAuthenticator, principalKey, sourceKey, type ReloadResult } from "../auth/index.ts";
+import { CallLimits, ThrottlingFault, createAuthenticator, isPoll, principalKey, sourceKey, type ReloadResult } from "../auth/index.ts";
 import { toJson } from "@bufbuild/protobuf";
 import type { Interceptor } from "@connectrpc/connect";
 import { createAwsJsonHandler, type AwsJsonRequest, type AwsJsonResponse } from "../awsjson/handler.ts";
@@ -256,7 +256,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const caller = callerOf(req.contextValues);
     let release: () => void;
     try {
-      release = limits.admit(caller, service, req.method.name, req.stream ? {} : (toJson(req.method.input, req.message) as Record<string, unknown>), Date.now());
+      // Only a poll's request is read (its task list or worker group): a batch of 1,000 outcomes
+      // is not converted to JSON for nothing.
+      const input = !req.stream && isPoll(service, req.method.name) ? (toJson(req.method.input, req.message) as Record<string, unknown>) : {};
+      release = limits.admit(caller, service, req.method.name, input, Date.now());
     } catch (e) {
       if (!(e instanceof Fault)) throw e;
       const err = toConnectError(e);
