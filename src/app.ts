@@ -55,12 +55,12 @@ export async function createApp(config: Config, logger: Logger, opts: { clock?: 
     deadAfterMs: config.nodeTimeoutSeconds * 1000,
   });
   const { matcher, timers, liveness } = core;
-  const swf = new SwfEngine({ core, historyLimit: opts.historyLimit, arnScope: arnScope(config.region, config.accountId) });
+  const swf = new SwfEngine({ core, historyLimit: opts.historyLimit, arnScope: arnScope(config.region, config.accountId), maxPollsPerTaskList: config.maxPollsPerTaskList });
   await swf.init();
   const sfn = new SfnEngine({ core, region: config.region, accountId: config.accountId, newId: randomUUID, intrinsics: cryptoIntrinsicEnv, maxActivityPollers: config.maxActivityPollers });
   await sfn.init();
   // Pipeline ids are df- and 19 characters of [0-9A-Z], as AWS's look.
-  const dp = new DataPipelineEngine({ core, accountId: config.accountId, log: logger.child({ component: "datapipeline" }), newId: newPipelineIdSuffix });
+  const dp = new DataPipelineEngine({ core, accountId: config.accountId, log: logger.child({ component: "datapipeline" }), newId: newPipelineIdSuffix, maxPollsPerWorkerGroup: config.maxPollsPerTaskList });
   await dp.init();
   await liveness.start();
   // Another node committed a task: wake a local poller of that queue (a nudge; the store decides).

@@ -39,6 +39,8 @@ export interface Dp {
   readonly log: Logger;
   /** Most schedule periods created per component in one pass (a backfill longer than this continues at the next). */
   readonly maxBackfill: number;
+  /** Most PollForTask polls and StreamTasks streams held at once on one worker group queue on this node. */
+  readonly maxPollsPerWorkerGroup: number;
   /** One transaction through a unit of work: its outbox applies after commit. */
   tx<R>(fn: (uow: UnitOfWork) => Promise<R>): Promise<R>;
   /**
@@ -61,6 +63,8 @@ export interface DpDeps {
   readonly newId: () => string;
   /** Where late instances and recorded SnsAlarm actions are logged; silent when not given. */
   readonly log?: Logger;
+  /** Most polls and streams held at once on one worker group queue on this node (config `--max-polls-per-task-list`; default 1000). */
+  readonly maxPollsPerWorkerGroup?: number;
 }
 
 /** Models kept per process; an entry is a few kB, so 1,000 bound it to a few MB. */
@@ -95,6 +99,7 @@ export class DataPipelineEngine {
       newId: deps.newId,
       log: deps.log ?? pino({ level: "silent" }),
       maxBackfill: 1_000,
+      maxPollsPerWorkerGroup: deps.maxPollsPerWorkerGroup ?? 1_000,
       tx: (fn) => core.units.run(fn),
       open: async (uow, id, live = true, lock = true) => {
         const row = await st.getPipeline(uow.sql, uow.caps, id, lock);

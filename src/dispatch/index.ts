@@ -2,7 +2,7 @@
 // import from here only, never from the files behind it, so the core can change its insides
 // without touching an engine. Internal to taskgate: not a stable API for anything outside src/.
 export { systemClock, type Clock } from "./clock.ts";
-export { Matcher, type PollOptions, type Reservation } from "./matcher.ts";
+export { Matcher, PollLimitExceeded, type PollOptions, type Reservation } from "./matcher.ts";
 export { Timers, type TimerHandler } from "./timers.ts";
 export { Liveness, type RequeueHandler } from "./liveness.ts";
 export { Dispatch, type DispatchOptions } from "./core.ts";

@@ -12,8 +12,29 @@
 // - A poll or stream over several queues (Data Pipeline: one queue per pipeline creator) waits in
 //   each of them at once and takes no sync handoff; the queue whose wakeup woke it is claimed from
 //   first, and a wakeup it can no longer use is passed on in that queue, so none is lost.
+// - Polls and streams held at once on a queue on this node are counted (`held`); one that would
+//   make a queue hold more than its caller's `maxHeld` is refused with `PollLimitExceeded` before
+//   it claims or parks, so a refused call holds nothing. A call over several queues counts once
+//   in each and is refused if any of them is full.
 
 import { systemClock, type Clock } from "./clock.ts";
+
+/**
+ * A poll or stream refused because its queue already holds `limit` polls and streams on this node.
+ * Thrown before anything is claimed or parked; each engine answers it with its own limit fault.
+ */
+export class PollLimitExceeded extends Error {
+  /** The full queue (for a call over several queues, the first full one). */
+  readonly queue: string;
+  readonly limit: number;
+
+  constructor(queue: string, limit: number) {
+    super(`${limit} polls and streams are already held on queue ${queue}`);
+    this.name = "PollLimitExceeded";
+    this.queue = queue;
+    this.limit = limit;
+  }
+}
 
 interface Waiter {
   wake(): void;
@@ -193,7 +214,7 @@ export interface Reservation<C, T> {
 interface QueueState {
   version: number;
   waiters: Set<Waiter>;
-  /** Polls and streams currently using this state; it is dropped when none is. */
+  /** Polls and streams held on this queue now (the count `maxHeld` limits); the state is dropped when none is. */
   users: number;
 }
 
@@ -248,6 +269,11 @@ export class Matcher {
     return this.#queues.get(queue)?.waiters.size ?? 0;
   }
 
+  /** Number of polls and streams held on a queue now, waiting or claiming (what `maxHeld` limits). */
+  held(queue: string): number {
+    return this.#queues.get(queue)?.users ?? 0;
+  }
+
   /** A task for `queue` committed: wake one waiting poller. */
   notify(queue: string): void {
     const s = this.#queues.get(queue);
@@ -277,10 +303,25 @@ export class Matcher {
     }
   }
 
-  #acquire(queue: string): QueueState {
+  /**
+   * Counts one poll or stream held on each of `queues`, or none: PollLimitExceeded when any of them
+   * already holds `maxHeld` (undefined: no limit).
+   */
+  #acquire(queues: readonly string[], maxHeld: number | undefined): QueueState[] {
+    for (const q of queues) this.#check(q, maxHeld);
+    return queues.map((q) => this.#acquireOne(q, undefined));
+  }
+
+  /** Counts one poll or stream held on `queue`: PollLimitExceeded when it already holds `maxHeld`. */
+  #acquireOne(queue: string, maxHeld: number | undefined): QueueState {
+    this.#check(queue, maxHeld);
     const s = this.#state(queue);
     s.users++;
     return s;
+  }
+
+  #check(queue: string, maxHeld: number | undefined): void {
+    if (maxHeld !== undefined && (this.#queues.get(queue)?.users ?? 0) >= maxHeld) throw new PollLimitExceeded(queue, maxHeld);
   }
 
   #release(queue: string, s: QueueState): void {
@@ -289,11 +330,12 @@ export class Matcher {
 
   /**
    * Long-polls `queue`: runs `claim` now and again after every wakeup until it returns a task, the
-   * hold time ends, the signal aborts or the server shuts down (then undefined).
+   * hold time ends, the signal aborts or the server shuts down (then undefined). Refused with
+   * PollLimitExceeded (a rejection, before `claim` runs) when the queue already holds `maxHeld`.
    */
-  async poll<T>(queue: string, claim: () => Promise<T | undefined>, opts: Pick<PollOptions, "holdMs" | "signal"> & { ctx?: unknown }): Promise<T | undefined> {
+  async poll<T>(queue: string, claim: () => Promise<T | undefined>, opts: Pick<PollOptions, "holdMs" | "signal"> & { ctx?: unknown; maxHeld?: number }): Promise<T | undefined> {
     const deadline = this.#clock.now() + opts.holdMs;
-    const s = this.#acquire(queue);
+    const s = this.#acquireOne(queue, opts.maxHeld);
     try {
       for (;;) {
         if (this.#closed || opts.signal?.aborted) return undefined;
@@ -316,11 +358,12 @@ export class Matcher {
    * Long-polls several queues at once (no sync handoff): runs `claim(first)` now and again after
    * every wakeup until it returns a task, the hold time ends, the signal aborts or the server shuts
    * down (then undefined). `first` is the index of the queue to claim from first: the one whose
-   * wakeup woke the poll, else a rotating start, so no queue is always looked at last.
+   * wakeup woke the poll, else a rotating start, so no queue is always looked at last. Counts once
+   * in each queue; refused with PollLimitExceeded when any of them already holds `maxHeld`.
    */
-  async pollAny<T>(queues: readonly string[], claim: (first: number) => Promise<T | undefined>, opts: Pick<PollOptions, "holdMs" | "signal">): Promise<T | undefined> {
+  async pollAny<T>(queues: readonly string[], claim: (first: number) => Promise<T | undefined>, opts: Pick<PollOptions, "holdMs" | "signal"> & { maxHeld?: number }): Promise<T | undefined> {
     const deadline = this.#clock.now() + opts.holdMs;
-    const states = queues.map((q) => this.#acquire(q));
+    const states = this.#acquire(queues, opts.maxHeld);
     let first = this.#rotation++ % Math.max(1, queues.length);
     try {
       for (;;) {
@@ -346,16 +389,18 @@ export class Matcher {
    * Server-streaming delivery: yields batches of tasks claimed from `queue` while fewer than
    * `maxInFlight` of the tasks it yielded are unsettled. `claim(n)` claims up to n tasks; `tokenOf`
    * names each task's token, which `settle(token)` later releases (the task completed, failed,
-   * was canceled or timed out). Ends when the signal aborts or the server shuts down.
+   * was canceled or timed out). Ends when the signal aborts or the server shuts down. Held on its
+   * queues (counted as a poll is) from its first step to its end; that first step throws
+   * PollLimitExceeded when a queue already holds `maxHeld`.
    */
   async *stream<T>(
     queue: string | readonly string[],
     claim: (n: number, first: number) => Promise<T[]>,
-    opts: { maxInFlight: number; signal: AbortSignal; tokenOf: (t: T) => string },
+    opts: { maxInFlight: number; signal: AbortSignal; tokenOf: (t: T) => string; maxHeld?: number },
   ): AsyncGenerator<T[]> {
     // Several queues: waits in all of them (`first`: the queue to claim from first, as pollAny).
     const queues = typeof queue === "string" ? [queue] : queue;
-    const states = queues.map((q) => this.#acquire(q));
+    const states = this.#acquire(queues, opts.maxHeld);
     let first = 0;
     const mine = new Set<string>();
     let creditWake: (() => void) | undefined;

@@ -239,11 +239,14 @@ export class WorkerTasks {
    * with `answer(task)`, or `empty` when the hold time
    * ends, the poll is aborted or the server shuts down. A task claimed for a poll that was aborted,
    * or whose answer cannot be built, goes back to its queue at once; otherwise its token is tied to
-   * the fate of the answer (`onClaimed`).
+   * the fate of the answer (`onClaimed`). Refused with PollLimitExceeded, before anything is
+   * claimed, when a queue already holds `maxHeld` polls and streams on this node (the engine
+   * answers its own limit fault; check what must fail first, such as existence, before calling).
    */
   async poll<O, P, C extends ClaimedTask, R>(
     kind: TaskKind<O, P, C>,
     queue: string | readonly string[],
+    maxHeld: number,
     identity: string | undefined,
     opts: PollOptions,
     answer: (task: C) => Promise<R> | R,
@@ -255,8 +258,9 @@ export class WorkerTasks {
             holdMs: opts.holdMs,
             signal: opts.signal,
             ctx: { identity },
+            maxHeld,
           })
-        : await this.#core.matcher.pollAny<C>(queue, async (first) => (await this.#claimAny(kind, queue, first, 1, identity, opts.signal))[0], opts);
+        : await this.#core.matcher.pollAny<C>(queue, async (first) => (await this.#claimAny(kind, queue, first, 1, identity, opts.signal))[0], { holdMs: opts.holdMs, signal: opts.signal, maxHeld });
     if (!claimed) return empty();
     if (opts.signal?.aborted) {
       this.giveBack(claimed.token);
@@ -275,11 +279,13 @@ export class WorkerTasks {
    * Server-streamed tasks of a queue (or several, looked at in turn), at most `maxInFlight` unsettled at a time. With `perTask`
    * each task's answer is built and sent on its own (one-element batches); otherwise a claimed
    * batch is sent at once. A task counts as delivered once the consumer asks for more after it;
-   * the tasks claimed for the stream but not sent when it ends are given back.
+   * the tasks claimed for the stream but not sent when it ends are given back. It counts against
+   * `maxHeld` as a poll does, from its first step to its end (that step throws PollLimitExceeded).
    */
   async *stream<O, P, C extends ClaimedTask, R>(
     kind: TaskKind<O, P, C>,
     queue: string | readonly string[],
+    maxHeld: number,
     identity: string | undefined,
     maxInFlight: number,
     signal: AbortSignal,
@@ -289,7 +295,7 @@ export class WorkerTasks {
     const liveness = this.#core.liveness;
     const unsent = new Set<string>();
     try {
-      for await (const batch of this.#core.matcher.stream(queue, (n, first) => this.#claimAny(kind, typeof queue === "string" ? [queue] : queue, first, n, identity, signal), { maxInFlight, signal, tokenOf: (c) => c.token })) {
+      for await (const batch of this.#core.matcher.stream(queue, (n, first) => this.#claimAny(kind, typeof queue === "string" ? [queue] : queue, first, n, identity, signal), { maxInFlight, signal, tokenOf: (c) => c.token, maxHeld })) {
         for (const c of batch) unsent.add(c.token);
         if (perTask) {
           for (const c of batch) {

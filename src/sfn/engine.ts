@@ -45,10 +45,8 @@ export interface Sfn {
   readonly intrinsics: IntrinsicEnv;
   /** Parsed definitions by revision. */
   readonly machines: MachineCache;
-  /** Most GetActivityTask polls (and streams) held on one activity on this node. */
+  /** Most GetActivityTask polls and StreamActivityTasks streams held on one activity on this node (counted by the dispatch core). */
   readonly maxActivityPollers: number;
-  /** Polls and streams held now on this node, by activity name. */
-  readonly pollers: Map<string, number>;
   /** Activities known to exist (never forgotten: a deleted activity's poll merely finds no task). */
   readonly knownActivities: Set<string>;
 }
@@ -64,7 +62,7 @@ export interface SfnDeps {
   readonly newId: () => string;
   /** Hashing, UUIDs and randomness for the interpreter (e.g. cryptoIntrinsicEnv). */
   readonly intrinsics: IntrinsicEnv;
-  /** Most polls held on one activity on this node (config `--max-activity-pollers`; default 1000). */
+  /** Most polls and streams held on one activity on this node (config `--max-activity-pollers`; default 1000). */
   readonly maxActivityPollers?: number;
 }
 
@@ -87,7 +85,6 @@ export class SfnEngine {
       intrinsics: deps.intrinsics,
       machines: new MachineCache(),
       maxActivityPollers: deps.maxActivityPollers ?? 1000,
-      pollers: new Map(),
       knownActivities: new Set(),
     };
     const full = ctx as Sfn;

@@ -16,7 +16,7 @@ export type Res<S extends DescMessage> = MessageInitShape<S>;
 const maxPage = 1000;
 
 /** Documented SWF quotas. */
-export const limits = { domains: 100, typesPerDomain: 10_000, openActivities: 1000, openTimers: 1000, historyEvents: 25_000 };
+export const limits = { domains: 100, typesPerDomain: 10_000, openActivities: 1000, openTimers: 1000, historyEvents: 25_000, pollersPerTaskList: 1000 };
 
 /**
  * Queue-name prefixes of the two SWF task kinds. A queue is `<prefix><domain>/<taskList>`: the
@@ -54,8 +54,10 @@ export class Swf {
   readonly decisionTask: TaskKind<ExecutionTx, DecisionPayload, ClaimedDecision>;
   /** The partition, region and account of the ARNs this server hands out (--region, --account-id). */
   readonly arnScope: ArnScope;
+  /** Most polls and streams held at once on one task list (of each kind) on this node (--max-polls-per-task-list). */
+  readonly maxPollsPerTaskList: number;
 
-  constructor(core: Dispatch, historyLimit: number | undefined, scope: ArnScope = defaultScope) {
+  constructor(core: Dispatch, historyLimit: number | undefined, scope: ArnScope = defaultScope, maxPollsPerTaskList: number = limits.pollersPerTaskList) {
     this.core = core;
     this.db = core.db;
     this.clock = core.clock;
@@ -63,6 +65,7 @@ export class Swf {
     this.pages = new PageTokens(core.clock);
     this.historyLimit = historyLimit ?? limits.historyEvents;
     this.arnScope = scope;
+    this.maxPollsPerTaskList = maxPollsPerTaskList;
     this.activityTask = activityTaskKind(this);
     this.decisionTask = decisionTaskKind(this);
   }

@@ -25,8 +25,9 @@ import * as decider from "./ops/decider.ts";
 export class SwfEngine {
   readonly #swf: Swf;
 
-  constructor(deps: { core: Dispatch; historyLimit?: number; arnScope?: ArnScope }) {
-    const swf = (this.#swf = new Swf(deps.core, deps.historyLimit, deps.arnScope));
+  /** `maxPollsPerTaskList`: polls and streams held at once per task list on this node (default 1000, AWS's quota). */
+  constructor(deps: { core: Dispatch; historyLimit?: number; arnScope?: ArnScope; maxPollsPerTaskList?: number }) {
+    const swf = (this.#swf = new Swf(deps.core, deps.historyLimit, deps.arnScope, deps.maxPollsPerTaskList));
     swf.tasks.register(swf.activityTask);
     swf.tasks.register(swf.decisionTask);
     registerTimers(swf);

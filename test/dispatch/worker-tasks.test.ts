@@ -74,7 +74,7 @@ async function setup() {
   };
   const schedule = (j: Job, n: number, scheduleToStart?: number) =>
     core.units.run((uow) => core.tasks.schedule(uow, kind, j, { queue: "test/q", priority: 0, ownerId: j.id, key: `k${n}`, payload: { n }, nowMs: clock.now(), scheduleToStart }));
-  const poll = () => core.tasks.poll(kind, "test/q", "me", { holdMs: 60_000 }, (c) => c, () => undefined);
+  const poll = () => core.tasks.poll(kind, "test/q", Infinity, "me", { holdMs: 60_000 }, (c) => c, () => undefined);
   return { core, clock, kind, job, schedule, poll };
 }
 
@@ -124,7 +124,7 @@ describe("worker tasks of a kind that is no engine's", () => {
     const j = job("j5");
     await schedule(j, 5);
     let undo: (() => void) | undefined;
-    const first = await core.tasks.poll(kind, "test/q", "me", { holdMs: 60_000, onClaimed: (h) => (undo = h.undo) }, (c) => c, () => undefined);
+    const first = await core.tasks.poll(kind, "test/q", Infinity, "me", { holdMs: 60_000, onClaimed: (h) => (undo = h.undo) }, (c) => c, () => undefined);
     expect(core.liveness.inFlight).toBe(1);
     undo?.(); // the answer never reached the worker
     await eventually(() => expect(j.log).toEqual(["started 5", "requeued"]));

@@ -3,8 +3,8 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type * as pb from "../../../gen/taskgate/datapipeline/v1/service_pb.ts";
 import { TaskStatus } from "../../../gen/taskgate/datapipeline/v1/types_pb.ts";
-import type { PollOptions, TaskRow, UnitOfWork } from "../../dispatch/index.ts";
-import { datapipeline as dpf, Fault } from "../../faults.ts";
+import { PollLimitExceeded, type PollOptions, type TaskRow, type UnitOfWork } from "../../dispatch/index.ts";
+import { datapipeline as dpf, Fault, throttling } from "../../faults.ts";
 import * as st from "../../store/datapipeline.ts";
 import type { ClaimedAttempt } from "../attempt-task.ts";
 import type { Dp } from "../engine.ts";
@@ -29,13 +29,31 @@ function identityOf(req: { hostname?: string; instanceIdentity?: { document?: st
  */
 export async function pollForTask(ctx: Dp, req: pb.PollForTaskRequest, opts: PollOptions): Promise<Res<typeof pb.PollForTaskResponseSchema>> {
   const queues = await runnerQueues(ctx, req.workerGroup!, caller(ctx.accountId), callerAccount(ctx.accountId));
-  return ctx.tasks.poll(ctx.attemptTask, queues, identityOf(req), opts, (c) => ({ taskObject: taskObject(c) }), () => ({}));
+  try {
+    return await ctx.tasks.poll(ctx.attemptTask, queues, ctx.maxPollsPerWorkerGroup, identityOf(req), opts, (c) => ({ taskObject: taskObject(c) }), () => ({}));
+  } catch (e) {
+    throw pollLimitFault(e, "PollForTask", ctx.maxPollsPerWorkerGroup);
+  }
 }
 
-/** Server-streamed tasks of a worker group, sent in the batches they were claimed in. */
+/** Server-streamed tasks of a worker group, sent in the batches they were claimed in; counted with the worker group's polls. */
 export async function* streamTasks(ctx: Dp, req: pb.StreamTasksRequest, maxInFlight: number, signal: AbortSignal): AsyncGenerator<Res<typeof pb.StreamTasksResponseSchema>[]> {
   const queues = await runnerQueues(ctx, req.workerGroup!, caller(ctx.accountId), callerAccount(ctx.accountId));
-  yield* ctx.tasks.stream(ctx.attemptTask, queues, identityOf(req), maxInFlight, signal, taskObject, false);
+  try {
+    yield* ctx.tasks.stream(ctx.attemptTask, queues, ctx.maxPollsPerWorkerGroup, identityOf(req), maxInFlight, signal, taskObject, false);
+  } catch (e) {
+    throw pollLimitFault(e, "PollForTask and StreamTasks", ctx.maxPollsPerWorkerGroup);
+  }
+}
+
+/**
+ * ThrottlingException (Data Pipeline's model has no limit error) for a poll or stream the dispatch
+ * core refused (PollLimitExceeded): a queue it waits on already holds `--max-polls-per-task-list`
+ * polls and streams on this node. Anything else is returned as it is.
+ */
+function pollLimitFault(e: unknown, what: string, limit: number): unknown {
+  if (!(e instanceof PollLimitExceeded)) return e;
+  return throttling(`More than ${limit} ${what} calls are held on this worker group; retry when one returns.`);
 }
 
 /**

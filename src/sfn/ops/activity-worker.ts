@@ -2,7 +2,7 @@
 // answers SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat, one at a time or in a batch
 // (RespondActivityTasks).
 import type * as pb from "../../../gen/taskgate/sfn/v1/service_pb.ts";
-import type { PollOptions, TaskRow, UnitOfWork } from "../../dispatch/index.ts";
+import { PollLimitExceeded, type PollOptions, type TaskRow, type UnitOfWork } from "../../dispatch/index.ts";
 import { Fault, sfn } from "../../faults.ts";
 import { inScope, parseStatesArn } from "../../resources/arn.ts";
 import * as st from "../../store/sfn.ts";
@@ -26,45 +26,40 @@ async function existingActivity(ctx: Sfn, arn: string): Promise<string> {
   return a.name;
 }
 
-/** Counts a poll held on an activity on this node; ActivityWorkerLimitExceeded past the limit. */
-function holdPoller(ctx: Sfn, activity: string): () => void {
-  const n = ctx.pollers.get(activity) ?? 0;
-  if (n >= ctx.maxActivityPollers)
-    throw sfn.activityWorkerLimitExceeded(`Activity Worker Limit Exceeded: ${ctx.maxActivityPollers} GetActivityTask calls already wait on '${activity}' on this server.`);
-  ctx.pollers.set(activity, n + 1);
-  return () => {
-    const m = (ctx.pollers.get(activity) ?? 1) - 1;
-    if (m <= 0) ctx.pollers.delete(activity);
-    else ctx.pollers.set(activity, m);
-  };
+/**
+ * ActivityWorkerLimitExceeded for a poll or stream the dispatch core refused: `--max-activity-pollers`
+ * polls and streams already held on the activity on this node. Checked after the activity exists.
+ */
+function limitFault(ctx: Sfn, activity: string, e: unknown): unknown {
+  if (!(e instanceof PollLimitExceeded)) return e;
+  return sfn.activityWorkerLimitExceeded(`Activity Worker Limit Exceeded: ${ctx.maxActivityPollers} GetActivityTask calls already wait on '${activity}' on this server.`);
 }
 
 /** GetActivityTask: a long poll for one task of an activity; `{}` when none came within the hold time. */
 export async function getActivityTask(ctx: Sfn, req: pb.GetActivityTaskRequest, opts: PollOptions): Promise<Res<typeof pb.GetActivityTaskResponseSchema>> {
   const activity = await existingActivity(ctx, req.activityArn!);
-  const release = holdPoller(ctx, activity);
   try {
     return await ctx.tasks.poll<OpenExecution, ActivityPayload, ClaimedActivity, Res<typeof pb.GetActivityTaskResponseSchema>>(
       ctx.activityTask,
       activityQueue(activity),
+      ctx.maxActivityPollers,
       req.workerName,
       opts,
       (t) => ({ taskToken: t.token, input: t.input }),
       () => ({}),
     );
-  } finally {
-    release();
+  } catch (e) {
+    throw limitFault(ctx, activity, e);
   }
 }
 
-/** Server-streamed tasks of an activity, sent in the batches they were claimed in. */
+/** Server-streamed tasks of an activity, sent in the batches they were claimed in; counted with the activity's polls. */
 export async function* streamActivityTasks(ctx: Sfn, req: pb.StreamActivityTasksRequest, maxInFlight: number, signal: AbortSignal): AsyncGenerator<Res<typeof pb.StreamActivityTasksResponseSchema>[]> {
   const activity = await existingActivity(ctx, req.activityArn!);
-  const release = holdPoller(ctx, activity);
   try {
-    yield* ctx.tasks.stream(ctx.activityTask, activityQueue(activity), req.workerName, maxInFlight, signal, (t) => ({ taskToken: t.token, input: t.input }), false);
-  } finally {
-    release();
+    yield* ctx.tasks.stream(ctx.activityTask, activityQueue(activity), ctx.maxActivityPollers, req.workerName, maxInFlight, signal, (t) => ({ taskToken: t.token, input: t.input }), false);
+  } catch (e) {
+    throw limitFault(ctx, activity, e);
   }
 }
 

@@ -1,8 +1,8 @@
 // The activity worker's operations: poll or stream activity tasks, heartbeat, complete, fail, cancel
 // (one at a time or in a batch), count.
 import { EventType } from "../../../gen/taskgate/swf/v1/types_pb.ts";
-import type { PollOptions, TaskRow, UnitOfWork } from "../../dispatch/index.ts";
-import { Fault } from "../../faults.ts";
+import { PollLimitExceeded, type PollOptions, type TaskRow, type UnitOfWork } from "../../dispatch/index.ts";
+import { Fault, swf } from "../../faults.ts";
 import type { Sql } from "../../store/db.ts";
 import { ExecutionTx } from "../history.ts";
 import { parseDuration } from "../values.ts";
@@ -15,18 +15,37 @@ import { authorizeTaskOperation, callerAccess, type EngineAccess } from "../acce
 import type * as pb from "../../../gen/taskgate/swf/v1/service_pb.ts";
 import * as st from "../../store/swf.ts";
 
-/** PollForActivityTask: a long poll for one activity task of a task list. */
+/**
+ * LimitExceededFault for a poll or stream the dispatch core refused (PollLimitExceeded): the task
+ * list already holds `--max-polls-per-task-list` polls and streams of its kind on this node.
+ * `what` names the call: a poll's operation, or a stream's with the polls it is counted with.
+ * Anything else is returned as it is.
+ */
+export function pollLimitFault(e: unknown, what: string, limit: number): unknown {
+  if (!(e instanceof PollLimitExceeded)) return e;
+  return swf.limitExceeded(`More than ${limit} ${what} calls are held on this task list; retry when one returns.`);
+}
+
+/** PollForActivityTask: a long poll for one activity task of a task list (UnknownResourceFault before LimitExceededFault). */
 export async function pollForActivityTask(ctx: Swf, req: pb.PollForActivityTaskRequest, opts: PollOptions): Promise<Res<typeof pb.PollForActivityTaskResponseSchema>> {
   await domainExists(ctx, req.domain!);
   const queue = queueName.activity(req.domain!, req.taskList!.name!);
-  return ctx.tasks.poll<ExecutionTx, ActivityPayload, ClaimedActivity, Res<typeof pb.PollForActivityTaskResponseSchema>>(ctx.activityTask, queue, req.identity, opts, activityTask, (): Res<typeof pb.PollForActivityTaskResponseSchema> => ({ startedEventId: 0n }));
+  try {
+    return await ctx.tasks.poll<ExecutionTx, ActivityPayload, ClaimedActivity, Res<typeof pb.PollForActivityTaskResponseSchema>>(ctx.activityTask, queue, ctx.maxPollsPerTaskList, req.identity, opts, activityTask, (): Res<typeof pb.PollForActivityTaskResponseSchema> => ({ startedEventId: 0n }));
+  } catch (e) {
+    throw pollLimitFault(e, "PollForActivityTask", ctx.maxPollsPerTaskList);
+  }
 }
 
-/** Server-streamed activity tasks, sent in the batches they were claimed in. */
+/** Server-streamed activity tasks, sent in the batches they were claimed in; counted with the task list's polls. */
 export async function* streamActivityTasks(ctx: Swf, req: pb.StreamActivityTasksRequest, maxInFlight: number, signal: AbortSignal): AsyncGenerator<Res<typeof pb.StreamActivityTasksResponseSchema>[]> {
   await domainExists(ctx, req.domain!);
   const queue = queueName.activity(req.domain!, req.taskList!.name!);
-  yield* ctx.tasks.stream(ctx.activityTask, queue, req.identity, maxInFlight, signal, activityTask, false);
+  try {
+    yield* ctx.tasks.stream(ctx.activityTask, queue, ctx.maxPollsPerTaskList, req.identity, maxInFlight, signal, activityTask, false);
+  } catch (e) {
+    throw pollLimitFault(e, "PollForActivityTask and StreamActivityTasks", ctx.maxPollsPerTaskList);
+  }
 }
 
 /**

@@ -11,6 +11,7 @@ import { type ClaimedDecision, type DecisionPayload, scheduleDecision } from "..
 import { applyDecision, checkDecisions } from "../decisions/index.ts";
 import { limits, pageSize, queueName, type Res, type Swf } from "../context.ts";
 import { authorizeTaskOperation, callerAccess } from "../access.ts";
+import { pollLimitFault } from "./activity-worker.ts";
 import type * as pb from "../../../gen/taskgate/swf/v1/service_pb.ts";
 import * as st from "../../store/swf.ts";
 
@@ -43,17 +44,22 @@ export async function pollForDecisionTask(ctx: Swf, req: pb.PollForDecisionTaskR
   }
   await domainExists(ctx, req.domain!);
   const queue = queueName.decision(req.domain!, req.taskList!.name!);
-  return ctx.tasks.poll(
-    ctx.decisionTask,
-    queue,
-    req.identity,
-    opts,
-    (claimed) => {
-      const lo = req.startAtPreviousStartedEvent && claimed.previousStartedEventId > 0 ? claimed.previousStartedEventId : 1;
-      return decisionPage(ctx, claimed, limit, reverse, undefined, lo);
-    },
-    (): Res<typeof pb.PollForDecisionTaskResponseSchema> => ({ startedEventId: 0n, previousStartedEventId: 0n }),
-  );
+  try {
+    return await ctx.tasks.poll(
+      ctx.decisionTask,
+      queue,
+      ctx.maxPollsPerTaskList,
+      req.identity,
+      opts,
+      (claimed) => {
+        const lo = req.startAtPreviousStartedEvent && claimed.previousStartedEventId > 0 ? claimed.previousStartedEventId : 1;
+        return decisionPage(ctx, claimed, limit, reverse, undefined, lo);
+      },
+      (): Res<typeof pb.PollForDecisionTaskResponseSchema> => ({ startedEventId: 0n, previousStartedEventId: 0n }),
+    );
+  } catch (e) {
+    throw pollLimitFault(e, "PollForDecisionTask", ctx.maxPollsPerTaskList);
+  }
 }
 
 /** One page of a decision task's history, with the token of the next. */
@@ -115,8 +121,12 @@ export async function* streamDecisionTasks(ctx: Swf, req: pb.StreamDecisionTasks
     const data = await ctx.db.tx((sql) => st.readEvents(sql, c.runId, 1, c.upTo, false, limits.historyEvents));
     return decisionTask(c, data.map((d) => fromBinary(HistoryEventSchema, d)));
   };
-  // Each task's history is read and sent on its own (one-task batches).
-  yield* ctx.tasks.stream(ctx.decisionTask, queue, req.identity, maxInFlight, signal, answer, true);
+  // Each task's history is read and sent on its own (one-task batches); counted with the task list's polls.
+  try {
+    yield* ctx.tasks.stream(ctx.decisionTask, queue, ctx.maxPollsPerTaskList, req.identity, maxInFlight, signal, answer, true);
+  } catch (e) {
+    throw pollLimitFault(e, "PollForDecisionTask and StreamDecisionTasks", ctx.maxPollsPerTaskList);
+  }
 }
 
 /** RespondDecisionTaskCompleted: checks the decision batch, records the completion and applies the decisions in order. */
