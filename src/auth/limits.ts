@@ -3,21 +3,19 @@
 //   - a request rate per caller and per caller and operation (token buckets holding one second's
 //     worth): over it, Coral's ThrottlingException, HTTP 400, with `Retry-After` (seconds) and
 //     `x-amz-retry-after` (milliseconds, what the AWS SDKs for JavaScript v3 read first);
-//   - long polls held at once per SWF task list (PollForActivityTask, PollForDecisionTask) and per
-//     Data Pipeline worker group (PollForTask): SWF's LimitExceededFault, Data Pipeline's
-//     ThrottlingException (its model has no limit error); Step Functions' GetActivityTask is
-//     limited per activity by the engine (ActivityWorkerLimitExceeded, --max-activity-pollers);
 //   - long polls held at once per caller across all queues: the service's limit error
 //     (LimitExceededFault, ActivityWorkerLimitExceeded, ThrottlingException).
 // A caller is the principal's name with --auth sigv4, else the client address. Unary long polls
 // are counted; task streams are rate-limited only. Pure: the clock is passed in.
+// Polls and streams held per queue (an SWF task list, a Step Functions activity, a Data Pipeline
+// worker group) are counted by the dispatch core, after the engine found the queue's domain or
+// activity (Matcher, PollLimitExceeded; --max-polls-per-task-list, --max-activity-pollers).
 import { Fault, sfn, swf, throttling } from "../faults.ts";
 
-/** The limits in force (0 = unlimited, except maxPollsPerTaskList which is at least 1). */
+/** The limits in force (0 = unlimited). */
 export interface LimitSettings {
   readonly maxRequestsPerSecond: number;
   readonly maxOperationRequestsPerSecond: number;
-  readonly maxPollsPerTaskList: number;
   readonly maxPollsPerCaller: number;
 }
 
@@ -110,22 +108,7 @@ export class Slots {
 
 type Json = Record<string, unknown>;
 
-function str(v: unknown): string | undefined {
-  return typeof v === "string" ? v : undefined;
-}
-
-/** The queue a unary long poll holds a slot of (undefined: not a long poll counted here). */
-function pollQueue(service: string, operation: string, input: Json): string | undefined {
-  if (service === "swf" && (operation === "PollForActivityTask" || operation === "PollForDecisionTask")) {
-    const list = input.taskList;
-    const name = typeof list === "object" && list !== null ? str((list as Json).name) : undefined;
-    return `swf/${operation}/${str(input.domain) ?? ""}/${name ?? ""}`;
-  }
-  if (service === "datapipeline" && operation === "PollForTask") return `datapipeline/${str(input.workerGroup) ?? ""}`;
-  return undefined;
-}
-
-/** Whether an operation is a long poll (held per caller); only a poll's request is read by `admit`. */
+/** Whether an operation is a long poll (held per caller). */
 export function isPoll(service: string, operation: string): boolean {
   return (service === "swf" && (operation === "PollForActivityTask" || operation === "PollForDecisionTask")) || (service === "states" && operation === "GetActivityTask") || (service === "datapipeline" && operation === "PollForTask");
 }
@@ -136,55 +119,42 @@ function pollLimitFault(service: string, message: string): Fault {
   return throttling(message);
 }
 
+const noop = (): void => {};
+
 /** The limits of one server: rates and held polls, by caller. */
 export class CallLimits {
   readonly #settings: LimitSettings;
   readonly #perCaller: TokenBuckets | undefined;
   readonly #perOperation: TokenBuckets | undefined;
-  readonly #queues: Slots;
   readonly #callers: Slots | undefined;
 
   constructor(settings: LimitSettings) {
     this.#settings = settings;
     this.#perCaller = settings.maxRequestsPerSecond > 0 ? new TokenBuckets(settings.maxRequestsPerSecond) : undefined;
     this.#perOperation = settings.maxOperationRequestsPerSecond > 0 ? new TokenBuckets(settings.maxOperationRequestsPerSecond) : undefined;
-    this.#queues = new Slots(settings.maxPollsPerTaskList);
     this.#callers = settings.maxPollsPerCaller > 0 ? new Slots(settings.maxPollsPerCaller) : undefined;
   }
 
   /**
    * Admits one call of `caller` or throws its refusal (ThrottlingFault for a rate, the service's
    * limit fault for held polls). Returns the function that gives back what the call holds; call
-   * it once the call is answered.
+   * it once the call is answered. `_input` is not read: the per-queue count, the one limit that
+   * read a request, is the dispatch core's now.
    */
-  admit(caller: string, service: string, operation: string, input: Json, nowMs: number): () => void {
+  admit(caller: string, service: string, operation: string, _input: Json, nowMs: number): () => void {
     const s = this.#settings;
     const wait = this.#perCaller?.take(caller, nowMs) ?? 0;
     if (wait > 0) throw new ThrottlingFault(`Rate exceeded: more than ${s.maxRequestsPerSecond} requests per second from this caller. Retry after the delay given.`, wait);
     const opWait = this.#perOperation?.take(`${caller}\n${service}:${operation}`, nowMs) ?? 0;
     if (opWait > 0) throw new ThrottlingFault(`Rate exceeded: more than ${s.maxOperationRequestsPerSecond} ${operation} requests per second from this caller. Retry after the delay given.`, opWait);
-    const held: (() => void)[] = [];
-    const queue = pollQueue(service, operation, input);
-    if (queue !== undefined) {
-      if (!this.#queues.acquire(queue)) {
-        const what = service === "swf" ? "task list" : "worker group";
-        throw pollLimitFault(service, `More than ${s.maxPollsPerTaskList} ${operation} calls are held on this ${what}; retry when one returns.`);
-      }
-      held.push(() => this.#queues.release(queue));
-    }
     const callers = this.#callers;
-    if (callers !== undefined && isPoll(service, operation)) {
-      if (!callers.acquire(caller)) {
-        for (const r of held) r();
-        throw pollLimitFault(service, `This caller already holds ${s.maxPollsPerCaller} long polls; retry when one returns.`);
-      }
-      held.push(() => callers.release(caller));
-    }
+    if (callers === undefined || !isPoll(service, operation)) return noop;
+    if (!callers.acquire(caller)) throw pollLimitFault(service, `This caller already holds ${s.maxPollsPerCaller} long polls; retry when one returns.`);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      for (const r of held) r();
+      callers.release(caller);
     };
   }
 }

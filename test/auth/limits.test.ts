@@ -1,5 +1,6 @@
-// The edge limits (limits.ts) with the clock passed in: token buckets, held-poll slots, and which
-// fault each refusal is, as data.
+// The edge limits (limits.ts) with the clock passed in: token buckets, held-poll slots per caller,
+// and which fault each refusal is, as data. Polls held per queue are the dispatch core's
+// (test/dispatch/poll-limit.test.ts).
 import { describe, expect, it } from "vitest";
 import { CallLimits, Slots, ThrottlingFault, TokenBuckets } from "../../src/auth/limits.ts";
 import { Fault } from "../../src/faults.ts";
@@ -36,19 +37,18 @@ describe("Slots", () => {
   });
 });
 
-const base = { maxRequestsPerSecond: 0, maxOperationRequestsPerSecond: 0, maxPollsPerTaskList: 1000, maxPollsPerCaller: 0 };
+const base = { maxRequestsPerSecond: 0, maxOperationRequestsPerSecond: 0, maxPollsPerCaller: 0 };
 const swfPoll = (list: string) => ["swf", "PollForActivityTask", { domain: "d", taskList: { name: list } }] as const;
 
 const refusals: { name: string; settings: Partial<typeof base>; calls: (readonly [string, string, Record<string, unknown>])[]; fault: string; retryAfterMs?: number }[] = [
   { name: "caller rate", settings: { maxRequestsPerSecond: 2 }, calls: [["swf", "ListDomains", {}], ["states", "ListActivities", {}], ["swf", "ListDomains", {}]], fault: "ThrottlingException", retryAfterMs: 500 },
   { name: "operation rate", settings: { maxOperationRequestsPerSecond: 1 }, calls: [["swf", "ListDomains", {}], ["states", "ListActivities", {}], ["swf", "ListDomains", {}]], fault: "ThrottlingException", retryAfterMs: 1000 },
-  { name: "SWF polls per task list", settings: { maxPollsPerTaskList: 2 }, calls: [swfPoll("l"), swfPoll("l"), swfPoll("l")], fault: "LimitExceededFault" },
   {
-    name: "Data Pipeline polls per worker group",
-    settings: { maxPollsPerTaskList: 1 },
+    name: "Data Pipeline polls per caller",
+    settings: { maxPollsPerCaller: 1 },
     calls: [
       ["datapipeline", "PollForTask", { workerGroup: "wg" }],
-      ["datapipeline", "PollForTask", { workerGroup: "wg" }],
+      ["datapipeline", "PollForTask", { workerGroup: "other" }],
     ],
     fault: "ThrottlingException",
   },
@@ -81,18 +81,24 @@ describe("CallLimits", () => {
       expect(err).toBeInstanceOf(ThrottlingFault);
       expect((err as ThrottlingFault).headers).toEqual({ "retry-after": String(Math.ceil(r.retryAfterMs / 1000)), "x-amz-retry-after": String(r.retryAfterMs) });
     }
-    // Another caller is not affected by this one's rate or polls (only a shared queue's limit).
-    if (!r.name.includes("per task list") && !r.name.includes("worker group")) expect(() => limits.admit("other", service, op, input, 0)).not.toThrow();
+    // Another caller is not affected by this one's rate or polls.
+    expect(() => limits.admit("other", service, op, input, 0)).not.toThrow();
   });
 
-  it("a released poll frees its slots, a refused one holds none", () => {
-    const limits = new CallLimits({ ...base, maxPollsPerTaskList: 1, maxPollsPerCaller: 1 });
+  it("a released poll frees its caller's slot; polls on one task list are not counted here", () => {
+    const limits = new CallLimits({ ...base, maxPollsPerCaller: 1 });
     const release = limits.admit("me", ...swfPoll("l"), 0);
-    expect(() => limits.admit("you", ...swfPoll("l"), 0)).toThrow(Fault); // the list is full
-    expect(() => limits.admit("me", ...swfPoll("m"), 0)).toThrow(Fault); // the caller is full; list m stays free
-    expect(() => limits.admit("you", ...swfPoll("m"), 0)).not.toThrow();
+    expect(() => limits.admit("me", ...swfPoll("m"), 0)).toThrow(Fault); // the caller is full
+    const others = Array.from({ length: 5 }, (_, i) => limits.admit(`caller ${i}`, ...swfPoll("l"), 0)); // the list is the core's
     release();
     release(); // idempotent
+    expect(() => limits.admit("me", ...swfPoll("l"), 0)).not.toThrow();
+    for (const r of others) r();
+  });
+
+  it("a stream or another call holds nothing", () => {
+    const limits = new CallLimits({ ...base, maxPollsPerCaller: 1 });
+    for (let i = 0; i < 3; i++) limits.admit("me", "swf", "StreamActivityTasks", { domain: "d", taskList: { name: "l" } }, 0);
     expect(() => limits.admit("me", ...swfPoll("l"), 0)).not.toThrow();
   });
 });

@@ -1,19 +1,17 @@
-// The limits that protect the server, reached through the clients users run and answered as AWS
-// does: ThrottlingException with x-amz-retry-after / Retry-After (the AWS SDK backs off by it and
-// then succeeds), SWF's LimitExceededFault for polls per task list and per caller, Data
-// Pipeline's ThrottlingException per worker group, RESOURCE_EXHAUSTED on the RPC routes,
-// connections per client address closed on accept; a refused poll holds no task, and the server
-// serves afterwards.
+// The limits that protect the server at the edge, reached through the clients users run and
+// answered as AWS does: ThrottlingException with x-amz-retry-after / Retry-After (the AWS SDK backs
+// off by it and then succeeds), SWF's LimitExceededFault for polls per caller, RESOURCE_EXHAUSTED
+// on the RPC routes, connections per client address closed on accept; the server serves
+// afterwards. Polls and streams held per queue are the dispatch core's: poll-limits.test.ts.
 import * as net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CountPendingActivityTasksCommand, ListDomainsCommand, PollForDecisionTaskCommand, SWFClient } from "@aws-sdk/client-swf";
-import { DataPipelineClient, PollForTaskCommand } from "@aws-sdk/client-data-pipeline";
+import { ListDomainsCommand, PollForDecisionTaskCommand, SWFClient } from "@aws-sdk/client-swf";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { RegistrationStatus } from "../../gen/taskgate/swf/v1/types_pb.ts";
 import { faultFromConnectError } from "../../src/faults-connect.ts";
 import { startTaskgate, type Taskgate } from "../helpers/harness.ts";
-import { setupDomain, start } from "../helpers/swf.ts";
+import { setupDomain } from "../helpers/swf.ts";
 
 interface Outcome {
   ok: boolean;
@@ -80,39 +78,6 @@ describe("request rates", () => {
       expect(faultFromConnectError(e)?.name).toBe("ThrottlingException");
       expect(Number(e.metadata.get("x-amz-retry-after"))).toBeGreaterThan(0);
     }
-    await healthy(tg);
-  });
-});
-
-describe("long polls held at once", () => {
-  let tg: Taskgate;
-  beforeAll(async () => {
-    tg = await startTaskgate({ longPollSeconds: 3, config: { maxPollsPerTaskList: 1 } });
-  });
-  afterAll(async () => tg?.destroy());
-
-  it("a second poll on an SWF task list is LimitExceededFault; the held one receives the task, so nothing is lost", async () => {
-    const f = await setupDomain(tg.swf);
-    const poll = () => tg.swf.send(new PollForDecisionTaskCommand({ domain: f.domain, taskList: { name: f.decisionList } }));
-    const a = poll();
-    const b = poll();
-    // One is admitted and held (3 s); the other is refused at once, so it settles first.
-    expect(await outcome(Promise.race([a, b]))).toMatchObject({ ok: false, name: "LimitExceededFault", status: 400 });
-    const runId = await start(tg.swf, f, "wf-limits");
-    const got = await Promise.allSettled([a, b]);
-    const served = got.filter((g) => g.status === "fulfilled");
-    expect(served).toHaveLength(1);
-    expect((served[0] as PromiseFulfilledResult<{ workflowExecution?: { runId?: string } }>).value.workflowExecution?.runId).toBe(runId);
-    // The limit counts held polls only: the next poll is admitted.
-    await expect(tg.swf.send(new CountPendingActivityTasksCommand({ domain: f.domain, taskList: { name: f.activityList } }))).resolves.toMatchObject({ count: 0 });
-    await healthy(tg);
-  });
-
-  it("a second poll on a Data Pipeline worker group is ThrottlingException", async () => {
-    const dp = new DataPipelineClient({ endpoint: tg.url, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" }, maxAttempts: 1 });
-    const both = await Promise.all([outcome(dp.send(new PollForTaskCommand({ workerGroup: "wg-limits" }))), outcome(dp.send(new PollForTaskCommand({ workerGroup: "wg-limits" })))]);
-    expect(both.filter((o) => o.ok)).toHaveLength(1);
-    expect(both.find((o) => !o.ok)).toMatchObject({ name: "ThrottlingException", status: 400 });
     await healthy(tg);
   });
 });
