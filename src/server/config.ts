@@ -112,9 +112,11 @@ export interface Config {
   /** The same per caller and operation (a flood of one operation leaves the others open). 0 = unlimited (default). */
   readonly maxOperationRequestsPerSecond: number;
   /**
-   * Long polls held at once per SWF task list (PollForActivityTask, PollForDecisionTask) and per
-   * Data Pipeline worker group on this node; one more answers SWF's LimitExceededFault or, for
-   * Data Pipeline, ThrottlingException. Default 1000, as AWS.
+   * Long polls and task streams held at once per SWF task list (PollForActivityTask and
+   * StreamActivityTasks, PollForDecisionTask and StreamDecisionTasks, each kind apart) and per Data
+   * Pipeline worker group (PollForTask, StreamTasks) on this node, counted by the dispatch core;
+   * one more answers SWF's LimitExceededFault or, for Data Pipeline, ThrottlingException.
+   * Default 1000, as AWS.
    */
   readonly maxPollsPerTaskList: number;
   /**
@@ -197,7 +199,8 @@ Every flag has an environment variable; a flag wins over its variable.
   --headers-timeout-seconds <s> TASKGATE_HEADERS_TIMEOUT_SECONDS time a client gets to send a request's headers, > 0 (default 60)
   --region <region>             TASKGATE_REGION                  AWS region in the ARNs taskgate issues, e.g. eu-west-1 (default us-east-1)
   --account-id <id>             TASKGATE_ACCOUNT_ID              12-digit AWS account id in the ARNs taskgate issues (default 000000000000)
-  --max-activity-pollers <n>    TASKGATE_MAX_ACTIVITY_POLLERS    most Step Functions activity polls held on one activity (default 1000)
+  --max-activity-pollers <n>    TASKGATE_MAX_ACTIVITY_POLLERS    Step Functions polls and task streams held at once per activity on
+                                                                 this node; one more is ActivityWorkerLimitExceeded (default 1000)
   --auth <mode>                 TASKGATE_AUTH                    off (anyone who reaches the port may do anything) or sigv4
                                                                  (requests signed by a principal of --auth-file) (default off)
   --auth-file <path>            TASKGATE_AUTH_FILE               principals file (JSON) for --auth sigv4; re-read on SIGHUP
@@ -211,8 +214,9 @@ Every flag has an environment variable; a flag wins over its variable.
   --max-operation-requests-per-second <n>
                                 TASKGATE_MAX_OPERATION_REQUESTS_PER_SECOND
                                                                  the same per caller and operation; 0 = unlimited (default 0)
-  --max-polls-per-task-list <n> TASKGATE_MAX_POLLS_PER_TASK_LIST long polls held at once per SWF task list or Data Pipeline
-                                                                 worker group (default 1000)
+  --max-polls-per-task-list <n> TASKGATE_MAX_POLLS_PER_TASK_LIST long polls and task streams held at once per SWF task list or
+                                                                 Data Pipeline worker group on this node; one more is
+                                                                 LimitExceededFault (SWF) or ThrottlingException (default 1000)
   --max-polls-per-caller <n>    TASKGATE_MAX_POLLS_PER_CALLER    long polls one caller may hold at once; 0 = unlimited (default 0)
   --max-connections-per-address <n>
                                 TASKGATE_MAX_CONNECTIONS_PER_ADDRESS
