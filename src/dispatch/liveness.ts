@@ -157,7 +157,7 @@ export class Liveness {
     this.#pending = [];
     for (const t of tokens) this.#confirming.add(t);
     this.#flushing = this.#db
-      .tx((sql) => tq.markDelivered(sql, tokens))
+      .tx((sql) => tq.markDelivered(sql, this.#db.caps, tokens))
       .catch((e: unknown) => {
         this.#log.warn({ err: e }, "delivery confirmations not written; retrying");
         this.#pending.push(...tokens);

@@ -103,11 +103,23 @@ export async function markStartedMany(sql: Sql, tasks: readonly { id: number; to
   return marked;
 }
 
-/** Records that the answers carrying these tokens reached their workers. */
-export async function markDelivered(sql: Sql, tokens: readonly string[]): Promise<void> {
+/**
+ * Records that the answers carrying these tokens reached their workers. Where the backend locks
+ * rows, they are locked first in (owner, id) order, the order in which a batch of completions
+ * locks its tasks (startedTasksWithExecutions): locked in the order the token index returns them,
+ * a confirmation and a batch completion holding some of the same rows could each wait for the
+ * other (a deadlock, which PostgreSQL breaks only after deadlock_timeout, one second by default).
+ */
+export async function markDelivered(sql: Sql, caps: Capabilities, tokens: readonly string[]): Promise<void> {
   for (let i = 0; i < tokens.length; i += 500) {
     const chunk = tokens.slice(i, i + 500);
-    await sql.run(`UPDATE tasks SET delivered = 1 WHERE delivered = 0 AND token IN (${chunk.map(() => "?").join(", ")})`, chunk);
+    const list = chunk.map(() => "?").join(", ");
+    if (caps.lockSuffix === "") await sql.run(`UPDATE tasks SET delivered = 1 WHERE delivered = 0 AND token IN (${list})`, chunk);
+    else
+      await sql.run(
+        `UPDATE tasks SET delivered = 1 FROM (SELECT id FROM tasks WHERE delivered = 0 AND token IN (${list}) ORDER BY owner, id${caps.lockSuffix}) AS l WHERE tasks.id = l.id`,
+        chunk,
+      );
   }
 }
 
