@@ -92,7 +92,8 @@ async function retrying<T>(call: () => Promise<T>): Promise<T> {
 }
 
 /**
- * The own API with batch completion: each worker's stream has credit for `batchCredit` tasks, and
+ * The own API with batch delivery and completion: each worker's StreamActivityTaskBatches stream
+ * (the tasks of a claim in one message) has credit for `batchCredit` tasks, and
  * the worker completes what it holds in one RespondActivityTasks once it holds `batchCredit` or
  * `batchIdleMs` passed without a new task. The stream is read on while a flush is in flight (the
  * tasks of a flush give their credit back when it commits).
@@ -127,9 +128,11 @@ function batchPath(url: string, domain: string): (k: number) => Path {
           // started and are completed with the rest.
           for (;;) {
             try {
-              for await (const t of c.streamActivityTasks({ domain, taskList: { name: "a" }, maxInFlight: batchCredit }, { signal })) {
-                received(t.activityId!);
-                held.push({ taskToken: t.taskToken!, activityId: t.activityId! });
+              for await (const m of c.streamActivityTaskBatches({ domain, taskList: { name: "a" }, maxInFlight: batchCredit }, { signal })) {
+                for (const t of m.tasks) {
+                  received(t.activityId!);
+                  held.push({ taskToken: t.taskToken!, activityId: t.activityId! });
+                }
                 if (held.length >= batchCredit) flush();
                 else {
                   clearTimeout(timer);

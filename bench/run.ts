@@ -53,7 +53,8 @@
 //   the N-th answered completion (BullMQ: the N-th "completed" event; graphile-worker: its jobs
 //   table empty). Own API: 16 StreamActivityTasks streams with maxInFlight 1 over 4 HTTP/2
 //   connections, each task completed by a unary RespondActivityTaskCompleted. Own API, batch
-//   completion: 16 StreamActivityTasks streams with maxInFlight 100, each worker completing what
+//   delivery and completion: 16 StreamActivityTaskBatches streams (each claim's tasks in one
+//   message) with maxInFlight 100, each worker completing what
 //   it holds in one RespondActivityTasks once it holds 100 or 2 ms passed without a new task (the
 //   stream read on meanwhile; a stream or batch answered Unavailable is retried, and counted in
 //   the JSON). AWS SDK:
@@ -689,7 +690,7 @@ async function stopRunner(runner: Runner): Promise<void> {
 /** The taskgate paths of the job-queue workload, their result keys and names. */
 const jobRoutes = ["own", "batch", "aws"] as const;
 const jobKey = { own: "jobsOwn", batch: "jobsBatch", aws: "jobsAws" } as const;
-const jobName = { own: "own gRPC API", batch: "own gRPC API, batch completion", aws: "AWS SDK" } as const;
+const jobName = { own: "own gRPC API", batch: "own gRPC API, batch delivery and completion", aws: "AWS SDK" } as const;
 
 async function sqliteSuite(): Promise<Results> {
   const dir = mkdtempSync(join(tmpdir(), "taskgate-bench-"));
@@ -950,7 +951,7 @@ function jobsTable(results: Partial<Record<Store, Results>>): string {
   const rows: string[][] = [];
   const paths: [string, string][] = [
     ["jobsOwn", "taskgate, own gRPC API (stream + unary complete)"],
-    ["jobsBatch", `taskgate, own gRPC API, batch completion (credit ${batchCredit}, flush at ${batchCredit} or ${batchIdleMs} ms idle)`],
+    ["jobsBatch", `taskgate, own gRPC API, batch delivery + completion (credit ${batchCredit}, flush at ${batchCredit} or ${batchIdleMs} ms idle)`],
     ["jobsAws", "taskgate, SWF via @aws-sdk/client-swf"],
     ["jobsBullmq", "BullMQ 6.7 on Redis (in memory)"],
     ["jobsGraphile", "graphile-worker 0.18"],

@@ -324,9 +324,9 @@ function refusal(user: string, action: string, resource: string, d: Decision): s
 
 /** RPC methods that are not model operations, by SigV4 service: task streams, authorized as their poll operation. */
 const STREAM_OPERATIONS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
-  swf: { StreamActivityTasks: "PollForActivityTask", StreamDecisionTasks: "PollForDecisionTask" },
-  states: { StreamActivityTasks: "GetActivityTask" },
-  datapipeline: { StreamTasks: "PollForTask" },
+  swf: { StreamActivityTasks: "PollForActivityTask", StreamActivityTaskBatches: "PollForActivityTask", StreamDecisionTasks: "PollForDecisionTask" },
+  states: { StreamActivityTasks: "GetActivityTask", StreamActivityTaskBatches: "GetActivityTask" },
+  datapipeline: { StreamTasks: "PollForTask", StreamTaskBatches: "PollForTask" },
 };
 
 /**

@@ -14,6 +14,9 @@
 // - a server stream of tasks is validated as the long poll whose request members it shares (all
 //   but `maxInFlight`), receives its credit (`maxInFlight`) and abort signal, and sends the
 //   batches the engine yields one message at a time;
+// - a batch stream (`Stream<Kind>TaskBatches`, whose response is one repeated member `tasks` of
+//   another stream's response) is that stream's engine method with each claimed batch sent as one
+//   message (several when it would pass 4 MiB): the engine has no method of its own for it;
 // - a batch `Respond<Kind>Tasks` (unary, taskgate-only, not a model operation) is validated entry
 //   by entry: its one list member holds 1 to 1000 entries, each setting one member of its oneof,
 //   and the request that member carries is validated as the model operation its message is
@@ -21,7 +24,7 @@
 // - a read-only RPC of taskgate's own (not a model operation, `idempotency_level =
 //   NO_SIDE_EFFECTS`, e.g. Data Pipeline's ListTaskRunners) is passed to its engine method, which
 //   checks its members; the AWS JSON route does not serve it.
-import type { DescMessage, DescMethodServerStreaming, DescMethodUnary, DescService, Message, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethod, DescMethodServerStreaming, DescMethodUnary, DescService, Message, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { PollOptions } from "../dispatch/index.ts";
@@ -38,8 +41,14 @@ type EngineMethod<M> =
       ? (req: MessageShape<I>, maxInFlight: number, signal: AbortSignal) => AsyncIterable<MessageInitShape<O>[]>
       : never;
 
-/** What an engine implements for a service: one method per RPC, named as the RPC's local name. */
-export type EngineOf<Desc extends DescService> = { [P in keyof Desc["method"]]: EngineMethod<Desc["method"][P]> };
+/** Whether an RPC is a batch stream: a server stream whose response has one member, `tasks`. */
+type IsBatchStream<M> = M extends DescMethodServerStreaming<DescMessage, infer O> ? (Exclude<keyof MessageShape<O>, "$typeName" | "$unknown"> extends "tasks" ? true : false) : false;
+
+/**
+ * What an engine implements for a service: one method per RPC, named as the RPC's local name,
+ * except batch streams (served by the method of the stream they batch).
+ */
+export type EngineOf<Desc extends DescService> = { [P in keyof Desc["method"] as IsBatchStream<Desc["method"][P]> extends true ? never : P]: EngineMethod<Desc["method"][P]> };
 
 type AnyUnary = (req: unknown, poll?: PollOptions) => Promise<unknown>;
 type AnyStream = (req: unknown, maxInFlight: number, signal: AbortSignal) => AsyncIterable<unknown[]>;
@@ -60,6 +69,71 @@ function pollOf(desc: DescService, stream: { input: DescMessage }): DescMethodUn
   const want = members(stream.input);
   const matches = desc.methods.filter((m): m is DescMethodUnary => m.methodKind === "unary" && optionSeconds(m) > 0 && members(m.input) === want);
   return matches.length === 1 ? matches[0] : undefined;
+}
+
+/**
+ * The stream a batch stream batches: its response has exactly one member, `tasks`, a list of the
+ * response message of another server stream of the service with the same request members.
+ * Undefined when `method` is no batch stream.
+ */
+function batchedStream(desc: DescService, method: { name: string; input: DescMessage; output: DescMessage }): DescMethod | undefined {
+  const fields = method.output.fields;
+  const tasks = fields[0];
+  if (fields.length !== 1 || tasks?.localName !== "tasks" || tasks.fieldKind !== "list" || tasks.listKind !== "message") return undefined;
+  const members = (m: DescMessage) =>
+    m.fields
+      .map((f) => f.jsonName)
+      .sort()
+      .join(",");
+  const item = tasks.message.typeName;
+  const found = desc.methods.filter((m) => m.methodKind === "server_streaming" && m.output.typeName === item && members(m.input) === members(method.input));
+  if (found.length !== 1) throw new Error(`${desc.typeName}.${method.name}: a batch stream needs exactly one stream of ${item} with the same request members`);
+  return found[0];
+}
+
+/** The most a batch stream's message may weigh (`weight`): under gRPC's default receive limit of 4 MiB. */
+export const maxBatchMessageBytes = 4 * 1024 * 1024 - 64 * 1024;
+
+/**
+ * An upper bound of the encoded size of a message given as its init shape: every string at its
+ * UTF-8 length, every number at a varint's 10 bytes, each value with a 6-byte tag and length.
+ */
+export function weight(v: unknown): number {
+  switch (typeof v) {
+    case "string":
+      return Buffer.byteLength(v) + 6;
+    case "number":
+    case "bigint":
+    case "boolean":
+      return 11;
+    case "object": {
+      if (v === null) return 0;
+      if (v instanceof Uint8Array) return v.byteLength + 6;
+      let n = 6;
+      if (Array.isArray(v)) for (const x of v) n += weight(x);
+      else for (const [k, x] of Object.entries(v)) if (k !== "$typeName") n += k.length + weight(x);
+      return n;
+    }
+    default:
+      return 0;
+  }
+}
+
+/** A claimed batch as messages of a batch stream: in order, each under `maxBytes` unless one task alone is larger. */
+export function* batchMessages<T>(batch: readonly T[], maxBytes = maxBatchMessageBytes): Generator<{ tasks: T[] }> {
+  let tasks: T[] = [];
+  let bytes = 0;
+  for (const t of batch) {
+    const w = weight(t);
+    if (tasks.length > 0 && bytes + w > maxBytes) {
+      yield { tasks };
+      tasks = [];
+      bytes = 0;
+    }
+    tasks.push(t);
+    bytes += w;
+  }
+  if (tasks.length > 0) yield { tasks };
 }
 
 /** Entries of one batch call: at least one, at most 1000 (one transaction applies them all). */
@@ -104,8 +178,9 @@ export function bindService<Desc extends DescService>(desc: Desc, model: Model, 
   const impl: Record<string, unknown> = {};
   for (const method of desc.methods) {
     const fn = methods[method.localName];
-    if (typeof fn !== "function") throw new Error(`${desc.typeName}.${method.name} has no engine method ${method.localName}`);
-    const call = fn.bind(engine);
+    const isBatchStream = method.methodKind === "server_streaming" && batchedStream(desc, method) !== undefined;
+    if (typeof fn !== "function" && !isBatchStream) throw new Error(`${desc.typeName}.${method.name} has no engine method ${method.localName}`);
+    const call = (fn ?? (() => undefined)).bind(engine);
     if (method.methodKind === "unary") {
       const longPoll = optionSeconds(method) > 0;
       // A unary RPC the model lacks is taskgate's own: a batch, or a read-only RPC (marked
@@ -123,12 +198,20 @@ export function bindService<Desc extends DescService>(desc: Desc, model: Model, 
       const poll = pollOf(desc, method);
       const pollName = poll?.name;
       if (!poll || !pollName || !model.operations[pollName]) throw new Error(`${desc.typeName}.${method.name} has no long poll with the same request members to be validated as`);
+      const batched = batchedStream(desc, method);
+      const stream: AnyStream | undefined = batched ? methods[batched.localName]?.bind(engine) : call;
+      if (!stream) throw new Error(`${desc.typeName}.${method.name} batches ${batched?.name}, which has no engine method`);
       impl[method.localName] = async function* (req: MessageShape<typeof method.input> & { maxInFlight?: number }, ctx: HandlerContext) {
         // Streams are taskgate's own: the same members and rules as their poll operation.
         validateRequest(model, pollName, poll.input, req as unknown as MessageShape<typeof poll.input>);
         // Not `yield* batch`: an array's iterator has no throw(), so an error thrown into this
-        // generator at a delegated yield would surface as a TypeError instead of itself.
-        for await (const batch of call(req, maxInFlight(req.maxInFlight), ctx.signal)) for (const task of batch) yield task;
+        // generator at a delegated yield would surface as a TypeError instead of itself. The
+        // engine's generator resumes (and counts the batch delivered) once every message of the
+        // batch was taken.
+        for await (const batch of stream(req, maxInFlight(req.maxInFlight), ctx.signal)) {
+          if (batched) for (const message of batchMessages(batch)) yield message;
+          else for (const task of batch) yield task;
+        }
       };
     } else {
       throw new Error(`${desc.typeName}.${method.name}: ${method.methodKind} RPCs are not served`);

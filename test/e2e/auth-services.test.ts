@@ -12,6 +12,7 @@ import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { SimpleWorkflowService } from "../../gen/taskgate/swf/v1/service_pb.ts";
 import { StepFunctionsService } from "../../gen/taskgate/sfn/v1/service_pb.ts";
+import { DataPipelineService } from "../../gen/taskgate/datapipeline/v1/service_pb.ts";
 import { RegistrationStatus } from "../../gen/taskgate/swf/v1/types_pb.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { defaults, type Config } from "../../src/server/config.ts";
@@ -134,5 +135,19 @@ describe("policies on Step Functions, Data Pipeline and the RPC routes", () => {
       for await (const _ of swf.streamActivityTasks({ domain: "d", taskList: { name: "l" } })) break;
     };
     expect(await rpcError(stream())).toMatchObject({ code: Code.PermissionDenied, fault: "OperationNotPermittedFault" });
+    // So are the batch streams of every service.
+    const batches = async () => {
+      for await (const _ of swf.streamActivityTaskBatches({ domain: "d", taskList: { name: "l" } })) break;
+    };
+    expect(await rpcError(batches())).toMatchObject({ code: Code.PermissionDenied, fault: "OperationNotPermittedFault" });
+    const sfnBatches = async () => {
+      for await (const _ of sfn.streamActivityTaskBatches({ activityArn: `${states}:activity:team-a` })) break;
+    };
+    expect(await rpcError(sfnBatches())).toMatchObject({ code: Code.PermissionDenied, fault: "AccessDeniedException", message: expect.stringContaining("states:GetActivityTask on resource") });
+    const dp = createClient(DataPipelineService, transports[kind]());
+    const dpBatches = async () => {
+      for await (const _ of dp.streamTaskBatches({ workerGroup: "wg" })) break;
+    };
+    expect(await rpcError(dpBatches())).toMatchObject({ code: Code.PermissionDenied, fault: "AccessDeniedException", message: expect.stringContaining("datapipeline:PollForTask") });
   });
 });
