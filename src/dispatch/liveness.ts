@@ -21,6 +21,7 @@
 // so no failure between claim and answer strands a task until its timeout (or forever, when it
 // has none).
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { Database, Sql } from "../store/db.ts";
 import * as tq from "../store/dispatch.ts";
@@ -158,6 +159,15 @@ export class Liveness {
     for (const t of tokens) this.#confirming.add(t);
     this.#flushing = this.#db
       .tx((sql) => tq.markDelivered(sql, this.#db.caps, tokens))
+      .then((left) => {
+        // Rows another transaction held (PostgreSQL passes them over): confirmed on the next flush.
+        if (left.length === 0) return;
+        this.#pending.push(...left);
+        this.#flushTimer ??= setTimeout(() => {
+          this.#flushTimer = undefined;
+          void this.flush();
+        }, 5);
+      })
       .catch((e: unknown) => {
         this.#log.warn({ err: e }, "delivery confirmations not written; retrying");
         this.#pending.push(...tokens);
@@ -215,6 +225,13 @@ export class Liveness {
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
     await this.flush();
+    // Confirmations passed over because another transaction held their rows: retried until written.
+    for (let i = 0; i < 100 && this.#pending.length > 0; i++) {
+      await sleep(5);
+      await this.flush();
+    }
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
     const after = await this.#db.tx(async (sql) => {
       const fns = await this.#requeueAll(sql, this.id);
       await tq.removeNode(sql, this.id);

@@ -104,23 +104,34 @@ export async function markStartedMany(sql: Sql, tasks: readonly { id: number; to
 }
 
 /**
- * Records that the answers carrying these tokens reached their workers. Where the backend locks
- * rows, they are locked first in (owner, id) order, the order in which a batch of completions
- * locks its tasks (startedTasksWithExecutions): locked in the order the token index returns them,
- * a confirmation and a batch completion holding some of the same rows could each wait for the
- * other (a deadlock, which PostgreSQL breaks only after deadlock_timeout, one second by default).
+ * Records that the answers carrying these tokens reached their workers; returns the tokens it
+ * could not mark now, to be marked by a later call. Where the backend locks rows, a row another
+ * transaction holds (a batch completion about to delete it, a heartbeat) is passed over rather
+ * than waited for: waiting, a confirmation holding some rows of a batch completion and waiting
+ * for the others held up that completion, and every claim and completion queued behind its
+ * execution, for the whole wait. A token returned is still held by a started task that was not
+ * marked; a token whose task is gone (completed meanwhile) or already marked is not returned.
  */
-export async function markDelivered(sql: Sql, caps: Capabilities, tokens: readonly string[]): Promise<void> {
+export async function markDelivered(sql: Sql, caps: Capabilities, tokens: readonly string[]): Promise<string[]> {
+  const left: string[] = [];
   for (let i = 0; i < tokens.length; i += 500) {
     const chunk = tokens.slice(i, i + 500);
     const list = chunk.map(() => "?").join(", ");
-    if (caps.lockSuffix === "") await sql.run(`UPDATE tasks SET delivered = 1 WHERE delivered = 0 AND token IN (${list})`, chunk);
-    else
-      await sql.run(
-        `UPDATE tasks SET delivered = 1 FROM (SELECT id FROM tasks WHERE delivered = 0 AND token IN (${list}) ORDER BY owner, id${caps.lockSuffix}) AS l WHERE tasks.id = l.id`,
-        chunk,
-      );
+    if (caps.claimSuffix === "") {
+      await sql.run(`UPDATE tasks SET delivered = 1 WHERE delivered = 0 AND token IN (${list})`, chunk);
+      continue;
+    }
+    // One statement: the rows free now are marked; those that another transaction holds are read
+    // as they were before it (the statement's snapshot) and returned unless already marked.
+    const rows = await sql.all(
+      `WITH l AS (SELECT id FROM tasks WHERE delivered = 0 AND token IN (${list})${caps.claimSuffix}), ` +
+        "m AS (UPDATE tasks SET delivered = 1 FROM l WHERE tasks.id = l.id RETURNING tasks.id) " +
+        `SELECT token FROM tasks WHERE delivered = 0 AND token IN (${list}) AND id NOT IN (SELECT id FROM m)`,
+      [...chunk, ...chunk],
+    );
+    for (const r of rows) left.push(r.token as string);
   }
+  return left;
 }
 
 /** Started tasks a node claimed but never confirmed delivered, locked for update. */
