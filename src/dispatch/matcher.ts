@@ -391,12 +391,13 @@ export class Matcher {
    * names each task's token, which `settle(token)` later releases (the task completed, failed,
    * was canceled or timed out). Ends when the signal aborts or the server shuts down. Held on its
    * queues (counted as a poll is) from its first step to its end; that first step throws
-   * PollLimitExceeded when a queue already holds `maxHeld`.
+   * PollLimitExceeded when a queue already holds `maxHeld`. With `ctx`, a stream on one queue
+   * waiting for tasks accepts a sync handoff (the handed-off task is yielded alone).
    */
   async *stream<T>(
     queue: string | readonly string[],
     claim: (n: number, first: number) => Promise<T[]>,
-    opts: { maxInFlight: number; signal: AbortSignal; tokenOf: (t: T) => string; maxHeld?: number },
+    opts: { maxInFlight: number; signal: AbortSignal; tokenOf: (t: T) => string; maxHeld?: number; ctx?: unknown },
   ): AsyncGenerator<T[]> {
     // Several queues: waits in all of them (`first`: the queue to claim from first, as pollAny).
     const queues = typeof queue === "string" ? [queue] : queue;
@@ -442,8 +443,18 @@ export class Matcher {
           continue;
         }
         if (states.some((s, i) => s.version !== versions[i])) continue;
-        if (states.length === 1) await this.#wait(states[0]!, 60_000, opts.signal);
-        else first = (await this.#waitAny(states, 60_000, opts.signal)) || 0;
+        if (states.length === 1) {
+          // Parked with `ctx`, a stream on one queue takes a sync handoff as a poll does: one task
+          // started for it inside the scheduling transaction (it has free credit while it waits).
+          const woken = await this.#wait(states[0]!, 60_000, opts.signal, opts.ctx);
+          if (typeof woken === "object") {
+            const t = woken.task as T;
+            const token = opts.tokenOf(t);
+            mine.add(token);
+            this.#credits.set(token, release);
+            yield [t];
+          }
+        } else first = (await this.#waitAny(states, 60_000, opts.signal)) || 0;
       }
     } finally {
       for (const token of mine) this.#credits.delete(token);

@@ -279,7 +279,8 @@ export class WorkerTasks {
    * Server-streamed tasks of a queue (or several, looked at in turn), at most `maxInFlight` unsettled at a time. With `perTask`
    * each task's answer is built and sent on its own (one-element batches); otherwise a claimed
    * batch is sent at once. A task counts as delivered once the consumer asks for more after it;
-   * the tasks claimed for the stream but not sent when it ends are given back. It counts against
+   * the tasks claimed for the stream but not sent when it ends are given back. On one queue it
+   * takes sync handoffs while it waits, as a poll does (`identity` recorded). It counts against
    * `maxHeld` as a poll does, from its first step to its end (that step throws PollLimitExceeded).
    */
   async *stream<O, P, C extends ClaimedTask, R>(
@@ -295,7 +296,7 @@ export class WorkerTasks {
     const liveness = this.#core.liveness;
     const unsent = new Set<string>();
     try {
-      for await (const batch of this.#core.matcher.stream(queue, (n, first) => this.#claimAny(kind, typeof queue === "string" ? [queue] : queue, first, n, identity, signal), { maxInFlight, signal, tokenOf: (c) => c.token, maxHeld })) {
+      for await (const batch of this.#core.matcher.stream(queue, (n, first) => this.#claimAny(kind, typeof queue === "string" ? [queue] : queue, first, n, identity, signal), { maxInFlight, signal, tokenOf: (c) => c.token, maxHeld, ctx: { identity } })) {
         for (const c of batch) unsent.add(c.token);
         if (perTask) {
           for (const c of batch) {

@@ -122,6 +122,26 @@ describe.each(stores)("SWF StreamActivityTaskBatches (%s)", (kind) => {
     expect(events.filter((e) => e.eventType === EventType.ACTIVITY_TASK_COMPLETED)).toHaveLength(25);
   });
 
+  it("hands a waiting stream the task a decision schedules (started inside the decision's transaction), recording its identity", async () => {
+    const c = tg.connect;
+    const domain = await connectFixture(c, "handoff");
+    const ac = new AbortController();
+    const it = c.streamActivityTaskBatches({ domain, taskList: { name: "a" }, identity: "waiting", maxInFlight: 3 }, { signal: ac.signal })[Symbol.asyncIterator]();
+    const first = next(it);
+    await new Promise((r) => setTimeout(r, 100)); // the stream waits
+    const runId = await schedule(domain, "one", 1);
+    try {
+      const m = await first;
+      expect(m.tasks.map((t) => t.activityId)).toEqual(["one-0"]);
+      await c.respondActivityTaskCompleted({ taskToken: m.tasks[0].taskToken, result: "r" });
+    } finally {
+      ac.abort();
+    }
+    const { events } = await c.getWorkflowExecutionHistory({ domain, execution: { workflowId: "one", runId } });
+    expect(events.find((e) => e.eventType === EventType.ACTIVITY_TASK_STARTED)?.activityTaskStartedEventAttributes?.identity).toBe("waiting");
+    expect(events.filter((e) => e.eventType === EventType.ACTIVITY_TASK_COMPLETED)).toHaveLength(1);
+  });
+
   it("sends a claim that would pass 4 MiB as several messages, each under 4 MiB, every task once", async () => {
     const c = tg.connect;
     const domain = await connectFixture(c, "big");
