@@ -32,7 +32,10 @@ DatabaseSync.prototype.exec = function (this: DatabaseSync, sql: string) {
 const query = pg.Client.prototype.query as (...a: unknown[]) => unknown;
 (pg.Client.prototype as unknown as { query: unknown }).query = function (this: pg.Client, ...a: unknown[]) {
   const q = a[0];
-  classify(typeof q === "string" ? q : (q as { text?: unknown } | undefined)?.text);
+  // A simple query may carry several statements (PostgreSQL writes held back and sent with the
+  // COMMIT), joined by ";\n": each is counted.
+  if (typeof q === "string") for (const part of q.split(";\n")) classify(part);
+  else classify((q as { text?: unknown } | undefined)?.text);
   return query.apply(this, a);
 };
 

@@ -16,6 +16,20 @@ export interface Sql {
   get(sql: string, params?: readonly SqlValue[]): Promise<Row | undefined>;
   /** Runs a statement; `changes` is the number of rows it inserted, updated or deleted. */
   run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }>;
+  /**
+   * A write whose outcome the caller does not read (no rows, no count). A backend may hold it and
+   * send it with the transaction's next statement or its COMMIT (PostgreSQL: one round trip for
+   * them all, so row locks are held for fewer round trips); it still runs in order, before any
+   * later statement, and a failure fails the transaction there. Optional: `write` (below) falls
+   * back to `run`.
+   */
+  write?(sql: string, params?: readonly SqlValue[]): Promise<void>;
+}
+
+/** Runs a write whose outcome the caller does not read: `Sql.write` where the backend has it, else `run`. */
+export async function write(sql: Sql, q: string, params?: readonly SqlValue[]): Promise<void> {
+  if (sql.write) await sql.write(q, params);
+  else await sql.run(q, params);
 }
 
 /** What a backend can do that the other cannot, named so callers never test the backend. */

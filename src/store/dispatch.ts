@@ -1,5 +1,5 @@
 // SQL of the dispatch core: the task queue and the durable timers, shared by every engine.
-import type { Capabilities, Row, Sql } from "./db.ts";
+import { write, type Capabilities, type Row, type Sql } from "./db.ts";
 
 /** A task row. `payload` is the engine's JSON. */
 export interface TaskRow {
@@ -213,21 +213,21 @@ export async function updatePayload(sql: Sql, id: number, payload: string): Prom
 
 /** Deletes a task and its timers (`timers` false: the caller knows it armed none). */
 export async function deleteTask(sql: Sql, t: TaskRow, timers = true): Promise<void> {
-  await sql.run("DELETE FROM tasks WHERE id = ?", [t.id]);
+  await write(sql, "DELETE FROM tasks WHERE id = ?", [t.id]);
   if (timers) await deleteTaskTimers(sql, t);
 }
 
 /** Deletes the timers of a task. */
 export async function deleteTaskTimers(sql: Sql, t: Pick<TaskRow, "id" | "owner">): Promise<void> {
   // The task's timers have refs "<id>:<what>": the range [<id>:, <id>;) walks the (owner, ref) index.
-  await sql.run("DELETE FROM timers WHERE owner = ? AND ref >= ? AND ref < ?", [t.owner, `${t.id}:`, `${t.id};`]);
+  await write(sql, "DELETE FROM timers WHERE owner = ? AND ref >= ? AND ref < ?", [t.owner, `${t.id}:`, `${t.id};`]);
 }
 
 /** Deletes tasks by id, one statement per 500 (their timers are the caller's). */
 export async function deleteTasks(sql: Sql, ids: readonly number[]): Promise<void> {
   for (let i = 0; i < ids.length; i += 500) {
     const chunk = ids.slice(i, i + 500);
-    await sql.run(`DELETE FROM tasks WHERE id IN (${chunk.map(() => "?").join(", ")})`, chunk);
+    await write(sql, `DELETE FROM tasks WHERE id IN (${chunk.map(() => "?").join(", ")})`, chunk);
   }
 }
 
@@ -259,18 +259,18 @@ function timer(r: Row): TimerRow {
 
 /** Adds a timer. */
 export async function insertTimer(sql: Sql, t: { fireMs: number; kind: string; owner: string; ref: string }): Promise<void> {
-  await sql.run("INSERT INTO timers (fire_ms, kind, owner, ref) VALUES (?, ?, ?, ?)", [t.fireMs, t.kind, t.owner, t.ref]);
+  await write(sql, "INSERT INTO timers (fire_ms, kind, owner, ref) VALUES (?, ?, ?, ?)", [t.fireMs, t.kind, t.owner, t.ref]);
 }
 
 /** Moves the timers of (owner, ref, kind) to a new time (a heartbeat pushing its deadline). */
 export async function rescheduleTimer(sql: Sql, t: { fireMs: number; kind: string; owner: string; ref: string }): Promise<void> {
-  await sql.run("UPDATE timers SET fire_ms = ? WHERE owner = ? AND ref = ? AND kind = ?", [t.fireMs, t.owner, t.ref, t.kind]);
+  await write(sql, "UPDATE timers SET fire_ms = ? WHERE owner = ? AND ref = ? AND kind = ?", [t.fireMs, t.owner, t.ref, t.kind]);
 }
 
 /** Deletes the timers of (owner, ref), optionally of one kind only. */
 export async function deleteTimers(sql: Sql, owner: string, ref: string, kind?: string): Promise<void> {
-  if (kind) await sql.run("DELETE FROM timers WHERE owner = ? AND ref = ? AND kind = ?", [owner, ref, kind]);
-  else await sql.run("DELETE FROM timers WHERE owner = ? AND ref = ?", [owner, ref]);
+  if (kind) await write(sql, "DELETE FROM timers WHERE owner = ? AND ref = ? AND kind = ?", [owner, ref, kind]);
+  else await write(sql, "DELETE FROM timers WHERE owner = ? AND ref = ?", [owner, ref]);
 }
 
 /** Ids and times of timers due at `nowMs`, oldest first. */

@@ -22,7 +22,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import type { Logger } from "pino";
-import type { Capabilities, Database, Row, Sql, SqlValue } from "./db.ts";
+import { write, type Capabilities, type Database, type Row, type Sql, type SqlValue } from "./db.ts";
 import { Fault, internalFailure, serviceUnavailable, storeCannotWrite } from "../faults.ts";
 
 /** Options of the PostgreSQL backend. */
@@ -117,14 +117,35 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
   let closed = false;
   const inflight = new Set<Promise<unknown>>();
 
-  /** One statement on a transaction's connection, recording what its failure means. */
+  /**
+   * One statement on a transaction's connection, recording what its failure means. Writes held
+   * back (`Sql.write`) go first, in a round trip of their own.
+   */
   async function exec(conn: Conn, text: string, values?: readonly SqlValue[]): Promise<pg.QueryResult<Row>> {
+    if (conn.held.length > 0) await send(conn, held(conn));
+    return send(conn, text, values);
+  }
+
+  /** The writes held back on a connection as one simple-protocol text (taken off the connection). */
+  function held(conn: Conn): string {
+    const text = conn.held.join(";\n");
+    conn.held = [];
+    return text;
+  }
+
+  /**
+   * Sends a statement: with values as a named prepared statement, without as a simple query,
+   * which may hold several statements (the last one's result is returned).
+   */
+  async function send(conn: Conn, text: string, values?: readonly SqlValue[]): Promise<pg.QueryResult<Row>> {
     if (conn.done) throw internalFailure(new Error("statement issued after its transaction ended"));
     try {
       const r = values === undefined ? await conn.client.query<Row>(text) : await conn.client.query<Row>({ ...prepared(text), values: values.map(encodeValue) });
       up();
-      for (const row of r.rows) decodeRow(row);
-      return r;
+      // A simple query of several statements answers with one result per statement.
+      const last = (Array.isArray(r) ? r[r.length - 1] : r) as pg.QueryResult<Row>;
+      for (const row of last.rows) decodeRow(row);
+      return last;
     } catch (e) {
       if (isConnectionError(e)) {
         conn.broken ??= e;
@@ -148,6 +169,13 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
         conn.wrote = true;
         return { changes: (await exec(conn, q, p)).rowCount ?? 0 };
       },
+      // Held back, as text with its values written in as literals, until the next statement or
+      // the COMMIT, which carries it to the server in the same round trip.
+      write: async (q, p = []) => {
+        if (conn.done) throw internalFailure(new Error("statement issued after its transaction ended"));
+        conn.wrote = true;
+        conn.held.push(inline(q, p));
+      },
     };
   }
 
@@ -162,7 +190,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
       if (!(e instanceof Error && /timeout exceeded when trying to connect/.test(e.message))) down(e);
       throw serviceUnavailable(e);
     }
-    const conn: Conn = { client, broken: undefined, conflict: false, done: false, wrote: false };
+    const conn: Conn = { client, broken: undefined, conflict: false, done: false, wrote: false, held: [] };
     // The pool's own listener drops a client whose connection fails; this one remembers it.
     const onError = (e: Error): void => {
       conn.broken ??= e;
@@ -176,7 +204,8 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
       const value = await fn(bind(conn));
       brokenBeforeCommit = conn.broken !== undefined;
       phase = "commit";
-      const r = await exec(conn, "COMMIT");
+      // Writes still held back travel with the COMMIT, in one simple query.
+      const r = conn.held.length > 0 ? await send(conn, `${held(conn)};\nCOMMIT`) : await send(conn, "COMMIT");
       if (r.command === "ROLLBACK") {
         // A statement failed, fn caught its error and went on: PostgreSQL had aborted the
         // transaction, and COMMIT rolled it back.
@@ -189,7 +218,9 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
       }
       return { value };
     } catch (e) {
-      if (conn.broken === undefined && phase !== "commit") {
+      // A COMMIT that failed without losing the connection (a held-back write before it failed)
+      // left the transaction aborted, or ended it: ROLLBACK at most warns that none is open.
+      if (conn.broken === undefined) {
         try {
           await conn.client.query("ROLLBACK");
         } catch (re) {
@@ -238,7 +269,8 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
       return p;
     },
     async publishInTx(sql, channel, payload) {
-      await sql.run("SELECT pg_notify(?, ?)", [fullChannel(channel), payload]);
+      // Nothing to read back: held and sent with the COMMIT.
+      await write(sql, "SELECT pg_notify(?, ?)", [fullChannel(channel), payload]);
     },
     async publish(channel, payload) {
       if (closed) return;
@@ -287,8 +319,10 @@ interface Conn {
   conflict: boolean;
   /** The transaction ended; its Sql must not be used any more. */
   done: boolean;
-  /** The transaction ran a statement that writes (run). */
+  /** The transaction ran a statement that writes (run or write). */
   wrote: boolean;
+  /** Writes held back (`Sql.write`), as statement texts with their values inlined, in order. */
+  held: string[];
 }
 
 // ---- statements ----
@@ -314,6 +348,35 @@ function prepared(sql: string): Prepared {
 
 /** Rewrites `?` placeholders to `$1..$n`, leaving quoted strings, identifiers and comments alone. */
 export function positional(sql: string): string {
+  return placeholders(sql, (n) => `$${n}`);
+}
+
+/**
+ * A statement with its values written in as literals, for a simple query. Every value becomes a
+ * quoted literal of unknown type, which PostgreSQL resolves from the context as it resolves a
+ * bound parameter (node-postgres sends every parameter as text of unknown type): strings encoded
+ * as bound strings are (encodeText), numbers in their decimal form, bytes in bytea's hex form.
+ */
+export function inline(sql: string, values: readonly SqlValue[]): string {
+  const text = placeholders(sql, (n) => {
+    if (n > values.length) throw new Error(`statement has more placeholders than the ${values.length} values given`);
+    return literal(values[n - 1]!);
+  });
+  return text;
+}
+
+function literal(v: SqlValue): string {
+  if (v === null) return "NULL";
+  if (typeof v === "number") {
+    if (!Number.isFinite(v)) throw new Error(`cannot store ${v}`);
+    return `'${String(v)}'`;
+  }
+  if (typeof v === "string") return pg.escapeLiteral(encodeText(v));
+  return pg.escapeLiteral(`\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("hex")}`);
+}
+
+/** Rewrites each `?` placeholder (outside quotes and comments) to `f(n)`, n counting from 1. */
+function placeholders(sql: string, f: (n: number) => string): string {
   let out = "";
   let n = 0;
   let i = 0;
@@ -340,7 +403,7 @@ export function positional(sql: string): string {
       out += sql.slice(i, j);
       i = j;
     } else {
-      out += c === "?" ? `$${++n}` : c;
+      out += c === "?" ? f(++n) : c;
       i++;
     }
   }

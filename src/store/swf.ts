@@ -1,5 +1,5 @@
 // SQL of the SWF engine: domains, types, executions and their history.
-import type { Capabilities, Row, Sql } from "./db.ts";
+import { write, type Capabilities, type Row, type Sql } from "./db.ts";
 import { taskColumns, taskFromRow, type TaskRow } from "./dispatch.ts";
 
 /** A registered domain. */
@@ -196,7 +196,9 @@ export async function saveExecution(sql: Sql, caps: Capabilities, e: ExecutionRo
   const params: (string | number | null | Uint8Array)[] = [];
   for (const ev of events) params.push(e.runId, ev.id, ev.data);
   params.push(e.status, e.closeStatus, e.closeMs, e.nextEventId, e.state, e.runId);
-  await sql.run(
+  // Nothing to read back: the backend may send it with the transaction's next statement or COMMIT.
+  await write(
+    sql,
     `WITH appended AS (INSERT INTO swf_events (run_id, event_id, data) VALUES ${events.map(() => "(?, ?, ?)").join(", ")}) ` +
       "UPDATE swf_executions SET status = ?, close_status = ?, close_ms = ?, next_event_id = ?, state = ? WHERE run_id = ?",
     params,
