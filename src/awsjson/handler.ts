@@ -66,10 +66,13 @@ export interface AwsJsonHandlerOptions {
    */
   authorize?: (req: AwsJsonRequest, service: string, operation: string, input: unknown, values: ContextValues) => void;
   /**
-   * Runs the service call (after authorize): the caller's limits and authorization scope around
-   * it. Throws a Fault to refuse the call before it runs.
+   * Admits the service call (after authorize) under the caller's limits: throws a Fault to refuse
+   * it before it runs, or returns the function that gives back what the call holds, called once
+   * the call settled.
    */
-  around?: (req: AwsJsonRequest, service: string, operation: string, input: unknown, values: ContextValues, call: () => unknown) => Promise<unknown>;
+  admit?: (req: AwsJsonRequest, service: string, operation: string, input: unknown, values: ContextValues) => () => void;
+  /** Runs the admitted call in the caller's authorization scope. */
+  inScope?: (values: ContextValues, call: () => unknown) => unknown;
   /** Opens, in place, the account-bound tokens of an authenticated request's JSON before it is converted (throws a Fault to refuse it). */
   openTokens?: (service: string, input: unknown, values: ContextValues) => void;
   /** Seals, in place, the tokens of a response's JSON for the caller's account before it is sent. */
@@ -261,6 +264,8 @@ export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJson
     if (r && !routes.has(alias)) routes.set(alias, r);
   }
 
+  const env: CallEnv = { logger, sealTokens: opts.sealTokens };
+
   return (req, res) => {
     handle(req, res).catch((e: unknown) => {
       // handle() catches everything itself; this is the last line of defence.
@@ -277,83 +282,46 @@ export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJson
   };
 
   async function handle(req: AwsJsonRequest, res: AwsJsonResponse): Promise<void> {
-    const requestId = randomUUID();
     const target = headerValue(req.headers["x-amz-target"]) ?? "";
     const requestType = headerValue(req.headers["content-type"]);
-    let contentType = requestType !== undefined && requestType.toLowerCase().startsWith("application/x-amz-json-1.1") ? "application/x-amz-json-1.1" : "application/x-amz-json-1.0";
-    let responded = false;
-    let clientGone = false;
-    let succeeded = false;
-    const abort = new AbortController();
     // The edge in front (the server) already ties a Delivery to this response; only a handler
     // used on its own tracks delivery itself.
     const values = opts.contextValues ? opts.contextValues(req) : createContextValues();
     const own = values.get(deliveryKey) === undefined ? new Delivery() : undefined;
     if (own) values.set(deliveryKey, own);
-
-    res.on("close", () => {
-      if (res.writableFinished) {
-        if (succeeded) own?.delivered();
-        else own?.undelivered();
-        return;
-      }
-      clientGone = true;
-      abort.abort(new ConnectError("the client closed the connection", Code.Canceled));
-      own?.undelivered();
-    });
-
-    const send = (status: number, body: Record<string, unknown>, headers: Record<string, string>): void => {
-      if (responded) return;
-      responded = true;
-      if (clientGone || res.destroyed) return;
-      const text = JSON.stringify(body);
-      try {
-        res.statusCode = status;
-        res.setHeader("Content-Type", contentType);
-        res.setHeader("Content-Length", String(Buffer.byteLength(text)));
-        res.setHeader("x-amzn-RequestId", requestId);
-        for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
-        res.end(text);
-      } catch (e) {
-        logger.debug({ err: e, target, requestId }, "aws-json: could not write the response");
-      }
-      // The one line per request is the server's (method, path, target, status, ms).
-    };
-
-    const sendFault = (f: Fault, extra: Record<string, string> = {}): void => {
-      if (f.status >= 500) logger.error({ err: f.cause ?? f, target, requestId, type: f.type }, "aws-json request failed");
-      send(f.status, awsFaultBody(f), { "x-amzn-ErrorType": f.type, ...extra });
-    };
+    const call = new AwsCall(res, target, requestType !== undefined && requestType.toLowerCase().startsWith("application/x-amz-json-1.1") ? "application/x-amz-json-1.1" : "application/x-amz-json-1.0", values, own, env);
+    calls.set(res, call);
+    res.on("close", onResponseClose);
 
     try {
       if (req.method !== "POST") {
-        sendFault(protocolFault("UnknownOperationException", `The AWS JSON protocol accepts only POST, not ${req.method ?? "?"}.`, 405), { Allow: "POST" });
+        call.sendFault(protocolFault("UnknownOperationException", `The AWS JSON protocol accepts only POST, not ${req.method ?? "?"}.`, 405), { Allow: "POST" });
         return;
       }
       const url = req.url ?? "/";
       const q = url.indexOf("?");
       const path = q < 0 ? url : url.slice(0, q);
       if (path !== "/") {
-        sendFault(protocolFault("UnknownOperationException", `No AWS JSON operation is served at ${path}; POST to / with an X-Amz-Target header.`, 404));
+        call.sendFault(protocolFault("UnknownOperationException", `No AWS JSON operation is served at ${path}; POST to / with an X-Amz-Target header.`, 404));
         return;
       }
       if (target === "") {
-        sendFault(unknownOperation("Missing X-Amz-Target header: expected <service>.<Operation>, for example SimpleWorkflowService.PollForActivityTask."));
+        call.sendFault(unknownOperation("Missing X-Amz-Target header: expected <service>.<Operation>, for example SimpleWorkflowService.PollForActivityTask."));
         return;
       }
       const dot = target.lastIndexOf(".");
       const route = dot > 0 ? routes.get(target.slice(0, dot)) : undefined;
       if (!route) {
-        sendFault(unknownOperation(`Unknown X-Amz-Target '${target}': this server serves ${[...routes.keys()].map((p) => `${p}.<Operation>`).join(", ")}.`));
+        call.sendFault(unknownOperation(`Unknown X-Amz-Target '${target}': this server serves ${[...routes.keys()].map((p) => `${p}.<Operation>`).join(", ")}.`));
         return;
       }
-      contentType = route.contentType;
+      call.contentType = route.contentType;
       const method = route.methods.get(target.slice(dot + 1));
       if (!method) {
         const name = target.slice(dot + 1);
         // An operation of the model that taskgate does not serve (yet) is named as such.
         const known = Object.hasOwn(route.model.operations, name);
-        sendFault(
+        call.sendFault(
           unknownOperation(
             known
               ? `Operation '${name}' of ${route.model.metadata.serviceFullName} is not supported by taskgate yet.`
@@ -365,7 +333,7 @@ export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJson
       if (requestType !== undefined) {
         const mediaType = requestType.split(";")[0].trim().toLowerCase();
         if (!ACCEPTED_CONTENT_TYPES.includes(mediaType)) {
-          sendFault(serializationError(`Unsupported Content-Type '${requestType}': send ${ACCEPTED_CONTENT_TYPES.join(", ")}.`));
+          call.sendFault(serializationError(`Unsupported Content-Type '${requestType}': send ${ACCEPTED_CONTENT_TYPES.join(", ")}.`));
           return;
         }
       }
@@ -376,11 +344,11 @@ export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJson
       } catch (e) {
         if (e instanceof BodyTooLarge) {
           const http1 = req.httpVersionMajor < 2;
-          sendFault(protocolFault("RequestEntityTooLargeException", `The request body is larger than the limit of ${maxBodyBytes} bytes.`, 413), http1 ? { Connection: "close" } : {});
+          call.sendFault(protocolFault("RequestEntityTooLargeException", `The request body is larger than the limit of ${maxBodyBytes} bytes.`, 413), http1 ? { Connection: "close" } : {});
         } else {
-          clientGone = true;
-          responded = true;
-          logger.debug({ target, requestId }, "aws-json: the client went away while sending the request");
+          call.clientGone = true;
+          call.responded = true;
+          logger.debug({ target, requestId: call.requestId }, "aws-json: the client went away while sending the request");
         }
         return;
       }
@@ -391,47 +359,160 @@ export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJson
       const request = awsJsonToMessage(method.input, input, route.model);
       opts.authorize?.(req, route.model.metadata.endpointPrefix, method.name, input, values);
 
-      const ctx = new AwsJsonContext(route.service.desc, method, req, abort.signal, values);
+      const ctx = new AwsJsonContext(route.service.desc, method, req, call.abort.signal, values);
       const impl = (route.service.impl as unknown as Record<string, unknown>)[method.localName];
       if (typeof impl !== "function") {
-        sendFault(unknownOperation(`Operation '${method.name}' is not implemented by this server.`));
+        call.sendFault(unknownOperation(`Operation '${method.name}' is not implemented by this server.`));
         return;
       }
-      const call = (): unknown => (impl as (r: unknown, c: HandlerContext) => unknown).call(route.service.impl, request, ctx);
-      // The call may be a long poll held for a minute: answer() awaits it in a small frame of its
-      // own, so that this one (the body, the parsed input) is not kept alive meanwhile.
-      return answer(opts.around === undefined ? call() : opts.around(req, route.model.metadata.endpointPrefix, method.name, input, values, call), route, method);
-    } catch (e) {
-      failed(e);
-    }
-
-    /** Sends the result of the call, or its failure. */
-    async function answer(pending: unknown, route: Route, method: DescMethod): Promise<void> {
+      const run = (): unknown => (impl as (r: unknown, c: HandlerContext) => unknown).call(route.service.impl, request, ctx);
+      const release = opts.admit?.(req, route.model.metadata.endpointPrefix, method.name, input, values) ?? noop;
+      let pending: unknown;
       try {
-        const result: unknown = await pending;
-        if (clientGone) {
-          logger.debug({ target, requestId }, "aws-json: the client went away before the response");
-          return;
-        }
-        const output = create(method.output, result as MessageInitShape<DescMessage>);
-        const out = messageToAwsJson(method.output, output, route.model);
-        opts.sealTokens?.(route.model.metadata.endpointPrefix, out, values);
-        succeeded = true;
-        send(200, out, {});
+        pending = opts.inScope === undefined ? run() : opts.inScope(values, run);
       } catch (e) {
-        failed(e);
+        release();
+        throw e;
       }
+      // The call may be a long poll held for a minute: the call object waits for it with one
+      // reaction on its promise, which also releases what the call holds, so that this frame
+      // (the body, the parsed input) is not kept alive meanwhile.
+      call.answer(pending, route, method, release);
+    } catch (e) {
+      call.failed(e);
     }
+  }
+}
 
-    /** Answers a failure of the request or of its call. */
-    function failed(e: unknown): void {
-      if (clientGone) {
-        logger.debug({ target, requestId, err: e }, "aws-json: the client went away before the response");
+function noop(): void {}
+
+/** What the calls of one handler share. */
+interface CallEnv {
+  readonly logger: Logger;
+  readonly sealTokens: AwsJsonHandlerOptions["sealTokens"];
+}
+
+/** The call on each response while it is open, for onResponseClose. */
+const calls = new WeakMap<AwsJsonResponse, AwsCall>();
+
+/** A response (`this`) closed: before it was written completely, the client went away. One function for every response. */
+function onResponseClose(this: AwsJsonResponse): void {
+  const call = calls.get(this);
+  calls.delete(this);
+  call?.closed();
+}
+
+/**
+ * One request on this route, from its headers to its answer: what a held long poll keeps is this
+ * object, its context values, its AbortController and its call's promise (no closures or frame
+ * of its own). The request id is made when something needs it (the answer, a log line).
+ */
+class AwsCall {
+  readonly res: AwsJsonResponse;
+  readonly target: string;
+  contentType: string;
+  readonly values: ContextValues;
+  /** The Delivery this call settles itself (a handler used without the server in front), if any. */
+  readonly own: Delivery | undefined;
+  readonly abort = new AbortController();
+  /** What every call of the handler shares. */
+  readonly env: CallEnv;
+  responded = false;
+  clientGone = false;
+  succeeded = false;
+  #requestId: string | undefined;
+
+  constructor(res: AwsJsonResponse, target: string, contentType: string, values: ContextValues, own: Delivery | undefined, env: CallEnv) {
+    this.res = res;
+    this.target = target;
+    this.contentType = contentType;
+    this.values = values;
+    this.own = own;
+    this.env = env;
+  }
+
+  get logger(): Logger {
+    return this.env.logger;
+  }
+
+  get requestId(): string {
+    return (this.#requestId ??= randomUUID());
+  }
+
+  /** The response closed: written completely, or the client went away first. */
+  closed(): void {
+    if (this.res.writableFinished) {
+      if (this.succeeded) this.own?.delivered();
+      else this.own?.undelivered();
+      return;
+    }
+    this.clientGone = true;
+    this.abort.abort(new ConnectError("the client closed the connection", Code.Canceled));
+    this.own?.undelivered();
+  }
+
+  send(status: number, body: Record<string, unknown>, headers: Record<string, string>): void {
+    if (this.responded) return;
+    this.responded = true;
+    const res = this.res;
+    if (this.clientGone || res.destroyed) return;
+    const text = JSON.stringify(body);
+    try {
+      res.statusCode = status;
+      res.setHeader("Content-Type", this.contentType);
+      res.setHeader("Content-Length", String(Buffer.byteLength(text)));
+      res.setHeader("x-amzn-RequestId", this.requestId);
+      for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+      res.end(text);
+    } catch (e) {
+      this.logger.debug({ err: e, target: this.target, requestId: this.requestId }, "aws-json: could not write the response");
+    }
+    // The one line per request is the server's (method, path, target, status, ms).
+  }
+
+  sendFault(f: Fault, extra: Record<string, string> = {}): void {
+    if (f.status >= 500) this.logger.error({ err: f.cause ?? f, target: this.target, requestId: this.requestId, type: f.type }, "aws-json request failed");
+    this.send(f.status, awsFaultBody(f), { "x-amzn-ErrorType": f.type, ...extra });
+  }
+
+  /** Once `pending` settles: calls `release`, then sends the result of the call or its failure. */
+  answer(pending: unknown, route: Route, method: DescMethod, release: () => void): void {
+    Promise.resolve(pending).then(
+      (result: unknown) => {
+        release();
+        this.answered(result, route, method);
+      },
+      (e: unknown) => {
+        release();
+        this.failed(e);
+      },
+    );
+  }
+
+  answered(result: unknown, route: Route, method: DescMethod): void {
+    try {
+      if (this.clientGone) {
+        this.logger.debug({ target: this.target, requestId: this.requestId }, "aws-json: the client went away before the response");
         return;
       }
-      // An error answer carries no task: anything claimed for this request goes back to its queue.
-      values.get(deliveryKey)?.undelivered();
-      sendFault(faultOf(e));
+      const output = create(method.output, result as MessageInitShape<DescMessage>);
+      const out = messageToAwsJson(method.output, output, route.model);
+      this.env.sealTokens?.(route.model.metadata.endpointPrefix, out, this.values);
+      this.succeeded = true;
+      this.send(200, out, {});
+    } catch (e) {
+      this.failed(e);
     }
+  }
+
+  /** Answers a failure of the request or of its call. */
+  failed(e: unknown): void {
+    if (this.clientGone) {
+      this.logger.debug({ target: this.target, requestId: this.requestId, err: e }, "aws-json: the client went away before the response");
+      return;
+    }
+    // An error answer carries no task: anything claimed for this request goes back to its queue.
+    this.values.get(deliveryKey)?.undelivered();
+    this.sendFault(faultOf(e));
   }
 }

@@ -36,6 +36,8 @@ import {
 import * as connectProtocol from "@connectrpc/connect/protocol-connect";
 import * as grpcProtocol from "@connectrpc/connect/protocol-grpc";
 import * as grpcWebProtocol from "@connectrpc/connect/protocol-grpc-web";
+import * as http2 from "node:http2";
+import type { IncomingHttpHeaders } from "node:http";
 import { long_poll_seconds } from "../../gen/taskgate/common/v1/options_pb.ts";
 
 type NodeHandler = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
@@ -79,15 +81,15 @@ const resetCodes: ReadonlyMap<number, { name: string; code: Code }> = new Map([
 ]);
 
 /** A request header by name (any case), as connect-es's Headers.get reads it. */
-function header(req: NodeRequest, name: string): string | null {
-  const v = req.headers[name.toLowerCase()];
+function header(headers: IncomingHttpHeaders, name: string): string | null {
+  const v = headers[name.toLowerCase()];
   return (Array.isArray(v) ? v[0] : v) ?? null;
 }
 
 /** The request's Headers as connect-node builds them (pseudo-headers left out). */
-function webHeaders(req: NodeRequest): Headers {
+function webHeaders(headers: IncomingHttpHeaders): Headers {
   const out = new Headers();
-  for (const [k, v] of Object.entries(req.headers)) {
+  for (const [k, v] of Object.entries(headers)) {
     if (k.startsWith(":") || v === undefined) continue;
     if (typeof v === "string") out.append(k, v);
     else if (typeof v === "number") out.append(k, String(v));
@@ -115,6 +117,55 @@ function urlOf(req: NodeRequest): string {
   return new URL(req.url ?? "", `${encrypted ? "https" : "http"}://${authority}`).toString();
 }
 
+/** The first value of a header in Node's raw list (`[name, value, name, value, …]`, HTTP/2 names in lower case). */
+function rawValue(raw: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i] === name) return raw[i + 1];
+  return undefined;
+}
+
+/** A raw HTTP/2 request's URL, as urlOf reports it for the same request through the compatibility API. */
+function streamUrlOf(stream: http2.ServerHttp2Stream, headers: IncomingHttpHeaders | readonly string[]): string {
+  const encrypted = stream.session?.encrypted === true;
+  const get = (name: string): string | undefined => (isRaw(headers) ? rawValue(headers, name) : headerString(headers[name]));
+  return new URL(get(":path") ?? "", `${encrypted ? "https" : "http"}://${get(":authority") ?? get("host")}`).toString();
+}
+
+function isRaw(headers: IncomingHttpHeaders | readonly string[]): headers is readonly string[] {
+  return Array.isArray(headers);
+}
+
+/**
+ * The raw list of a request that names no header twice (then Node's header object holds the
+ * same names and values, and webHeaders() of it equals rawWebHeaders() of the list), else the
+ * header object.
+ */
+function compactHeaders(headers: IncomingHttpHeaders, raw: readonly string[]): IncomingHttpHeaders | readonly string[] {
+  for (let i = 2; i < raw.length; i += 2) for (let j = 0; j < i; j += 2) if (raw[i] === raw[j]) return headers;
+  return raw;
+}
+
+/** The Headers webHeaders() makes of the header object of a request whose raw list names no header twice. */
+function rawWebHeaders(raw: readonly string[]): Headers {
+  const out = new Headers();
+  for (let i = 0; i + 1 < raw.length; i += 2) if (!raw[i].startsWith(":")) out.append(raw[i], raw[i + 1]);
+  return out;
+}
+
+function headerString(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * Where a call's answer goes: a request of the compatibility API or of HTTP/1.1 (`req`/`res`), or
+ * a raw HTTP/2 stream (`stream`, with response headers to add, e.g. CORS). A raw stream's call
+ * keeps the request's raw header list rather than Node's header object made of it (a dictionary
+ * of about 450 bytes) when the two say the same (compactHeaders): the Headers and URL are made
+ * of it if something asks.
+ */
+type Io =
+  | { readonly req: NodeRequest; readonly res: NodeResponse; readonly stream?: undefined }
+  | { readonly stream: http2.ServerHttp2Stream; readonly headers: IncomingHttpHeaders | readonly string[]; readonly extraHeaders: Readonly<Record<string, string>> | undefined; readonly req?: undefined };
+
 /**
  * One call on the lean path: the HandlerContext its implementation receives, and what its answer
  * needs. Headers objects and the URL are made only when something reads them (the
@@ -128,8 +179,7 @@ class LeanCall implements HandlerContext {
   values: ContextValues;
   readonly lean: LeanMethod;
   readonly binary: boolean;
-  readonly req: NodeRequest;
-  readonly res: NodeResponse;
+  readonly io: Io;
   /** The negotiated response compression (none: null). */
   readonly compression: Compression | null;
   readonly #controller = new AbortController();
@@ -139,14 +189,13 @@ class LeanCall implements HandlerContext {
   #responseHeader: Headers | undefined;
   #responseTrailer: Headers | undefined;
 
-  constructor(m: LeanMethod, wire: Wire, binary: boolean, req: NodeRequest, res: NodeResponse, values: ContextValues, compression: Compression | null, timeoutMs: number | undefined) {
+  constructor(m: LeanMethod, wire: Wire, binary: boolean, io: Io, values: ContextValues, compression: Compression | null, timeoutMs: number | undefined) {
     this.method = m.method;
     this.service = m.method.parent;
     this.protocolName = wire;
     this.lean = m;
     this.binary = binary;
-    this.req = req;
-    this.res = res;
+    this.io = io;
     this.values = values;
     this.compression = compression;
     if (timeoutMs !== undefined) {
@@ -160,11 +209,13 @@ class LeanCall implements HandlerContext {
   }
 
   get url(): string {
-    return urlOf(this.req);
+    const io = this.io;
+    return io.stream === undefined ? urlOf(io.req) : streamUrlOf(io.stream, io.headers);
   }
 
   get requestHeader(): Headers {
-    return (this.#requestHeader ??= webHeaders(this.req));
+    const io = this.io;
+    return (this.#requestHeader ??= io.stream === undefined ? webHeaders(io.req.headers) : isRaw(io.headers) ? rawWebHeaders(io.headers) : webHeaders(io.headers));
   }
 
   get responseHeader(): Headers {
@@ -198,7 +249,8 @@ class LeanCall implements HandlerContext {
 
   /** The response closed: before the answer, the client went away (HTTP/2: with the stream's reset code as the reason). */
   closed(): void {
-    const stream = "stream" in this.req ? this.req.stream : undefined;
+    const io = this.io;
+    const stream = io.stream ?? ("stream" in io.req ? io.req.stream : undefined);
     const reset = stream === undefined ? undefined : resetCodes.get(stream.rstCode);
     this.abort(reset === undefined || stream === undefined ? undefined : new ConnectError(`http/2 stream closed with error code ${reset.name} (0x${stream.rstCode.toString(16)})`, reset.code));
   }
@@ -227,8 +279,11 @@ function unaryRequest(call: LeanCall, message: unknown): UnaryRequest {
   return Object.defineProperties(r, requestAccessors) as unknown as UnaryRequest;
 }
 
-/** Calls taken by the lean path in this process, and those of them replayed through connect-es (for tests and diagnostics). */
-export const leanUnaryCounts = { served: 0, replayed: 0 };
+/**
+ * Calls taken by the lean path in this process, those of them replayed through connect-es, and
+ * those taken from a raw HTTP/2 stream (for tests and diagnostics).
+ */
+export const leanUnaryCounts = { served: 0, replayed: 0, rawStreams: 0 };
 
 /** Whether a method is served on the lean path: unary, with the long_poll_seconds option. */
 export function isLeanMethod(method: DescMethod): boolean {
@@ -240,7 +295,7 @@ export function isLeanMethod(method: DescMethod): boolean {
  * comment). Takes the same options; every request the lean path does not take goes to the adapter
  * built from them, and a request it replays goes to that adapter's handler of its method.
  */
-export function leanUnaryAdapter(options: ConnectNodeAdapterOptions): NodeHandler {
+export function leanUnaryAdapter(options: ConnectNodeAdapterOptions): LeanUnaryHandler {
   // connect-node's default, set here so that both paths negotiate the same encodings.
   const acceptCompression = options.acceptCompression ?? [compressionGzip, compressionBrotli];
   const prefix = options.requestPathPrefix ?? "";
@@ -301,21 +356,77 @@ export function leanUnaryAdapter(options: ConnectNodeAdapterOptions): NodeHandle
     for (const c of open) c.abort(shutdown.reason);
   });
 
-  return (req, res) => {
+  const handler: NodeHandler = (req, res) => {
     const m = req.method === "POST" ? lean.get((req.url ?? "").split("?", 2)[0]) : undefined;
-    const wire = m === undefined ? undefined : wireOf(header(req, "content-type"));
+    const wire = m === undefined ? undefined : wireOf(header(req.headers, "content-type"));
     if (m === undefined || m.handler === undefined || wire === undefined) {
       adapter(req, res);
       return;
     }
     const values = options.contextValues?.(req) ?? createContextValues();
     readBody(req, m.readMaxBytes + 5).then(
-      (read) => serve(m, wire, req, res, read, values, open, shutdown),
+      (read) => serve(m, wire, req.headers, { req, res }, read, values, open, shutdown, () => ({ req, res })),
       () => {
         // the request broke while it was read: the client is gone, there is no one to answer
       },
     );
   };
+  return Object.assign(handler, {
+    route(headers: IncomingHttpHeaders): LeanRoute | undefined {
+      if (headers[":method"] !== "POST") return undefined;
+      const m = lean.get((headerString(headers[":path"]) ?? "").split("?", 2)[0]);
+      if (m === undefined || m.handler === undefined) return undefined;
+      const wire = wireOf(header(headers, "content-type"));
+      return wire === undefined ? undefined : { method: m, wire: wire.wire, binary: wire.binary };
+    },
+    serveStream(route: LeanRoute, stream: http2.ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[], values: ContextValues, extraHeaders: Readonly<Record<string, string>> | undefined): void {
+      const m = route.method;
+      leanUnaryCounts.rawStreams++;
+      stream.on("error", ignore);
+      readBody(stream, m.readMaxBytes + 5).then(
+        (read) => serve(m, route, headers, { stream, headers: compactHeaders(headers, rawHeaders), extraHeaders }, read, values, open, shutdown, () => compatOf(stream, headers, rawHeaders, extraHeaders)),
+        () => {
+          // the stream broke while it was read: the client is gone, there is no one to answer
+        },
+      );
+    },
+  });
+}
+
+/** A lean long poll recognised by its request headers alone (LeanUnaryHandler.route). */
+export interface LeanRoute {
+  readonly method: LeanMethod;
+  readonly wire: Wire;
+  readonly binary: boolean;
+}
+
+/**
+ * The handler leanUnaryAdapter returns: the request handler of Node's compatibility API and
+ * HTTP/1.1, and the same lean path served from a raw HTTP/2 stream (no compatibility objects are
+ * made for a held poll, which saves about 4 KiB per held poll).
+ */
+export interface LeanUnaryHandler extends NodeHandler {
+  /** The lean route of an HTTP/2 request by its headers (POST to a long-poll method, a Content-Type the path takes), or undefined. */
+  route(headers: IncomingHttpHeaders): LeanRoute | undefined;
+  /**
+   * Serves a raw HTTP/2 stream whose request route() recognised, as the compatibility request
+   * would be served: the answer (with `extraHeaders` added) is written on the stream; a request
+   * replayed through connect-es gets compatibility objects made for it then. Listens for the
+   * stream's errors (a reset stream reports one).
+   */
+  serveStream(route: LeanRoute, stream: http2.ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[], values: ContextValues, extraHeaders: Readonly<Record<string, string>> | undefined): void;
+}
+
+function ignore(): void {
+  // a stream error: the close that follows ends the call
+}
+
+/** Compatibility objects for a raw stream, as Node's http2 server makes them (the replay path needs them). */
+function compatOf(stream: http2.ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[], extraHeaders: Readonly<Record<string, string>> | undefined): { req: NodeRequest; res: NodeResponse } {
+  const req = new http2.Http2ServerRequest(stream, headers, {}, rawHeaders);
+  const res = new http2.Http2ServerResponse(stream);
+  if (extraHeaders !== undefined) for (const [k, v] of Object.entries(extraHeaders)) res.setHeader(k, v);
+  return { req, res };
 }
 
 /** The wire protocol and codec of a Content-Type this path takes, or undefined. */
@@ -339,8 +450,8 @@ interface ReadBody {
   readonly complete: boolean;
 }
 
-/** Reads the request body, stopping (paused) once it passes `limit`. Rejects if the request breaks. */
-function readBody(req: NodeRequest, limit: number): Promise<ReadBody> {
+/** Reads the request body, stopping (paused) once it passes `limit`. Rejects if the request breaks or closes before its end. */
+function readBody(req: NodeRequest | http2.ServerHttp2Stream, limit: number): Promise<ReadBody> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -348,6 +459,7 @@ function readBody(req: NodeRequest, limit: number): Promise<ReadBody> {
       req.off("data", onData);
       req.off("end", onEnd);
       req.off("error", onError);
+      req.off("close", onError);
     };
     const onData = (chunk: Buffer): void => {
       chunks.push(chunk);
@@ -362,13 +474,14 @@ function readBody(req: NodeRequest, limit: number): Promise<ReadBody> {
       stop();
       resolve({ chunks, complete: true });
     };
-    const onError = (e: Error): void => {
+    const onError = (e?: Error): void => {
       stop();
-      reject(e);
+      reject(e ?? new Error("the request closed before its end"));
     };
     req.on("data", onData);
     req.on("end", onEnd);
     req.on("error", onError);
+    req.on("close", onError);
   });
 }
 
@@ -419,59 +532,119 @@ async function parse(m: LeanMethod, wire: Wire, binary: boolean, read: ReadBody,
   return m.serialization.getI(binary).parse(data);
 }
 
-/** Parses the request and runs the call; a request that is not plain goes to replay(). */
-async function serve(m: LeanMethod, { wire, binary }: { wire: Wire; binary: boolean }, req: NodeRequest, res: NodeResponse, read: ReadBody, values: ContextValues, open: Set<LeanCall>, shutdown: AbortSignal | undefined): Promise<void> {
+/** Parses the request and runs the call; a request that is not plain goes to replay(), through the objects `compat` gives. */
+async function serve(
+  m: LeanMethod,
+  { wire, binary }: { wire: Wire; binary: boolean },
+  headers: IncomingHttpHeaders,
+  io: Io,
+  read: ReadBody,
+  values: ContextValues,
+  open: Set<LeanCall>,
+  shutdown: AbortSignal | undefined,
+  compat: () => { req: NodeRequest; res: NodeResponse },
+): Promise<void> {
   const grpcLike = wire !== "connect";
   const acceptName = grpcLike ? grpcProtocol.headerAcceptEncoding : connectProtocol.headerUnaryAcceptEncoding;
-  const compression = compressionNegotiate(m.acceptCompression, header(req, grpcLike ? grpcProtocol.headerEncoding : connectProtocol.headerUnaryEncoding), header(req, acceptName), acceptName);
-  const timeout = grpcLike ? grpcProtocol.parseTimeout(header(req, grpcProtocol.headerTimeout), m.maxTimeoutMs) : connectProtocol.parseTimeout(header(req, connectProtocol.headerTimeout), m.maxTimeoutMs);
+  const compression = compressionNegotiate(m.acceptCompression, header(headers, grpcLike ? grpcProtocol.headerEncoding : connectProtocol.headerUnaryEncoding), header(headers, acceptName), acceptName);
+  const timeout = grpcLike ? grpcProtocol.parseTimeout(header(headers, grpcProtocol.headerTimeout), m.maxTimeoutMs) : connectProtocol.parseTimeout(header(headers, connectProtocol.headerTimeout), m.maxTimeoutMs);
   let message: unknown;
   try {
     if (compression.error !== undefined || timeout.error !== undefined) throw new Replay();
-    message = await parse(m, wire, binary, read, header(req, connectProtocol.headerUnaryContentLength), compression.request);
+    message = await parse(m, wire, binary, read, header(headers, connectProtocol.headerUnaryContentLength), compression.request);
   } catch {
+    const { req, res } = compat();
     replay(m, req, res, read, values);
     return;
   }
 
   leanUnaryCounts.served++;
-  const call = new LeanCall(m, wire, binary, req, res, values, compression.response, timeout.timeoutMs);
+  const call = new LeanCall(m, wire, binary, io, values, compression.response, timeout.timeoutMs);
   if (shutdown?.aborted === true) call.abort(shutdown.reason);
   values.set(leanCallKey, call);
   open.add(call);
-  void run(call, message, open);
+  run(call, message, open);
 }
 
-/** Runs the call and writes its answer. What stays alive while the call waits is this frame and the call. */
-async function run(call: LeanCall, message: unknown, open: Set<LeanCall>): Promise<void> {
-  const res = call.res;
-  // 'close' fires once; `on` rather than `once` spares a wrapper per held call.
-  const onClose = (): void => call.closed();
-  res.on("close", onClose);
+/** The call of each raw stream while it runs, for onRawClose. */
+const rawCalls = new WeakMap<http2.ServerHttp2Stream, LeanCall>();
+
+/** A raw stream (`this`) closed: its call, if still running, is given up. One function for every stream. */
+function onRawClose(this: http2.ServerHttp2Stream): void {
+  rawCalls.get(this)?.closed();
+}
+
+/**
+ * Runs the call and writes its answer. Not an async function: what stays alive while the call
+ * waits is the call and one reaction on its promise (an awaiting frame would keep a generator,
+ * its registers and two closures besides).
+ */
+function run(call: LeanCall, message: unknown, open: Set<LeanCall>): void {
+  const io = call.io;
+  let onClose: (() => void) | undefined;
+  if (io.stream === undefined) {
+    // 'close' fires once; `on` rather than `once` spares a wrapper per held call.
+    onClose = (): void => call.closed();
+    io.res.on("close", onClose);
+  } else {
+    rawCalls.set(io.stream, call);
+    io.stream.on("close", onRawClose);
+  }
+  let answer: Promise<UnaryResponse>;
+  try {
+    answer = call.lean.next(unaryRequest(call, message));
+  } catch (e) {
+    answer = Promise.reject(e);
+  }
+  answer.then(
+    (r) => finish(call, open, onClose, r, undefined),
+    (e: unknown) => finish(call, open, onClose, undefined, e),
+  );
+}
+
+/** The call ended (answer `r`, or `failure`): ends its signal and writes its answer. */
+function finish(call: LeanCall, open: Set<LeanCall>, onClose: (() => void) | undefined, r: UnaryResponse | undefined, failure: unknown): void {
+  open.delete(call);
   let out: Uint8Array | undefined;
   let error: ConnectError | undefined;
-  try {
-    const r = await call.lean.next(unaryRequest(call, message));
-    out = call.lean.serialization.getO(call.binary).serialize(r.message);
-  } catch (e) {
-    error = e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
-  } finally {
-    open.delete(call);
+  if (r !== undefined) {
+    try {
+      out = call.lean.serialization.getO(call.binary).serialize(r.message);
+    } catch (e) {
+      failure = e;
+    }
   }
+  if (out === undefined) error = failure instanceof ConnectError ? failure : new ConnectError("internal error", Code.Internal, undefined, undefined, failure);
   call.abort(error);
-  res.off("close", onClose);
-  if (res.destroyed || res.writableEnded) return;
-  try {
-    if (call.protocolName === "connect") await writeConnect(call, out, error);
-    else await writeGrpc(call, out, error);
-  } catch {
-    // the client went away while the answer was written
+  const io = call.io;
+  if (io.stream === undefined) {
+    if (onClose !== undefined) io.res.off("close", onClose);
+    if (io.res.destroyed || io.res.writableEnded) return;
+  } else {
+    rawCalls.delete(io.stream);
+    io.stream.off("close", onRawClose);
+    if (io.stream.destroyed || io.stream.closed || io.stream.headersSent) return;
   }
+  (call.protocolName === "connect" ? writeConnect(call, out, error) : writeGrpc(call, out, error)).catch(() => {
+    // the client went away while the answer was written
+  });
+}
+
+/**
+ * Writes status, headers, body and trailers on a raw stream as Node's compatibility response
+ * writes them (writeHead, write, addTrailers, end): the headers with waitForTrailers, then the
+ * trailers (empty when there are none) once the body is out.
+ */
+function respond(stream: http2.ServerHttp2Stream, extra: Readonly<Record<string, string>> | undefined, status: number, headers: Record<string, string | string[]>, body: Uint8Array | undefined, trailers: Record<string, string | string[]> | undefined): void {
+  stream.respond({ ...extra, ...headers, ":status": status }, { waitForTrailers: true });
+  stream.once("wantTrailers", () => stream.sendTrailers(trailers ?? {}));
+  if (body === undefined) stream.end();
+  else stream.end(body);
 }
 
 /** Writes a gRPC or gRPC-Web answer: the message (if any), then the status in trailers or in the trailer frame. */
 async function writeGrpc(call: LeanCall, out: Uint8Array | undefined, error: ConnectError | undefined): Promise<void> {
-  const { lean: m, binary, res, compression } = call;
+  const { lean: m, binary, io, compression } = call;
   const web = call.protocolName === "grpc-web";
   const head = new Headers();
   head.set(grpcProtocol.headerContentType, web ? (binary ? grpcWebProtocol.contentTypeProto : grpcWebProtocol.contentTypeJson) : binary ? grpcProtocol.contentTypeProto : grpcProtocol.contentTypeJson);
@@ -489,15 +662,21 @@ async function writeGrpc(call: LeanCall, out: Uint8Array | undefined, error: Con
     const env = await envelopeCompress({ flags: grpcWebProtocol.trailerFlag, data: grpcWebProtocol.trailerSerialize(trailer) }, compression, m.compressMinBytes);
     parts.push(encodeEnvelope(env.flags, env.data));
   }
+  const body = parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  if (io.stream !== undefined) {
+    respond(io.stream, io.extraHeaders, 200, nodeHeaders(head, {}), body, web ? undefined : nodeHeaders(trailer, {}));
+    return;
+  }
+  const res = io.res;
   res.writeHead(200, nodeHeaders(head, {}));
-  if (parts.length > 0) res.write(parts.length === 1 ? parts[0] : Buffer.concat(parts));
+  if (body !== undefined) res.write(body);
   if (!web) res.addTrailers(nodeHeaders(trailer, {}));
   res.end();
 }
 
 /** Writes a Connect unary answer: the message with status 200, or the error as JSON with its HTTP status. */
 async function writeConnect(call: LeanCall, out: Uint8Array | undefined, error: ConnectError | undefined): Promise<void> {
-  const { lean: m, binary, res, compression } = call;
+  const { lean: m, binary, io, compression } = call;
   const head = new Headers();
   let status = 200;
   let body: Uint8Array;
@@ -518,6 +697,10 @@ async function writeConnect(call: LeanCall, out: Uint8Array | undefined, error: 
   }
   const all = call.extraTrailer ? connectProtocol.trailerMux(head, call.extraTrailer) : head;
   all.set(connectProtocol.headerUnaryContentLength, body.byteLength.toString(10));
-  res.writeHead(status, nodeHeaders(all, {}));
-  res.end(body);
+  if (io.stream !== undefined) {
+    respond(io.stream, io.extraHeaders, status, nodeHeaders(all, {}), body, undefined);
+    return;
+  }
+  io.res.writeHead(status, nodeHeaders(all, {}));
+  io.res.end(body);
 }

@@ -39,11 +39,11 @@ import { readFileSync } from "node:fs";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import type * as stream from "node:stream";
-import { Code, ConnectError, createContextValues, type ContextValues } from "@connectrpc/connect";
+import { Code, ConnectError, type ContextKey, type ContextValues } from "@connectrpc/connect";
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { Delivery, deliveryKey } from "../request/delivery.ts";
-import { CallLimits, ThrottlingFault, createAuthenticator, isPoll, principalKey, sourceKey, type ReloadResult } from "../auth/index.ts";
+import { CallLimits, ThrottlingFault, createAuthenticator, isPoll, principalKey, sourceKey, type ReloadResult, type RequestSource } from "../auth/index.ts";
 import { toJson } from "@bufbuild/protobuf";
 import type { Interceptor } from "@connectrpc/connect";
 import { createAwsJsonHandler, type AwsJsonRequest, type AwsJsonResponse } from "../awsjson/handler.ts";
@@ -203,6 +203,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // --- per-request delivery tracking and logging -------------------------------------------------
 
   const deliveries = new WeakMap<NodeRequest, Delivery>();
+  /** The client address and transport of each connection (for aws:SourceIp and aws:SecureTransport), made once per connection. */
+  const sources = new WeakMap<object, RequestSource>();
+  const sourceOf = (connection: object | undefined, ip: string | undefined, secure: boolean): RequestSource => {
+    if (connection === undefined) return { ip, secure };
+    let s = sources.get(connection);
+    if (s === undefined) sources.set(connection, (s = Object.freeze({ ip, secure })));
+    return s;
+  };
   /** Context values of a request: its Delivery under deliveryKey. */
   const contextValues = (req: NodeRequest): ContextValues => {
     let d = deliveries.get(req);
@@ -211,11 +219,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       d = new Delivery();
       deliveries.set(req, d);
     }
-    // The client address and transport, for aws:SourceIp and aws:SecureTransport.
     const socket = (req as { socket?: net.Socket }).socket;
-    return createContextValues()
+    return new RequestValues()
       .set(deliveryKey, d)
-      .set(sourceKey, { ip: socket?.remoteAddress, secure: socket instanceof tls.TLSSocket });
+      .set(sourceKey, sourceOf(socket, socket?.remoteAddress, socket instanceof tls.TLSSocket));
   };
 
   const shutdown = new AbortController();
@@ -232,25 +239,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     authorize: auth.mode === "off" ? undefined : (_req, service, operation, input, values) => auth.authorizeAwsJson(service, operation, input, values),
     openTokens: auth.mode === "off" ? undefined : (service, input, values) => auth.openTokens(service, input, values),
     sealTokens: auth.mode === "off" ? undefined : (service, output, values) => auth.sealTokens(service, output, values),
-    around: async (req, service, operation, input, values, call) => {
-      let release: () => void;
+    admit: (req, service, operation, input, values) => {
       try {
-        release = limits.admit(callerOf(values), service, operation, isObject(input) ? input : {}, Date.now());
+        return limits.admit(callerOf(values), service, operation, isObject(input) ? input : {}, Date.now());
       } catch (e) {
         // The SDKs back off by these headers; sendFault keeps headers already set.
         if (e instanceof ThrottlingFault) for (const [k, v] of Object.entries(e.headers)) responses.get(req)?.setHeader(k, v);
         throw e;
       }
-      try {
-        return await auth.inScope(values, call);
-      } finally {
-        release();
-      }
     },
+    inScope: (values, call) => auth.inScope(values, call),
   });
 
   /** RPC routes: the same limits, after authentication (the caller is known then). */
-  const limitsInterceptor: Interceptor = (next) => async (req) => {
+  const limitsInterceptor: Interceptor = (next) => (req) => {
     const service = awsPrefixes.get(req.service.typeName);
     if (service === undefined) return next(req);
     const caller = callerOf(req.contextValues);
@@ -261,21 +263,32 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       const input = !req.stream && isPoll(service, req.method.name) ? (toJson(req.method.input, req.message) as Record<string, unknown>) : {};
       release = limits.admit(caller, service, req.method.name, input, Date.now());
     } catch (e) {
-      if (!(e instanceof Fault)) throw e;
+      if (!(e instanceof Fault)) return Promise.reject(e);
       const err = toConnectError(e);
       if (e instanceof ThrottlingFault) for (const [k, v] of Object.entries(e.headers)) err.metadata.set(k, v);
-      throw err;
+      return Promise.reject(err);
     }
     // A stream is counted against the rates only; a unary call holds its slots until answered.
     if (req.stream) {
       release();
       return next(req);
     }
+    let answer: ReturnType<typeof next>;
     try {
-      return await next(req);
-    } finally {
+      answer = next(req);
+    } catch (e) {
       release();
+      return Promise.reject(e);
     }
+    // Not awaited in a frame of its own: a held poll keeps one reaction and its two callbacks
+    // rather than a suspended async function.
+    return answer.then(
+      (r) => (release(), r),
+      (e: unknown) => {
+        release();
+        throw e;
+      },
+    );
   };
 
   /** Full names of the services on the Connect routes, for "unimplemented" messages. */
@@ -324,8 +337,107 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const failedSockets = new WeakSet<net.Socket>();
   const settler = new DeliverySettler((socket) => failedSockets.has(socket));
 
+  /** What a raw lean stream's close settles and logs. */
+  const leanStreams = new WeakMap<http2.ServerHttp2Stream, { readonly started: number; readonly delivery: Delivery; readonly path: string; readonly connection: net.Socket | undefined }>();
+  /**
+   * A raw lean stream closed (`this`): as onRequest's close listener for an HTTP/2 response, its
+   * answer counts as written if it was ended and the stream closed without error, and must then
+   * survive the settle window; otherwise it is undelivered. One function for every stream.
+   */
+  function onLeanStreamClose(this: http2.ServerHttp2Stream): void {
+    const t = leanStreams.get(this);
+    if (t === undefined) return;
+    leanStreams.delete(this);
+    const finished = this.writableEnded && this.rstCode === http2.constants.NGHTTP2_NO_ERROR;
+    if (finished) {
+      if (t.connection === undefined) t.delivery.delivered();
+      else settler.written(t.connection, t.delivery);
+    } else t.delivery.undelivered();
+    const status = this.headersSent ? Number(this.sentHeaders[":status"]) : 200;
+    const line = { method: "POST", path: t.path, http: "2.0", status, ms: Math.round((performance.now() - t.started) * 10) / 10, ...(finished ? {} : { aborted: true }) };
+    if (finished && status >= 500) log.error(line, "request failed");
+    else log.debug(line, "request");
+  }
+
+  /**
+   * Takes an HTTP/2 stream whose request is a lean long poll (handler.route) and serves it raw,
+   * with what onRequest gives every request: a Delivery settled on close, the request's log
+   * line, CORS headers, the client address. Requests onRequest answers itself (no authority, a
+   * body declared over the limit) are left to it. False: not taken, the stream is untouched.
+   */
+  const onLeanStream = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]): boolean => {
+    const route = handler.route(headers);
+    if (route === undefined) return false;
+    const authority = headers[":authority"] ?? headers.host;
+    if (authority === undefined || authority === "") return false;
+    if (Number(headerValue(headers["content-length"])) > config.maxBodyBytes) return false;
+    const c = corsDecision(cors, "POST", headers);
+    if (c.kind === "preflight") return false;
+    const delivery = new Delivery();
+    // The stream no longer names its session once closed: the connection is noted now.
+    const session = stream.session;
+    const socket = session === undefined ? undefined : h2Sockets.get(session);
+    leanStreams.set(stream, { started: performance.now(), delivery, path: headerValue(headers[":path"]) ?? "", connection: socket });
+    stream.on("close", onLeanStreamClose);
+    const values = new RequestValues().set(deliveryKey, delivery).set(sourceKey, sourceOf(session, socket?.remoteAddress, session?.encrypted === true));
+    try {
+      handler.serveStream(route, stream, headers, rawHeaders, values, c.kind === "actual" ? c.headers : undefined);
+    } catch (e) {
+      log.error({ err: e, method: "POST", path: headers[":path"] }, "request refused before routing");
+      stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    }
+    return true;
+  };
+
+  /** What each response's close settles and logs (the listeners are shared by every response). */
+  const tracked = new WeakMap<http.ServerResponse | http2.Http2ServerResponse, Tracked>();
+  const written = (t: Tracked): void => {
+    if (t.connection === undefined) t.delivery.delivered();
+    else settler.written(t.connection, t.delivery);
+  };
+  // HTTP/1.1: 'finish' means the socket's write callback for the last byte ran (the kernel took
+  // it). HTTP/2's compatibility response emits 'finish' (and reports writableFinished) also for
+  // a reset stream, so there the response counts as written only if it was ended and its stream
+  // closed without error. Either way the connection must then survive the settle window.
+  function onH1Finish(this: http.ServerResponse): void {
+    const t = tracked.get(this);
+    if (t === undefined || t.finished) return;
+    t.finished = true;
+    written(t);
+  }
+  function onResponseClose(this: http.ServerResponse | http2.Http2ServerResponse): void {
+    const t = tracked.get(this);
+    if (t === undefined) return;
+    tracked.delete(this);
+    const { req } = t;
+    const h1 = this instanceof http.ServerResponse ? this : undefined;
+    if (h1 === undefined) {
+      const h2res = this as http2.Http2ServerResponse;
+      t.finished = h2res.writableEnded && h2res.stream.rstCode === http2.constants.NGHTTP2_NO_ERROR;
+      if (t.finished) written(t);
+      else t.delivery.undelivered();
+    } else {
+      if (!t.finished) t.delivery.undelivered();
+      openH1.delete(h1);
+      // During shutdown a keep-alive connection is closed as soon as it has nothing to do.
+      if (closing) setImmediate(() => h1Server.closeIdleConnections());
+    }
+    const target = req.headers["x-amz-target"];
+    const line = {
+      method: req.method,
+      path: req.url,
+      ...(typeof target === "string" ? { target } : {}),
+      http: req.httpVersion,
+      status: this.statusCode,
+      ms: Math.round((performance.now() - t.started) * 10) / 10,
+      ...(t.finished ? {} : { aborted: true }),
+    };
+    // A client that went away is not an error; a 5xx other than an unready /healthz is.
+    if (t.finished && this.statusCode >= 500 && !(req.url ?? "").startsWith("/healthz")) log.error(line, "request failed");
+    else log.debug(line, "request");
+  }
+
   const onRequest = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void => {
-    const started = performance.now();
     const delivery = new Delivery();
     deliveries.set(req, delivery);
     responses.set(req, res);
@@ -337,49 +449,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       openH1.add(h1);
       if (closing) h1.setHeader("connection", "close");
     }
-    const written = (): void => {
-      if (connection === undefined) delivery.delivered();
-      else settler.written(connection, delivery);
-    };
-    let finished = false;
-    // HTTP/1.1: 'finish' means the socket's write callback for the last byte ran (the kernel took
-    // it). HTTP/2's compatibility response emits 'finish' (and reports writableFinished) also for
-    // a reset stream, so there the response counts as written only if it was ended and its stream
-    // closed without error. Either way the connection must then survive the settle window.
-    if (h1 !== undefined) {
-      h1.once("finish", () => {
-        finished = true;
-        written();
-      });
-    }
-    res.once("close", () => {
-      if (h1 === undefined) {
-        const h2res = res as http2.Http2ServerResponse;
-        finished = h2res.writableEnded && h2res.stream.rstCode === http2.constants.NGHTTP2_NO_ERROR;
-        if (finished) written();
-        else delivery.undelivered();
-      } else if (!finished) {
-        delivery.undelivered();
-      }
-      if (h1 !== undefined) {
-        openH1.delete(h1);
-        // During shutdown a keep-alive connection is closed as soon as it has nothing to do.
-        if (closing) setImmediate(() => h1Server.closeIdleConnections());
-      }
-      const target = req.headers["x-amz-target"];
-      const line = {
-        method: req.method,
-        path: req.url,
-        ...(typeof target === "string" ? { target } : {}),
-        http: req.httpVersion,
-        status: res.statusCode,
-        ms: Math.round((performance.now() - started) * 10) / 10,
-        ...(finished ? {} : { aborted: true }),
-      };
-      // A client that went away is not an error; a 5xx other than an unready /healthz is.
-      if (finished && res.statusCode >= 500 && !(req.url ?? "").startsWith("/healthz")) log.error(line, "request failed");
-      else log.debug(line, "request");
-    });
+    tracked.set(res, new Tracked(req, performance.now(), delivery, connection));
+    // Each fires once: `on` rather than `once` spares a wrapper per request.
+    if (h1 !== undefined) h1.on("finish", onH1Finish);
+    res.on("close", onResponseClose);
     // CORS (cors.ts) before any route: a preflight is answered here; an actual request's
     // response gets its headers whatever the route writes.
     const c = corsDecision(cors, req.method, req.headers);
@@ -470,6 +543,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     },
     onRequest,
   );
+  // A unary long poll is served from its raw stream (lean-unary.ts): no compatibility request and
+  // response are made for it. Every other stream goes to the listener through which Node's
+  // compatibility API makes them and calls onRequest, as before.
+  const compatStream = h2Server.listeners("stream");
+  h2Server.removeAllListeners("stream");
+  h2Server.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+    if (onLeanStream(stream, headers, rawHeaders)) return;
+    for (const l of compatStream) Reflect.apply(l, h2Server, [stream, headers, flags, rawHeaders]);
+  });
   const sessions = new Set<http2.ServerHttp2Session>();
   /** The connection being handed to h2Server (its 'session' event fires synchronously). */
   let handingOver: { socket: net.Socket; startedAt: number } | undefined;
@@ -499,6 +581,89 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   /** Sockets whose first bytes have not arrived yet. */
   const peeking = new Set<net.Socket>();
 
+  /** A connection closed (`this`): forget it. One function for every connection. */
+  function onSocketClose(this: net.Socket): void {
+    sockets.delete(this);
+    peeking.delete(this);
+    timeouts.detected(this);
+  }
+  /** With --max-connections-per-address: a connection closed (`this`), its address holds one fewer. */
+  function onAddressClose(this: net.Socket): void {
+    const address = this.remoteAddress ?? "";
+    const n = (perAddress.get(address) ?? 1) - 1;
+    if (n <= 0) perAddress.delete(address);
+    else perAddress.set(address, n);
+  }
+  /**
+   * After a last response (`Connection: close`) http.Server calls destroySoon() on the socket
+   * (`this`): send FIN but keep reading through the settle window, so a reset of that response is
+   * still seen.
+   */
+  function destroyAfterWindow(this: net.Socket): void {
+    settler.closeAfterWindow(this);
+  }
+
+  /** Hands a connection whose protocol is known to the server of that protocol. */
+  const handOver = (socket: net.Socket, transport: net.Socket, h2: boolean, startedAt: number): void => {
+    if (h2) {
+      handingOver = { socket, startedAt };
+      try {
+        h2Server.emit("connection", transport);
+      } finally {
+        handingOver = undefined;
+      }
+    } else {
+      transport.destroySoon = destroyAfterWindow;
+      h1Server.emit("connection", transport);
+    }
+  };
+
+  /**
+   * Reads a plaintext connection's first bytes to tell its protocol, then pushes them back and
+   * hands it over. In a function of its own: the listeners and the bytes read are released once
+   * the protocol is known (a closure the connection keeps would otherwise keep them all).
+   */
+  const peek = (socket: net.Socket, startedAt: number): void => {
+    let buffered: Buffer = Buffer.alloc(0);
+    const onError = (err: Error): void => {
+      log.debug({ err }, "connection failed before its first request");
+    };
+    const onData = (chunk: Buffer): void => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      const n = Math.min(buffered.length, H2_PREFACE.length);
+      const isH2 = buffered.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+      if (isH2 && buffered.length < H2_PREFACE.length) return; // a prefix of the preface: wait for more
+      socket.off("data", onData);
+      socket.off("error", onError);
+      socket.pause();
+      socket.unshift(buffered);
+      peeking.delete(socket);
+      timeouts.detected(socket);
+      handOver(socket, socket, isH2, startedAt);
+      // http.Server reads with a 'data' listener, which does not restart a paused socket.
+      if (!isH2) socket.resume();
+    };
+    socket.on("error", onError);
+    socket.on("data", onData);
+  };
+
+  /** TLS: the protocol is the one ALPN agreed on (h2, else HTTP/1.1); the headers timeout covers the handshake as it covers a plaintext connection's first bytes. */
+  const handshake = (socket: net.Socket, startedAt: number, context: tls.SecureContext): void => {
+    const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: context, ALPNProtocols: ["h2", "http/1.1"] });
+    secure.on("error", (err: Error) => {
+      log.debug({ err }, "TLS connection failed");
+      socket.destroy();
+    });
+    secure.once("secure", () => {
+      // tls.Server clears this flag once a server-side handshake is done; a TLSSocket made by
+      // hand keeps it, and an HTTP/2 session would then wait for a client-side event forever.
+      (secure as unknown as { secureConnecting: boolean }).secureConnecting = false;
+      peeking.delete(socket);
+      timeouts.detected(socket);
+      handOver(socket, secure, secure.alpnProtocol === "h2", startedAt);
+    });
+  };
+
   const onConnection = (socket: net.Socket): void => {
     // The kernel hands out the lowest free descriptor: one this high means the table is nearly
     // full, and the next accept() would fail without Node noticing (see limits.ts).
@@ -519,86 +684,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         return;
       }
       perAddress.set(address, open + 1);
-      socket.once("close", () => {
-        const n = (perAddress.get(address) ?? 1) - 1;
-        if (n <= 0) perAddress.delete(address);
-        else perAddress.set(address, n);
-      });
+      socket.on("close", onAddressClose);
     }
     const startedAt = performance.now();
     sockets.add(socket);
-    socket.once("close", () => {
-      sockets.delete(socket);
-      peeking.delete(socket);
-      timeouts.detected(socket);
-    });
+    socket.on("close", onSocketClose);
     if (closing) {
       socket.destroy();
       return;
     }
     peeking.add(socket);
     timeouts.undetected(socket, startedAt);
-    if (secureContext !== undefined) {
-      // TLS: the protocol is the one ALPN agreed on (h2, else HTTP/1.1); the headers timeout
-      // covers the handshake as it covers a plaintext connection's first bytes.
-      const secure = new tls.TLSSocket(socket, { isServer: true, secureContext, ALPNProtocols: ["h2", "http/1.1"] });
-      secure.on("error", (err: Error) => {
-        log.debug({ err }, "TLS connection failed");
-        socket.destroy();
-      });
-      secure.once("secure", () => {
-        // tls.Server clears this flag once a server-side handshake is done; a TLSSocket made by
-        // hand keeps it, and an HTTP/2 session would then wait for a client-side event forever.
-        (secure as unknown as { secureConnecting: boolean }).secureConnecting = false;
-        peeking.delete(socket);
-        timeouts.detected(socket);
-        if (secure.alpnProtocol === "h2") {
-          handingOver = { socket, startedAt };
-          try {
-            h2Server.emit("connection", secure);
-          } finally {
-            handingOver = undefined;
-          }
-        } else {
-          secure.destroySoon = () => settler.closeAfterWindow(secure);
-          h1Server.emit("connection", secure);
-        }
-      });
-      return;
-    }
-    let buffered: Buffer = Buffer.alloc(0);
-    const onError = (err: Error): void => {
-      log.debug({ err }, "connection failed before its first request");
-    };
-    const onData = (chunk: Buffer): void => {
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-      const n = Math.min(buffered.length, H2_PREFACE.length);
-      const isH2 = buffered.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
-      if (isH2 && buffered.length < H2_PREFACE.length) return; // a prefix of the preface: wait for more
-      socket.off("data", onData);
-      socket.off("error", onError);
-      socket.pause();
-      socket.unshift(buffered);
-      peeking.delete(socket);
-      timeouts.detected(socket);
-      if (isH2) {
-        handingOver = { socket, startedAt };
-        try {
-          h2Server.emit("connection", socket);
-        } finally {
-          handingOver = undefined;
-        }
-      } else {
-        // After a last response (`Connection: close`) http.Server calls destroySoon(): send FIN
-        // but keep reading through the settle window, so a reset of that response is still seen.
-        socket.destroySoon = () => settler.closeAfterWindow(socket);
-        h1Server.emit("connection", socket);
-        // http.Server reads with a 'data' listener, which does not restart a paused socket.
-        socket.resume();
-      }
-    };
-    socket.on("error", onError);
-    socket.on("data", onData);
+    if (secureContext !== undefined) handshake(socket, startedAt, secureContext);
+    else peek(socket, startedAt);
   };
 
   const netServer = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000 }, onConnection);
@@ -708,6 +806,45 @@ function loadSecureContext(certFile: string, keyFile: string): tls.SecureContext
     return tls.createSecureContext({ cert, key });
   } catch (e) {
     throw new Error(`--tls-cert ${certFile} and --tls-key ${keyFile} do not form a usable pair: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
+
+/** One request of onRequest until its response closes: what the close settles and logs. */
+class Tracked {
+  readonly req: http.IncomingMessage | http2.Http2ServerRequest;
+  readonly started: number;
+  readonly delivery: Delivery;
+  /** The TCP connection the response goes out on. */
+  readonly connection: net.Socket | undefined;
+  finished = false;
+
+  constructor(req: http.IncomingMessage | http2.Http2ServerRequest, started: number, delivery: Delivery, connection: net.Socket | undefined) {
+    this.req = req;
+    this.started = started;
+    this.delivery = delivery;
+    this.connection = connection;
+  }
+}
+
+/**
+ * A request's context values, as connect-es's createContextValues() keeps them (under each key's
+ * id on the object itself), with the methods on the prototype: a held request keeps one object
+ * rather than one and three closures.
+ */
+class RequestValues implements ContextValues {
+  get<T>(key: ContextKey<T>): T {
+    const own = this as unknown as Record<symbol, T>;
+    return key.id in own ? own[key.id] : key.defaultValue;
+  }
+
+  set<T>(key: ContextKey<T>, value: T): this {
+    (this as unknown as Record<symbol, T>)[key.id] = value;
+    return this;
+  }
+
+  delete(key: ContextKey<unknown>): this {
+    delete (this as unknown as Record<symbol, unknown>)[key.id];
+    return this;
   }
 }
 

@@ -68,12 +68,14 @@ export class ConnectionTimeouts {
   session(session: http2.ServerHttp2Session, socket: net.Socket, startedAt: number): void {
     const s: Session = { session, socket, startedAt, streams: 0, sawStream: false, idleSince: startedAt, closingAt: undefined };
     this.#sessions.set(session, s);
+    // One close listener per session, shared by its streams ('close' fires once per stream).
+    const onStreamClose = (): void => {
+      if (--s.streams === 0) s.idleSince = performance.now();
+    };
     session.on("stream", (stream: http2.ServerHttp2Stream) => {
       s.streams++;
       s.sawStream = true;
-      stream.once("close", () => {
-        if (--s.streams === 0) s.idleSince = performance.now();
-      });
+      stream.on("close", onStreamClose);
     });
     session.once("close", () => this.#sessions.delete(session));
   }
