@@ -49,6 +49,13 @@ export interface Capabilities {
    * execution's new events and its row go in one round trip; SQLite: no, two in-process calls).
    */
   readonly writableCte: boolean;
+  /**
+   * A condition on a task row's owner column that takes a lock on that owner for the rest of the
+   * transaction if no other transaction holds it, and is false if one does (PostgreSQL: a
+   * transaction-scoped advisory lock on the owner's hash), so concurrent claims pass over each
+   * other's owners; undefined where claims never run concurrently (SQLite).
+   */
+  readonly ownerLock?: (column: string) => string;
 }
 
 /** A database: transactions, capabilities, and the cross-node nudge. */

@@ -62,6 +62,17 @@ export async function insertTaskIfAbsent(sql: Sql, t: { queue: string; priority:
  * this transaction where the backend locks (rows another node is claiming are skipped).
  */
 export async function nextScheduled(sql: Sql, caps: Capabilities, queue: string, limit: number): Promise<TaskRow[]> {
+  if (caps.ownerLock !== undefined) {
+    // Owners another claim is starting tasks of are passed over as well as its rows: the claim
+    // opens and locks each owner of its tasks, so two claims sharing one owner ran one after the
+    // other, and a claim holding one owner while waiting for the next queued every claim and
+    // completion of the first behind it. When that leaves nothing, the plain claim runs.
+    const rows = await sql.all(
+      `SELECT ${cols} FROM tasks WHERE queue = ? AND state = 0 AND ${caps.ownerLock("owner")} ORDER BY priority DESC, id LIMIT ?${caps.claimSuffix}`,
+      [queue, limit],
+    );
+    if (rows.length > 0) return rows.map(task);
+  }
   const rows = await sql.all(`SELECT ${cols} FROM tasks WHERE queue = ? AND state = 0 ORDER BY priority DESC, id LIMIT ?${caps.claimSuffix}`, [queue, limit]);
   return rows.map(task);
 }

@@ -46,7 +46,15 @@ export interface PostgresOptions {
   connectTimeoutMs?: number;
 }
 
-const caps: Capabilities = { claimSuffix: " FOR UPDATE SKIP LOCKED", lockSuffix: " FOR UPDATE", shared: true, writableCte: true };
+/** First key of taskgate's advisory locks on task owners ('tg' 'o'); the second is the owner's hash. */
+const ownerLockClass = 0x74676f;
+const caps: Capabilities = {
+  claimSuffix: " FOR UPDATE SKIP LOCKED",
+  lockSuffix: " FOR UPDATE",
+  shared: true,
+  writableCte: true,
+  ownerLock: (column) => `pg_try_advisory_xact_lock(${ownerLockClass}, hashtext(${column}))`,
+};
 
 /** Attempts of a transaction that keeps hitting serialization failures or deadlocks. */
 const maxAttempts = 5;
