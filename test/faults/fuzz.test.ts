@@ -193,7 +193,9 @@ function binaryBaseline(method: DescMethod, fx: Fixture): Uint8Array {
     const one = awsJsonToMessage(RespondActivityTaskCompletedRequestSchema, baseline(model, "RespondActivityTaskCompleted", fx), model);
     return toBinary(RespondActivityTasksRequestSchema, create(RespondActivityTasksRequestSchema, { outcomes: [{ outcome: { case: "completed", value: one } }] }));
   }
-  const op = method.name.startsWith("Stream") ? method.name.replace("Stream", "PollFor").replace(/Tasks$/, "Task") : method.name;
+  // A task stream (or its batch stream) is validated as its poll: StreamActivityTasks and
+  // StreamActivityTaskBatches as PollForActivityTask.
+  const op = method.name.startsWith("Stream") ? method.name.replace("Stream", "PollFor").replace(/(Tasks|TaskBatches)$/, "Task") : method.name;
   const msg = awsJsonToMessage(method.input, baseline(model, op, fx), model);
   return toBinary(method.input, msg);
 }
