@@ -77,22 +77,30 @@ function translate(e: unknown, onInternal: ((cause: unknown) => void) | undefine
  * internal failure (a non-Fault error, or a Fault with status >= 500) so it can be logged.
  */
 export function createFaultInterceptor(onInternal?: (cause: unknown) => void): Interceptor {
-  return (next) => async (req) => {
+  // Not an async function: a held long poll keeps one reaction on its call's promise rather than
+  // a suspended frame of this interceptor.
+  return (next) => (req) => {
     reached(req.contextValues);
     // A streaming method's input is parsed while the handler reads it: a message that cannot be
     // parsed is the client's error.
     if (req.stream) req = { ...req, message: translateInput(req.message, req.method.input) };
-    let res;
-    try {
-      res = await next(req);
-    } catch (e) {
+    const values = req.contextValues;
+    const failed = (e: unknown): never => {
       // An error answer carries no task: anything claimed for this request goes back to its queue.
-      req.contextValues.get(deliveryKey)?.undelivered();
+      values.get(deliveryKey)?.undelivered();
       throw translate(e, onInternal);
+    };
+    let pending: ReturnType<typeof next>;
+    try {
+      pending = next(req);
+    } catch (e) {
+      return Promise.reject(e).catch(failed);
     }
-    if (!res.stream) return res;
-    const wrapped: StreamResponse = { ...res, message: translateErrors(res.message, onInternal) };
-    return wrapped;
+    return pending.then((res) => {
+      if (!res.stream) return res;
+      const wrapped: StreamResponse = { ...res, message: translateErrors(res.message, onInternal) };
+      return wrapped;
+    }, failed);
   };
 }
 

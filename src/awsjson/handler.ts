@@ -52,6 +52,11 @@ export interface AwsJsonHandlerOptions {
   logger: Logger;
   /** Largest request body accepted; larger bodies get 413. */
   maxBodyBytes: number;
+  /**
+   * Whether the edge in front reports each response's close by calling the handler's `closed`
+   * (the server does, from the listener it has anyway); otherwise the handler listens itself.
+   */
+  edgeReportsClose?: boolean;
   /** Per-request context values (e.g. the authenticated principal); a Delivery is added unless they carry one. */
   contextValues?: (req: AwsJsonRequest) => ContextValues;
   /**
@@ -243,8 +248,15 @@ function readBody(req: AwsJsonRequest, limit: number): Promise<Buffer> {
   });
 }
 
+/** The request handler of the AWS JSON route, and what the edge calls when a response closes (with edgeReportsClose). */
+export interface AwsJsonHandler {
+  (req: AwsJsonRequest, res: AwsJsonResponse): void;
+  /** A response of this handler closed (written completely, or the client went away first). */
+  closed(res: AwsJsonResponse): void;
+}
+
 /** Creates the request handler of the AWS JSON route. It never throws and ends every response once. */
-export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJsonRequest, res: AwsJsonResponse) => void {
+export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): AwsJsonHandler {
   const { logger, maxBodyBytes } = opts;
   const routes = new Map<string, Route>();
   for (const service of opts.services) {
@@ -266,7 +278,7 @@ export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJson
 
   const env: CallEnv = { logger, sealTokens: opts.sealTokens };
 
-  return (req, res) => {
+  const handler = (req: AwsJsonRequest, res: AwsJsonResponse): void => {
     handle(req, res).catch((e: unknown) => {
       // handle() catches everything itself; this is the last line of defence.
       logger.error({ err: e }, "aws-json: unexpected failure in the request handler");
@@ -280,6 +292,7 @@ export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJson
       }
     });
   };
+  const edgeReportsClose = opts.edgeReportsClose === true;
 
   async function handle(req: AwsJsonRequest, res: AwsJsonResponse): Promise<void> {
     const target = headerValue(req.headers["x-amz-target"]) ?? "";
@@ -291,7 +304,7 @@ export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJson
     if (own) values.set(deliveryKey, own);
     const call = new AwsCall(res, target, requestType !== undefined && requestType.toLowerCase().startsWith("application/x-amz-json-1.1") ? "application/x-amz-json-1.1" : "application/x-amz-json-1.0", values, own, env);
     calls.set(res, call);
-    res.on("close", onResponseClose);
+    if (!edgeReportsClose) res.on("close", onResponseClose);
 
     try {
       if (req.method !== "POST") {
@@ -382,6 +395,8 @@ export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): (req: AwsJson
       call.failed(e);
     }
   }
+
+  return Object.assign(handler, { closed: responseClosed });
 }
 
 function noop(): void {}
@@ -395,11 +410,16 @@ interface CallEnv {
 /** The call on each response while it is open, for onResponseClose. */
 const calls = new WeakMap<AwsJsonResponse, AwsCall>();
 
-/** A response (`this`) closed: before it was written completely, the client went away. One function for every response. */
-function onResponseClose(this: AwsJsonResponse): void {
-  const call = calls.get(this);
-  calls.delete(this);
+/** A response closed: written completely, or the client went away first. */
+function responseClosed(res: AwsJsonResponse): void {
+  const call = calls.get(res);
+  calls.delete(res);
   call?.closed();
+}
+
+/** The listener form of responseClosed (`this` is the response): one function for every response. */
+function onResponseClose(this: AwsJsonResponse): void {
+  responseClosed(this);
 }
 
 /**

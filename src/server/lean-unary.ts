@@ -390,6 +390,9 @@ export function leanUnaryAdapter(options: ConnectNodeAdapterOptions): LeanUnaryH
         },
       );
     },
+    streamClosed(stream: http2.ServerHttp2Stream): void {
+      rawCalls.get(stream)?.closed();
+    },
   });
 }
 
@@ -412,9 +415,12 @@ export interface LeanUnaryHandler extends NodeHandler {
    * Serves a raw HTTP/2 stream whose request route() recognised, as the compatibility request
    * would be served: the answer (with `extraHeaders` added) is written on the stream; a request
    * replayed through connect-es gets compatibility objects made for it then. Listens for the
-   * stream's errors (a reset stream reports one).
+   * stream's errors (a reset stream reports one); the caller reports its close (streamClosed),
+   * so that one listener serves both.
    */
   serveStream(route: LeanRoute, stream: http2.ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[], values: ContextValues, extraHeaders: Readonly<Record<string, string>> | undefined): void;
+  /** A stream given to serveStream closed: its call, if still running, is given up (the client went away). */
+  streamClosed(stream: http2.ServerHttp2Stream): void;
 }
 
 function ignore(): void {
@@ -566,13 +572,8 @@ async function serve(
   run(call, message, open);
 }
 
-/** The call of each raw stream while it runs, for onRawClose. */
+/** The call of each raw stream while it runs, for LeanUnaryHandler.streamClosed. */
 const rawCalls = new WeakMap<http2.ServerHttp2Stream, LeanCall>();
-
-/** A raw stream (`this`) closed: its call, if still running, is given up. One function for every stream. */
-function onRawClose(this: http2.ServerHttp2Stream): void {
-  rawCalls.get(this)?.closed();
-}
 
 /**
  * Runs the call and writes its answer. Not an async function: what stays alive while the call
@@ -587,9 +588,18 @@ function run(call: LeanCall, message: unknown, open: Set<LeanCall>): void {
     onClose = (): void => call.closed();
     io.res.on("close", onClose);
   } else {
+    // The caller of serveStream reports the stream's close (streamClosed).
     rawCalls.set(io.stream, call);
-    io.stream.on("close", onRawClose);
   }
+  // A client gone while the request was read and parsed (a decompression waits for the thread
+  // pool) closed the response before the listener above: the call starts given up.
+  const gone =
+    io.stream !== undefined
+      ? io.stream.closed || io.stream.destroyed
+      : "stream" in io.res
+        ? io.res.stream.closed || io.res.stream.destroyed
+        : (io.res as { closed?: boolean }).closed === true || io.res.destroyed;
+  if (gone) call.closed();
   let answer: Promise<UnaryResponse>;
   try {
     answer = call.lean.next(unaryRequest(call, message));
@@ -622,7 +632,6 @@ function finish(call: LeanCall, open: Set<LeanCall>, onClose: (() => void) | und
     if (io.res.destroyed || io.res.writableEnded) return;
   } else {
     rawCalls.delete(io.stream);
-    io.stream.off("close", onRawClose);
     if (io.stream.destroyed || io.stream.closed || io.stream.headersSent) return;
   }
   (call.protocolName === "connect" ? writeConnect(call, out, error) : writeGrpc(call, out, error)).catch(() => {

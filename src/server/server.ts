@@ -143,7 +143,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     return p === undefined ? `address ${values.get(sourceKey).ip ?? ""}` : `principal ${p.name}`;
   };
   /** The response of each request, for headers a refusal sets before the AWS route answers. */
-  const responses = new WeakMap<object, http.ServerResponse | http2.Http2ServerResponse>();
   const graceMs = Math.round(config.shutdownGraceSeconds * 1000);
   const idleMs = Math.round(config.idleTimeoutSeconds * 1000);
   const headersMs = Math.round(config.headersTimeoutSeconds * 1000);
@@ -202,7 +201,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   // --- per-request delivery tracking and logging -------------------------------------------------
 
-  const deliveries = new WeakMap<NodeRequest, Delivery>();
+  /** Each request of onRequest (its Delivery) until its response closes. */
+  const tracked = new WeakMap<object, Tracked>();
   /** The client address and transport of each connection (for aws:SourceIp and aws:SecureTransport), made once per connection. */
   const sources = new WeakMap<object, RequestSource>();
   const sourceOf = (connection: object | undefined, ip: string | undefined, secure: boolean): RequestSource => {
@@ -213,12 +213,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
   /** Context values of a request: its Delivery under deliveryKey. */
   const contextValues = (req: NodeRequest): ContextValues => {
-    let d = deliveries.get(req);
-    if (d === undefined) {
-      // Not seen by onRequest (cannot happen for requests of these servers); untracked but valid.
-      d = new Delivery();
-      deliveries.set(req, d);
-    }
+    // Not seen by onRequest (cannot happen for requests of these servers): untracked but valid.
+    const d: Delivery = tracked.get(req) ?? new Delivery();
     const socket = (req as { socket?: net.Socket }).socket;
     return new RequestValues()
       .set(deliveryKey, d)
@@ -235,6 +231,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     logger: opts.logger,
     maxBodyBytes: config.maxBodyBytes,
     contextValues,
+    edgeReportsClose: true,
     authenticate: auth.mode === "off" ? undefined : (req, body, service, values) => auth.authenticateAwsJson({ method: req.method ?? "", url: req.url ?? "/", headers: req.headers }, body, service, values),
     authorize: auth.mode === "off" ? undefined : (_req, service, operation, input, values) => auth.authorizeAwsJson(service, operation, input, values),
     openTokens: auth.mode === "off" ? undefined : (service, input, values) => auth.openTokens(service, input, values),
@@ -244,7 +241,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         return limits.admit(callerOf(values), service, operation, isObject(input) ? input : {}, Date.now());
       } catch (e) {
         // The SDKs back off by these headers; sendFault keeps headers already set.
-        if (e instanceof ThrottlingFault) for (const [k, v] of Object.entries(e.headers)) responses.get(req)?.setHeader(k, v);
+        if (e instanceof ThrottlingFault) for (const [k, v] of Object.entries(e.headers)) tracked.get(req)?.res.setHeader(k, v);
         throw e;
       }
     },
@@ -338,7 +335,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const settler = new DeliverySettler((socket) => failedSockets.has(socket));
 
   /** What a raw lean stream's close settles and logs. */
-  const leanStreams = new WeakMap<http2.ServerHttp2Stream, { readonly started: number; readonly delivery: Delivery; readonly path: string; readonly connection: net.Socket | undefined }>();
+  const leanStreams = new WeakMap<http2.ServerHttp2Stream, TrackedStream>();
   /**
    * A raw lean stream closed (`this`): as onRequest's close listener for an HTTP/2 response, its
    * answer counts as written if it was ended and the stream closed without error, and must then
@@ -350,9 +347,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     leanStreams.delete(this);
     const finished = this.writableEnded && this.rstCode === http2.constants.NGHTTP2_NO_ERROR;
     if (finished) {
-      if (t.connection === undefined) t.delivery.delivered();
-      else settler.written(t.connection, t.delivery);
-    } else t.delivery.undelivered();
+      if (t.connection === undefined) t.delivered();
+      else settler.written(t.connection, t);
+    } else t.undelivered();
+    handler.streamClosed(this);
     const status = this.headersSent ? Number(this.sentHeaders[":status"]) : 200;
     const line = { method: "POST", path: t.path, http: "2.0", status, ms: Math.round((performance.now() - t.started) * 10) / 10, ...(finished ? {} : { aborted: true }) };
     if (finished && status >= 500) log.error(line, "request failed");
@@ -373,11 +371,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (Number(headerValue(headers["content-length"])) > config.maxBodyBytes) return false;
     const c = corsDecision(cors, "POST", headers);
     if (c.kind === "preflight") return false;
-    const delivery = new Delivery();
     // The stream no longer names its session once closed: the connection is noted now.
     const session = stream.session;
     const socket = session === undefined ? undefined : h2Sockets.get(session);
-    leanStreams.set(stream, { started: performance.now(), delivery, path: headerValue(headers[":path"]) ?? "", connection: socket });
+    const delivery = new TrackedStream(performance.now(), headerValue(headers[":path"]) ?? "", socket);
+    leanStreams.set(stream, delivery);
     stream.on("close", onLeanStreamClose);
     const values = new RequestValues().set(deliveryKey, delivery).set(sourceKey, sourceOf(session, socket?.remoteAddress, session?.encrypted === true));
     try {
@@ -389,39 +387,39 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     return true;
   };
 
-  /** What each response's close settles and logs (the listeners are shared by every response). */
-  const tracked = new WeakMap<http.ServerResponse | http2.Http2ServerResponse, Tracked>();
   const written = (t: Tracked): void => {
-    if (t.connection === undefined) t.delivery.delivered();
-    else settler.written(t.connection, t.delivery);
+    if (t.connection === undefined) t.delivered();
+    else settler.written(t.connection, t);
   };
   // HTTP/1.1: 'finish' means the socket's write callback for the last byte ran (the kernel took
   // it). HTTP/2's compatibility response emits 'finish' (and reports writableFinished) also for
   // a reset stream, so there the response counts as written only if it was ended and its stream
   // closed without error. Either way the connection must then survive the settle window.
   function onH1Finish(this: http.ServerResponse): void {
-    const t = tracked.get(this);
+    const t = tracked.get(this.req);
     if (t === undefined || t.finished) return;
     t.finished = true;
     written(t);
   }
   function onResponseClose(this: http.ServerResponse | http2.Http2ServerResponse): void {
-    const t = tracked.get(this);
+    const t = tracked.get(this.req);
     if (t === undefined) return;
-    tracked.delete(this);
     const { req } = t;
+    tracked.delete(req);
     const h1 = this instanceof http.ServerResponse ? this : undefined;
     if (h1 === undefined) {
       const h2res = this as http2.Http2ServerResponse;
       t.finished = h2res.writableEnded && h2res.stream.rstCode === http2.constants.NGHTTP2_NO_ERROR;
       if (t.finished) written(t);
-      else t.delivery.undelivered();
+      else t.undelivered();
     } else {
-      if (!t.finished) t.delivery.undelivered();
+      if (!t.finished) t.undelivered();
       openH1.delete(h1);
       // During shutdown a keep-alive connection is closed as soon as it has nothing to do.
       if (closing) setImmediate(() => h1Server.closeIdleConnections());
     }
+    // The AWS JSON handler learns of the close here rather than by a listener of its own.
+    aws.closed(this);
     const target = req.headers["x-amz-target"];
     const line = {
       method: req.method,
@@ -438,9 +436,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
 
   const onRequest = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void => {
-    const delivery = new Delivery();
-    deliveries.set(req, delivery);
-    responses.set(req, res);
     const h1 = res instanceof http.ServerResponse ? res : undefined;
     const h2session = h1 === undefined ? (res as http2.Http2ServerResponse).stream.session : undefined;
     /** The TCP connection the response goes out on. */
@@ -449,7 +444,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       openH1.add(h1);
       if (closing) h1.setHeader("connection", "close");
     }
-    tracked.set(res, new Tracked(req, performance.now(), delivery, connection));
+    tracked.set(req, new Tracked(req, res, performance.now(), connection));
     // Each fires once: `on` rather than `once` spares a wrapper per request.
     if (h1 !== undefined) h1.on("finish", onH1Finish);
     res.on("close", onResponseClose);
@@ -809,19 +804,35 @@ function loadSecureContext(certFile: string, keyFile: string): tls.SecureContext
   }
 }
 
-/** One request of onRequest until its response closes: what the close settles and logs. */
-class Tracked {
+/** One request of onRequest until its response closes: its Delivery, and what the close settles and logs (one object per request). */
+class Tracked extends Delivery {
   readonly req: http.IncomingMessage | http2.Http2ServerRequest;
+  readonly res: http.ServerResponse | http2.Http2ServerResponse;
   readonly started: number;
-  readonly delivery: Delivery;
   /** The TCP connection the response goes out on. */
   readonly connection: net.Socket | undefined;
   finished = false;
 
-  constructor(req: http.IncomingMessage | http2.Http2ServerRequest, started: number, delivery: Delivery, connection: net.Socket | undefined) {
+  constructor(req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse, started: number, connection: net.Socket | undefined) {
+    super();
     this.req = req;
+    this.res = res;
     this.started = started;
-    this.delivery = delivery;
+    this.connection = connection;
+  }
+}
+
+/** A raw lean stream's request until its stream closes (server.ts onLeanStream): its Delivery and what its close logs. */
+class TrackedStream extends Delivery {
+  readonly started: number;
+  readonly path: string;
+  /** The TCP connection under the stream's session (a closed stream no longer names its session). */
+  readonly connection: net.Socket | undefined;
+
+  constructor(started: number, path: string, connection: net.Socket | undefined) {
+    super();
+    this.started = started;
+    this.path = path;
     this.connection = connection;
   }
 }
