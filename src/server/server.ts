@@ -360,12 +360,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   /**
    * Takes an HTTP/2 stream whose request is a lean long poll (handler.route) and serves it raw,
    * with what onRequest gives every request: a Delivery settled on close, the request's log
-   * line, CORS headers, the client address. Requests onRequest answers itself (no authority, a
-   * body declared over the limit) are left to it. False: not taken, the stream is untouched.
+   * line, CORS headers, the client address. Requests onRequest or the compatibility API answer
+   * themselves (no authority, a body declared over the limit, an Expect header) are left to them.
+   * False: not taken, the stream is untouched.
    */
   const onLeanStream = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]): boolean => {
     const route = handler.route(headers);
     if (route === undefined) return false;
+    // An Expect header is answered by the compatibility API (100 Continue, or 417).
+    if (headers.expect !== undefined) return false;
     const authority = headers[":authority"] ?? headers.host;
     if (authority === undefined || authority === "") return false;
     if (Number(headerValue(headers["content-length"])) > config.maxBodyBytes) return false;
