@@ -147,6 +147,13 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
    */
   async function send(conn: Conn, text: string, values?: readonly SqlValue[]): Promise<pg.QueryResult<Row>> {
     if (conn.done) throw internalFailure(new Error("statement issued after its transaction ended"));
+    // The transaction's BEGIN travels with its first statement, in one simple query.
+    const first = !conn.begun;
+    if (first) {
+      text = `BEGIN;\n${values === undefined ? text : inline(text, values)}`;
+      values = undefined;
+      conn.begun = true;
+    }
     try {
       const r = values === undefined ? await conn.client.query<Row>(text) : await conn.client.query<Row>({ ...prepared(text), values: values.map(encodeValue) });
       up();
@@ -156,6 +163,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
       return last;
     } catch (e) {
       if (isConnectionError(e)) {
+        if (first) conn.lostAtBegin = true;
         conn.broken ??= e;
         down(e);
         throw serviceUnavailable(e);
@@ -198,7 +206,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
       if (!(e instanceof Error && /timeout exceeded when trying to connect/.test(e.message))) down(e);
       throw serviceUnavailable(e);
     }
-    const conn: Conn = { client, broken: undefined, conflict: false, done: false, wrote: false, held: [] };
+    const conn: Conn = { client, broken: undefined, conflict: false, done: false, wrote: false, held: [], begun: false, lostAtBegin: false };
     // The pool's own listener drops a client whose connection fails; this one remembers it.
     const onError = (e: Error): void => {
       conn.broken ??= e;
@@ -207,12 +215,14 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
     let phase: "begin" | "body" | "commit" = "begin";
     let brokenBeforeCommit = false;
     try {
-      await exec(conn, "BEGIN");
+      // BEGIN is sent with the first statement (send).
       phase = "body";
       const value = await fn(bind(conn));
       brokenBeforeCommit = conn.broken !== undefined;
       phase = "commit";
       // Writes still held back travel with the COMMIT, in one simple query.
+      // A transaction that sent nothing has nothing to commit.
+      if (!conn.begun && conn.held.length === 0) return { value };
       const r = conn.held.length > 0 ? await send(conn, `${held(conn)};\nCOMMIT`) : await send(conn, "COMMIT");
       if (r.command === "ROLLBACK") {
         // A statement failed, fn caught its error and went on: PostgreSQL had aborted the
@@ -228,7 +238,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
     } catch (e) {
       // A COMMIT that failed without losing the connection (a held-back write before it failed)
       // left the transaction aborted, or ended it: ROLLBACK at most warns that none is open.
-      if (conn.broken === undefined) {
+      if (conn.broken === undefined && conn.begun) {
         try {
           await conn.client.query("ROLLBACK");
         } catch (re) {
@@ -238,7 +248,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
       }
       if (conn.broken !== undefined) {
         // A pooled connection that died before BEGIN ran: nothing happened, try a fresh one.
-        if (phase === "begin" && !last) return { retry: e };
+        if ((phase === "begin" || conn.lostAtBegin) && !last) return { retry: e };
         if (phase === "commit" && !brokenBeforeCommit) {
           throw internalFailure(new Error("the database connection was lost during COMMIT; the transaction may or may not have committed", { cause: conn.broken }));
         }
@@ -331,6 +341,10 @@ interface Conn {
   wrote: boolean;
   /** Writes held back (`Sql.write`), as statement texts with their values inlined, in order. */
   held: string[];
+  /** BEGIN was sent (with the transaction's first statement). */
+  begun: boolean;
+  /** The connection broke on the message carrying BEGIN: nothing of the transaction ran. */
+  lostAtBegin: boolean;
 }
 
 // ---- statements ----
