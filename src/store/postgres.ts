@@ -1,5 +1,9 @@
-// PostgreSQL backend through node-postgres: a pool of connections, each statement a named prepared
-// statement (parsed once per connection), one dedicated connection for LISTEN.
+// PostgreSQL backend through node-postgres: a pool of connections, statements as named prepared
+// statements (parsed once per connection), one dedicated connection for LISTEN.
+//
+// Round trips: a transaction's BEGIN travels with its first statement, and writes whose outcome
+// nobody reads (`Sql.write`) with its next statement or its COMMIT, as one simple query with the
+// values inlined as literals (`inline`); every other statement is a prepared statement of its own.
 //
 // Invariants:
 // - The portable SQL of src/store/ runs unchanged: `?` placeholders become `$1..$n` (outside
