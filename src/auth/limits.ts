@@ -106,8 +106,6 @@ export class Slots {
   }
 }
 
-type Json = Record<string, unknown>;
-
 /** Whether an operation is a long poll (held per caller). */
 export function isPoll(service: string, operation: string): boolean {
   return (service === "swf" && (operation === "PollForActivityTask" || operation === "PollForDecisionTask")) || (service === "states" && operation === "GetActivityTask") || (service === "datapipeline" && operation === "PollForTask");
@@ -138,10 +136,10 @@ export class CallLimits {
   /**
    * Admits one call of `caller` or throws its refusal (ThrottlingFault for a rate, the service's
    * limit fault for held polls). Returns the function that gives back what the call holds; call
-   * it once the call is answered. `_input` is not read: the per-queue count, the one limit that
-   * read a request, is the dispatch core's now.
+   * it once the call is answered. No limit here reads the request: polls held per queue are
+   * counted by the dispatch core.
    */
-  admit(caller: string, service: string, operation: string, _input: Json, nowMs: number): () => void {
+  admit(caller: string, service: string, operation: string, nowMs: number): () => void {
     const s = this.#settings;
     const wait = this.#perCaller?.take(caller, nowMs) ?? 0;
     if (wait > 0) throw new ThrottlingFault(`Rate exceeded: more than ${s.maxRequestsPerSecond} requests per second from this caller. Retry after the delay given.`, wait);

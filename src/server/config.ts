@@ -69,6 +69,12 @@ export interface Config {
    */
   readonly headersTimeoutSeconds: number;
   /**
+   * How long a written long-poll answer waits for its connection to fail before it counts as
+   * delivered, in milliseconds (a reset within it puts the task back at once). Set it above the
+   * round trip to the farthest workers. Default 20.
+   */
+  readonly deliverySettleMs: number;
+  /**
    * The AWS region taskgate answers as: the region in every ARN it issues (SWF domains, Step
    * Functions activities, state machines, executions). Default `us-east-1`.
    */
@@ -143,6 +149,7 @@ export const defaults: Config = {
   maxConcurrentStreams: 1000,
   idleTimeoutSeconds: 65,
   headersTimeoutSeconds: 60,
+  deliverySettleMs: 20,
   region: "us-east-1",
   accountId: "000000000000",
   maxActivityPollers: 1000,
@@ -197,6 +204,9 @@ Every flag has an environment variable; a flag wins over its variable.
   --idle-timeout-seconds <s>    TASKGATE_IDLE_TIMEOUT_SECONDS    a connection with no request in progress is closed after this
                                                                  long, > 0 (default 65)
   --headers-timeout-seconds <s> TASKGATE_HEADERS_TIMEOUT_SECONDS time a client gets to send a request's headers, > 0 (default 60)
+  --delivery-settle-ms <ms>     TASKGATE_DELIVERY_SETTLE_MS      how long a written long-poll answer waits for its connection to fail
+                                                                 before it counts as delivered; above the workers' round trip
+                                                                 (default 20)
   --region <region>             TASKGATE_REGION                  AWS region in the ARNs taskgate issues, e.g. eu-west-1 (default us-east-1)
   --account-id <id>             TASKGATE_ACCOUNT_ID              12-digit AWS account id in the ARNs taskgate issues (default 000000000000)
   --max-activity-pollers <n>    TASKGATE_MAX_ACTIVITY_POLLERS    Step Functions polls and task streams held at once per activity on
@@ -248,6 +258,7 @@ const options: readonly Option[] = [
   { key: "maxConcurrentStreams", flag: "--max-concurrent-streams", env: "TASKGATE_MAX_CONCURRENT_STREAMS" },
   { key: "idleTimeoutSeconds", flag: "--idle-timeout-seconds", env: "TASKGATE_IDLE_TIMEOUT_SECONDS" },
   { key: "headersTimeoutSeconds", flag: "--headers-timeout-seconds", env: "TASKGATE_HEADERS_TIMEOUT_SECONDS" },
+  { key: "deliverySettleMs", flag: "--delivery-settle-ms", env: "TASKGATE_DELIVERY_SETTLE_MS" },
   { key: "region", flag: "--region", env: "TASKGATE_REGION" },
   { key: "accountId", flag: "--account-id", env: "TASKGATE_ACCOUNT_ID" },
   { key: "maxActivityPollers", flag: "--max-activity-pollers", env: "TASKGATE_MAX_ACTIVITY_POLLERS" },
@@ -353,6 +364,18 @@ function parseTimeoutSeconds(raw: Raw): number {
   if (!UNSIGNED_DECIMAL.test(raw.value)) throw bad(raw, accepted);
   const n = Number(raw.value);
   if (!(n > 0) || n > MAX_TIMEOUT_SECONDS) throw bad(raw, accepted);
+  return n;
+}
+
+/** Longest --delivery-settle-ms accepted: a minute. */
+const MAX_SETTLE_MS = 60_000;
+
+/** --delivery-settle-ms: a whole number of milliseconds from 1 to a minute. */
+function parseSettleMs(raw: Raw): number {
+  const accepted = `a whole number of milliseconds from 1 to ${MAX_SETTLE_MS}`;
+  if (!/^\d+$/.test(raw.value)) throw bad(raw, accepted);
+  const n = Number(raw.value);
+  if (n < 1 || n > MAX_SETTLE_MS) throw bad(raw, accepted);
   return n;
 }
 
@@ -531,6 +554,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     maxConcurrentStreams: read("maxConcurrentStreams", parseMaxConcurrentStreams, defaults.maxConcurrentStreams),
     idleTimeoutSeconds: read("idleTimeoutSeconds", parseTimeoutSeconds, defaults.idleTimeoutSeconds),
     headersTimeoutSeconds: read("headersTimeoutSeconds", parseTimeoutSeconds, defaults.headersTimeoutSeconds),
+    deliverySettleMs: read("deliverySettleMs", parseSettleMs, defaults.deliverySettleMs),
     region: read("region", parseRegion, defaults.region),
     accountId: read("accountId", parseAccountId, defaults.accountId),
     maxActivityPollers: read("maxActivityPollers", parseMaxActivityPollers, defaults.maxActivityPollers),

@@ -43,8 +43,7 @@ import { Code, ConnectError, type ContextKey, type ContextValues } from "@connec
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { Delivery, deliveryKey } from "../request/delivery.ts";
-import { CallLimits, ThrottlingFault, createAuthenticator, isPoll, principalKey, sourceKey, type ReloadResult, type RequestSource } from "../auth/index.ts";
-import { toJson } from "@bufbuild/protobuf";
+import { CallLimits, ThrottlingFault, createAuthenticator, principalKey, sourceKey, type ReloadResult, type RequestSource } from "../auth/index.ts";
 import type { Interceptor } from "@connectrpc/connect";
 import { createAwsJsonHandler, type AwsJsonRequest, type AwsJsonResponse } from "../awsjson/handler.ts";
 import { connectRoutes, createFaultInterceptor, toConnectError } from "../faults-connect.ts";
@@ -236,9 +235,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     authorize: auth.mode === "off" ? undefined : (_req, service, operation, input, values) => auth.authorizeAwsJson(service, operation, input, values),
     openTokens: auth.mode === "off" ? undefined : (service, input, values) => auth.openTokens(service, input, values),
     sealTokens: auth.mode === "off" ? undefined : (service, output, values) => auth.sealTokens(service, output, values),
-    admit: (req, service, operation, input, values) => {
+    admit: (req, service, operation, _input, values) => {
       try {
-        return limits.admit(callerOf(values), service, operation, isObject(input) ? input : {}, Date.now());
+        return limits.admit(callerOf(values), service, operation, Date.now());
       } catch (e) {
         // The SDKs back off by these headers; sendFault keeps headers already set.
         if (e instanceof ThrottlingFault) for (const [k, v] of Object.entries(e.headers)) tracked.get(req)?.res.setHeader(k, v);
@@ -255,10 +254,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const caller = callerOf(req.contextValues);
     let release: () => void;
     try {
-      // Only a poll's request is read (its task list or worker group): a batch of 1,000 outcomes
-      // is not converted to JSON for nothing.
-      const input = !req.stream && isPoll(service, req.method.name) ? (toJson(req.method.input, req.message) as Record<string, unknown>) : {};
-      release = limits.admit(caller, service, req.method.name, input, Date.now());
+      release = limits.admit(caller, service, req.method.name, Date.now());
     } catch (e) {
       if (!(e instanceof Fault)) return Promise.reject(e);
       const err = toConnectError(e);
@@ -332,7 +328,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const h2Sockets = new WeakMap<http2.Http2Session, net.Socket>();
   /** Connections whose HTTP/2 session failed or ended abruptly (the socket itself reports no error then). */
   const failedSockets = new WeakSet<net.Socket>();
-  const settler = new DeliverySettler((socket) => failedSockets.has(socket));
+  const settler = new DeliverySettler((socket) => failedSockets.has(socket), config.deliverySettleMs);
 
   /** What a raw lean stream's close settles and logs. */
   const leanStreams = new WeakMap<http2.ServerHttp2Stream, TrackedStream>();
@@ -860,10 +856,6 @@ class RequestValues implements ContextValues {
     delete (this as unknown as Record<symbol, unknown>)[key.id];
     return this;
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

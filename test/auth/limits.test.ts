@@ -38,17 +38,18 @@ describe("Slots", () => {
 });
 
 const base = { maxRequestsPerSecond: 0, maxOperationRequestsPerSecond: 0, maxPollsPerCaller: 0 };
-const swfPoll = (list: string) => ["swf", "PollForActivityTask", { domain: "d", taskList: { name: list } }] as const;
+/** A PollForActivityTask call (the task list names the poll for the reader; the edge never reads it). */
+const swfPoll = (_list: string) => ["swf", "PollForActivityTask"] as const;
 
-const refusals: { name: string; settings: Partial<typeof base>; calls: (readonly [string, string, Record<string, unknown>])[]; fault: string; retryAfterMs?: number }[] = [
-  { name: "caller rate", settings: { maxRequestsPerSecond: 2 }, calls: [["swf", "ListDomains", {}], ["states", "ListActivities", {}], ["swf", "ListDomains", {}]], fault: "ThrottlingException", retryAfterMs: 500 },
-  { name: "operation rate", settings: { maxOperationRequestsPerSecond: 1 }, calls: [["swf", "ListDomains", {}], ["states", "ListActivities", {}], ["swf", "ListDomains", {}]], fault: "ThrottlingException", retryAfterMs: 1000 },
+const refusals: { name: string; settings: Partial<typeof base>; calls: (readonly [string, string])[]; fault: string; retryAfterMs?: number }[] = [
+  { name: "caller rate", settings: { maxRequestsPerSecond: 2 }, calls: [["swf", "ListDomains"], ["states", "ListActivities"], ["swf", "ListDomains"]], fault: "ThrottlingException", retryAfterMs: 500 },
+  { name: "operation rate", settings: { maxOperationRequestsPerSecond: 1 }, calls: [["swf", "ListDomains"], ["states", "ListActivities"], ["swf", "ListDomains"]], fault: "ThrottlingException", retryAfterMs: 1000 },
   {
     name: "Data Pipeline polls per caller",
     settings: { maxPollsPerCaller: 1 },
     calls: [
-      ["datapipeline", "PollForTask", { workerGroup: "wg" }],
-      ["datapipeline", "PollForTask", { workerGroup: "other" }],
+      ["datapipeline", "PollForTask"],
+      ["datapipeline", "PollForTask"],
     ],
     fault: "ThrottlingException",
   },
@@ -57,8 +58,8 @@ const refusals: { name: string; settings: Partial<typeof base>; calls: (readonly
     name: "Step Functions polls per caller",
     settings: { maxPollsPerCaller: 1 },
     calls: [
-      ["states", "GetActivityTask", { activityArn: "x" }],
-      ["states", "GetActivityTask", { activityArn: "y" }],
+      ["states", "GetActivityTask"],
+      ["states", "GetActivityTask"],
     ],
     fault: "ActivityWorkerLimitExceeded",
   },
@@ -67,11 +68,11 @@ const refusals: { name: string; settings: Partial<typeof base>; calls: (readonly
 describe("CallLimits", () => {
   it.each(refusals.map((r) => [r.name, r] as const))("%s: the last call is refused with its fault", (_name, r) => {
     const limits = new CallLimits({ ...base, ...r.settings });
-    for (const [service, op, input] of r.calls.slice(0, -1)) limits.admit("me", service, op, input, 0);
-    const [service, op, input] = r.calls[r.calls.length - 1];
+    for (const [service, op] of r.calls.slice(0, -1)) limits.admit("me", service, op, 0);
+    const [service, op] = r.calls[r.calls.length - 1];
     let err: unknown;
     try {
-      limits.admit("me", service, op, input, 0);
+      limits.admit("me", service, op, 0);
     } catch (e) {
       err = e;
     }
@@ -82,7 +83,7 @@ describe("CallLimits", () => {
       expect((err as ThrottlingFault).headers).toEqual({ "retry-after": String(Math.ceil(r.retryAfterMs / 1000)), "x-amz-retry-after": String(r.retryAfterMs) });
     }
     // Another caller is not affected by this one's rate or polls.
-    expect(() => limits.admit("other", service, op, input, 0)).not.toThrow();
+    expect(() => limits.admit("other", service, op, 0)).not.toThrow();
   });
 
   it("a released poll frees its caller's slot; polls on one task list are not counted here", () => {
@@ -98,7 +99,7 @@ describe("CallLimits", () => {
 
   it("a stream or another call holds nothing", () => {
     const limits = new CallLimits({ ...base, maxPollsPerCaller: 1 });
-    for (let i = 0; i < 3; i++) limits.admit("me", "swf", "StreamActivityTasks", { domain: "d", taskList: { name: "l" } }, 0);
+    for (let i = 0; i < 3; i++) limits.admit("me", "swf", "StreamActivityTasks", 0);
     expect(() => limits.admit("me", ...swfPoll("l"), 0)).not.toThrow();
   });
 });

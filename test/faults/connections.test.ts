@@ -183,7 +183,10 @@ describe("connection faults", () => {
 describe.each(stores)("long polls aborted while their answers are written (%s)", (kind: StoreKind) => {
   let tg: Taskgate;
   beforeAll(async () => {
-    tg = await startTaskgate({ kind, longPollSeconds: 0.5 });
+    // A settle window well above the client's reaction time even on loaded cores: the test's
+    // resets come from this process, whose event loop the rest of the suite may hold up for tens
+    // of milliseconds; a reset after the window would count the answer delivered (as it must).
+    tg = await startTaskgate({ kind, longPollSeconds: 0.5, config: { deliverySettleMs: 250 } });
   });
   afterAll(async () => {
     await tg.destroy();

@@ -29,6 +29,7 @@ describe("parseConfig", () => {
       maxConcurrentStreams: 1000,
       idleTimeoutSeconds: 65,
       headersTimeoutSeconds: 60,
+      deliverySettleMs: 20,
       region: "us-east-1",
       accountId: "000000000000",
       maxActivityPollers: 1000,
@@ -60,6 +61,7 @@ describe("parseConfig", () => {
       TASKGATE_MAX_CONCURRENT_STREAMS: "64",
       TASKGATE_IDLE_TIMEOUT_SECONDS: "30",
       TASKGATE_HEADERS_TIMEOUT_SECONDS: "0.5",
+      TASKGATE_DELIVERY_SETTLE_MS: "100",
       TASKGATE_REGION: "eu-west-1",
       TASKGATE_ACCOUNT_ID: "123456789012",
       TASKGATE_CORS_ORIGINS: "https://app.example.com, http://localhost:5173",
@@ -87,6 +89,7 @@ describe("parseConfig", () => {
       maxConcurrentStreams: 64,
       idleTimeoutSeconds: 30,
       headersTimeoutSeconds: 0.5,
+      deliverySettleMs: 100,
       region: "eu-west-1",
       accountId: "123456789012",
       maxActivityPollers: 1000,
@@ -126,6 +129,7 @@ describe("parseConfig", () => {
         "--idle-timeout-seconds",
         "0.25",
         "--headers-timeout-seconds=86400",
+        "--delivery-settle-ms=250",
         "--region",
         "cn-north-1",
         "--account-id=210987654321",
@@ -159,6 +163,7 @@ describe("parseConfig", () => {
       maxConcurrentStreams: 2,
       idleTimeoutSeconds: 0.25,
       headersTimeoutSeconds: 86400,
+      deliverySettleMs: 250,
       region: "cn-north-1",
       accountId: "210987654321",
       maxActivityPollers: 1000,
@@ -266,6 +271,9 @@ describe("parseConfig", () => {
     expect(errorOf(["--headers-timeout-seconds=-1"])).toBe(`--headers-timeout-seconds: invalid value "-1"; ${seconds}`);
     expect(errorOf([], { TASKGATE_HEADERS_TIMEOUT_SECONDS: "1m" })).toContain("TASKGATE_HEADERS_TIMEOUT_SECONDS");
     expect(parseConfig(["--headers-timeout-seconds=.1"], {}).headersTimeoutSeconds).toBe(0.1);
+    for (const v of ["0", "60001", "1.5", "-5", "x"]) expect(errorOf([`--delivery-settle-ms=${v}`])).toBe(`--delivery-settle-ms: invalid value "${v}"; expected a whole number of milliseconds from 1 to 60000`);
+    expect(parseConfig([], { TASKGATE_DELIVERY_SETTLE_MS: "60000" }).deliverySettleMs).toBe(60_000);
+    expect(parseConfig([], {}).deliverySettleMs).toBe(20);
   });
 
   it("signals --help and -h", () => {
@@ -301,6 +309,7 @@ describe("parseConfig", () => {
       "--max-concurrent-streams",
       "--idle-timeout-seconds",
       "--headers-timeout-seconds",
+      "--delivery-settle-ms",
       "--help",
     ]) {
       expect(usage).toContain(name);
