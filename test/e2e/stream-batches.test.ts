@@ -9,11 +9,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { StartExecutionCommand, type SFNClient } from "@aws-sdk/client-sfn";
 import { ActivatePipelineCommand, CreatePipelineCommand, PutPipelineDefinitionCommand } from "@aws-sdk/client-data-pipeline";
 import { StreamActivityTaskBatchesResponseSchema, type StreamActivityTaskBatchesResponse } from "../../gen/taskgate/swf/v1/service_pb.ts";
-import { DecisionType, EventType } from "../../gen/taskgate/swf/v1/types_pb.ts";
+import { EventType } from "../../gen/taskgate/swf/v1/types_pb.ts";
 import { TaskStatus } from "../../gen/taskgate/datapipeline/v1/types_pb.ts";
 import { faultFromConnectError } from "../../src/faults-connect.ts";
 import { startTaskgate, stores, type Taskgate } from "../helpers/harness.ts";
-import { connectFixture } from "../helpers/swf.ts";
+import { connectFixture, scheduleActivities } from "../helpers/swf.ts";
 import { closed, connectClient as sfnConnect, machineWith, sfnClient } from "./sfn-client.ts";
 import { objectsOf, startDp, type DpGate } from "./datapipeline-helpers.ts";
 
@@ -53,20 +53,8 @@ describe.each(stores)("SWF StreamActivityTaskBatches (%s)", (kind) => {
     await tg?.destroy();
   });
 
-  /** Starts an execution whose first decision schedules `count` activities with `input`. */
-  async function schedule(domain: string, workflowId: string, count: number, input?: string): Promise<string> {
-    const c = tg.connect;
-    const { runId } = await c.startWorkflowExecution({ domain, workflowId, workflowType: { name: "wf", version: "1" } });
-    const d = await c.pollForDecisionTask({ domain, taskList: { name: "d" } });
-    await c.respondDecisionTaskCompleted({
-      taskToken: d.taskToken,
-      decisions: Array.from({ length: count }, (_, i) => ({
-        decisionType: DecisionType.SCHEDULE_ACTIVITY_TASK,
-        scheduleActivityTaskDecisionAttributes: { activityId: `${workflowId}-${i}`, activityType: { name: "act", version: "1" }, input },
-      })),
-    });
-    return runId!;
-  }
+  /** Starts an execution whose first decision schedules `count` activities; returns its runId. */
+  const schedule = (domain: string, workflowId: string, count: number, input?: string) => scheduleActivities(tg.connect, domain, workflowId, count, input);
 
   it("delivers the tasks claimed together as one message within the credit; a batch completion gives the credit back", async () => {
     const c = tg.connect;

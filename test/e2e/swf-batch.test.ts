@@ -9,7 +9,7 @@ import type { ActivityTaskOutcomeSchema } from "../../gen/taskgate/swf/v1/servic
 import { DecisionType, EventType, type HistoryEvent } from "../../gen/taskgate/swf/v1/types_pb.ts";
 import { faultFromConnectError } from "../../src/faults-connect.ts";
 import { startTaskgate, stores, type Taskgate } from "../helpers/harness.ts";
-import { connectFixture } from "../helpers/swf.ts";
+import { connectFixture, scheduleActivities } from "../helpers/swf.ts";
 import { faultyDatabase, type FaultyDatabase } from "../helpers/faulty-db.ts";
 import type { Database, Sql } from "../../src/store/db.ts";
 
@@ -65,19 +65,7 @@ describe.each(stores)("RespondActivityTasks (%s)", (kind) => {
   });
 
   /** Starts an execution whose first decision schedules `count` activities; returns its runId. */
-  async function schedule(domain: string, workflowId: string, count: number): Promise<string> {
-    const c = tg.connect;
-    const { runId } = await c.startWorkflowExecution({ domain, workflowId, workflowType: { name: "wf", version: "1" } });
-    const d = await c.pollForDecisionTask({ domain, taskList: { name: "d" } });
-    await c.respondDecisionTaskCompleted({
-      taskToken: d.taskToken,
-      decisions: Array.from({ length: count }, (_, i) => ({
-        decisionType: DecisionType.SCHEDULE_ACTIVITY_TASK,
-        scheduleActivityTaskDecisionAttributes: { activityId: `${workflowId}-${i}`, activityType: { name: "act", version: "1" } },
-      })),
-    });
-    return runId!;
-  }
+  const schedule = (domain: string, workflowId: string, count: number, input?: string) => scheduleActivities(tg.connect, domain, workflowId, count, input);
 
   /** Polls `count` activity tasks of the domain; returns their tokens in activity order. */
   async function poll(domain: string, count: number): Promise<string[]> {

@@ -8,7 +8,7 @@ import {
 } from "@aws-sdk/client-swf";
 import type { Client } from "@connectrpc/connect";
 import type { SimpleWorkflowService } from "../../gen/taskgate/swf/v1/service_pb.ts";
-import { ChildPolicy } from "../../gen/taskgate/swf/v1/types_pb.ts";
+import { ChildPolicy, DecisionType } from "../../gen/taskgate/swf/v1/types_pb.ts";
 
 /** Names used by `setupDomain`. */
 export interface Fixture {
@@ -91,4 +91,22 @@ export async function connectFixture(c: Client<typeof SimpleWorkflowService>, pr
     defaultTaskHeartbeatTimeout: "NONE",
   });
   return domain;
+}
+
+/**
+ * Starts an execution of `wf`/`1` in a `connectFixture` domain and answers its first decision
+ * task with `count` ScheduleActivityTask decisions (activity ids `<workflowId>-<i>`, `input` on
+ * each). Returns the run id.
+ */
+export async function scheduleActivities(c: Client<typeof SimpleWorkflowService>, domain: string, workflowId: string, count: number, input?: string): Promise<string> {
+  const { runId } = await c.startWorkflowExecution({ domain, workflowId, workflowType: { name: "wf", version: "1" } });
+  const d = await c.pollForDecisionTask({ domain, taskList: { name: "d" } });
+  await c.respondDecisionTaskCompleted({
+    taskToken: d.taskToken,
+    decisions: Array.from({ length: count }, (_, i) => ({
+      decisionType: DecisionType.SCHEDULE_ACTIVITY_TASK,
+      scheduleActivityTaskDecisionAttributes: { activityId: `${workflowId}-${i}`, activityType: { name: "act", version: "1" }, input },
+    })),
+  });
+  return runId!;
 }
