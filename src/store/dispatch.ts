@@ -66,12 +66,17 @@ export async function nextScheduled(sql: Sql, caps: Capabilities, queue: string,
     // Owners another claim is starting tasks of are passed over as well as its rows: the claim
     // opens and locks each owner of its tasks, so two claims sharing one owner ran one after the
     // other, and a claim holding one owner while waiting for the next queued every claim and
-    // completion of the first behind it. When that leaves nothing, the plain claim runs.
+    // completion of the first behind it. When that leaves nothing, the plain claim runs, in the
+    // same statement (`rest` scans only when `free` is empty), so a claim of an empty queue (a
+    // poll starting or woken) stays one round trip.
+    const order = "ORDER BY priority DESC, id";
     const rows = await sql.all(
-      `SELECT ${cols} FROM tasks WHERE queue = ? AND state = 0 AND ${caps.ownerLock("owner")} ORDER BY priority DESC, id LIMIT ?${caps.claimSuffix}`,
-      [queue, limit],
+      `WITH free AS (SELECT ${cols} FROM tasks WHERE queue = ? AND state = 0 AND ${caps.ownerLock("owner")} ${order} LIMIT ?${caps.claimSuffix}), ` +
+        `rest AS (SELECT ${cols} FROM tasks WHERE queue = ? AND state = 0 AND NOT EXISTS (SELECT 1 FROM free) ${order} LIMIT ?${caps.claimSuffix}) ` +
+        `SELECT ${cols} FROM free UNION ALL SELECT ${cols} FROM rest ${order}`,
+      [queue, limit, queue, limit],
     );
-    if (rows.length > 0) return rows.map(task);
+    return rows.map(task);
   }
   const rows = await sql.all(`SELECT ${cols} FROM tasks WHERE queue = ? AND state = 0 ORDER BY priority DESC, id LIMIT ?${caps.claimSuffix}`, [queue, limit]);
   return rows.map(task);
