@@ -53,6 +53,15 @@ export type EngineOf<Desc extends DescService> = { [P in keyof Desc["method"] as
 type AnyUnary = (req: unknown, poll?: PollOptions) => Promise<unknown>;
 type AnyStream = (req: unknown, maxInFlight: number, signal: AbortSignal) => AsyncIterable<unknown[]>;
 
+/** A message's member names (JSON), sorted and joined, without `except`: to compare request shapes. */
+function memberNames(m: DescMessage, except?: string): string {
+  return m.fields
+    .map((f) => f.jsonName)
+    .filter((n) => n !== except)
+    .sort()
+    .join(",");
+}
+
 /**
  * The long poll a task stream is validated as: the one long-poll RPC of the service whose request
  * has exactly the stream's request members other than `maxInFlight` (SWF `StreamActivityTasks` →
@@ -60,12 +69,7 @@ type AnyStream = (req: unknown, maxInFlight: number, signal: AbortSignal) => Asy
  * `StreamTasks` → `PollForTask`). Undefined unless exactly one matches.
  */
 function pollOf(desc: DescService, stream: { input: DescMessage }): DescMethodUnary | undefined {
-  const members = (m: DescMessage) =>
-    m.fields
-      .map((f) => f.jsonName)
-      .filter((n) => n !== "maxInFlight")
-      .sort()
-      .join(",");
+  const members = (m: DescMessage) => memberNames(m, "maxInFlight");
   const want = members(stream.input);
   const matches = desc.methods.filter((m): m is DescMethodUnary => m.methodKind === "unary" && optionSeconds(m) > 0 && members(m.input) === want);
   return matches.length === 1 ? matches[0] : undefined;
@@ -80,13 +84,8 @@ function batchedStream(desc: DescService, method: { name: string; input: DescMes
   const fields = method.output.fields;
   const tasks = fields[0];
   if (fields.length !== 1 || tasks?.localName !== "tasks" || tasks.fieldKind !== "list" || tasks.listKind !== "message") return undefined;
-  const members = (m: DescMessage) =>
-    m.fields
-      .map((f) => f.jsonName)
-      .sort()
-      .join(",");
   const item = tasks.message.typeName;
-  const found = desc.methods.filter((m) => m.methodKind === "server_streaming" && m.output.typeName === item && members(m.input) === members(method.input));
+  const found = desc.methods.filter((m) => m.methodKind === "server_streaming" && m.output.typeName === item && memberNames(m.input) === memberNames(method.input));
   if (found.length !== 1) throw new Error(`${desc.typeName}.${method.name}: a batch stream needs exactly one stream of ${item} with the same request members`);
   return found[0];
 }
@@ -178,8 +177,8 @@ export function bindService<Desc extends DescService>(desc: Desc, model: Model, 
   const impl: Record<string, unknown> = {};
   for (const method of desc.methods) {
     const fn = methods[method.localName];
-    const isBatchStream = method.methodKind === "server_streaming" && batchedStream(desc, method) !== undefined;
-    if (typeof fn !== "function" && !isBatchStream) throw new Error(`${desc.typeName}.${method.name} has no engine method ${method.localName}`);
+    const batched = method.methodKind === "server_streaming" ? batchedStream(desc, method) : undefined;
+    if (typeof fn !== "function" && !batched) throw new Error(`${desc.typeName}.${method.name} has no engine method ${method.localName}`);
     const call = (fn ?? (() => undefined)).bind(engine);
     if (method.methodKind === "unary") {
       const longPoll = optionSeconds(method) > 0;
@@ -198,7 +197,6 @@ export function bindService<Desc extends DescService>(desc: Desc, model: Model, 
       const poll = pollOf(desc, method);
       const pollName = poll?.name;
       if (!poll || !pollName || !model.operations[pollName]) throw new Error(`${desc.typeName}.${method.name} has no long poll with the same request members to be validated as`);
-      const batched = batchedStream(desc, method);
       const stream: AnyStream | undefined = batched ? methods[batched.localName]?.bind(engine) : call;
       if (!stream) throw new Error(`${desc.typeName}.${method.name} batches ${batched?.name}, which has no engine method`);
       impl[method.localName] = async function* (req: MessageShape<typeof method.input> & { maxInFlight?: number }, ctx: HandlerContext) {
