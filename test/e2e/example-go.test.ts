@@ -13,12 +13,11 @@
 // golang-google-grpc-dev, golang-github-golang-protobuf-1-5-dev); fails naming them when missing.
 // The Go build cache lives in the system's temp folder (taskgate-go-cache), so only the first run
 // compiles grpc-go (about 10 s).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { describe, it } from "vitest";
+import { copyFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bufGenerate, expectSwfFlow, missingPackages, root, run, type Tool } from "../helpers/example-client.ts";
-import { startTaskgate, type Taskgate } from "../helpers/harness.ts";
+import { bufGenerate, exampleSuite, expectSwfFlow, root, run, type Tool } from "../helpers/example-client.ts";
 
 /** What must be on this machine, and the Debian package that brings it. */
 const tools: Tool[] = [
@@ -30,24 +29,10 @@ const tools: Tool[] = [
 ];
 
 describe("Go example client (grpc-go)", () => {
-  let tg: Taskgate;
-  let work: string;
-  beforeAll(async () => {
-    // The server's real hold time, so the 1 s client deadline is the shorter one.
-    tg = await startTaskgate({ longPollSeconds: 60 });
-    work = mkdtempSync(join(tmpdir(), "taskgate-example-go-"));
-  });
-  afterAll(async () => {
-    await tg?.destroy();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
-
-  it("the Debian packages it builds with are installed", () => {
-    const missing = missingPackages(tools);
-    expect(missing, `install with apt-get (bash .ci/run does): ${missing.join(" ")}`).toEqual([]);
-  });
+  const fx = exampleSuite(tools, "go");
 
   it("runs the whole SWF flow: registration, a 1 s-deadline poll answered empty, the Fault detail, decision, streamed activity, completion", async () => {
+    const { tg, work } = fx;
     // Generate as the README says, into a copy of the example (-o prefixes the template's out).
     bufGenerate("examples/go/buf.gen.yaml", work);
     const example = join(work, "examples", "go");

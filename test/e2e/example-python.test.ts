@@ -12,12 +12,9 @@
 //
 // Needs the Debian packages .ci/run installs (python3-grpcio, python3-protobuf,
 // protobuf-compiler, protobuf-compiler-grpc); fails naming them when missing.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, it } from "vitest";
 import { join } from "node:path";
-import { bufGenerate, expectSwfFlow, missingPackages, root, run, type Tool } from "../helpers/example-client.ts";
-import { startTaskgate, type Taskgate } from "../helpers/harness.ts";
+import { bufGenerate, exampleSuite, expectSwfFlow, root, run, type Tool } from "../helpers/example-client.ts";
 
 /** What must be on this machine, and the Debian package that brings it. */
 const tools: Tool[] = [
@@ -29,24 +26,10 @@ const tools: Tool[] = [
 ];
 
 describe("Python example client (grpcio)", () => {
-  let tg: Taskgate;
-  let work: string;
-  beforeAll(async () => {
-    // The server's real hold time, so the 1 s client deadline is the shorter one.
-    tg = await startTaskgate({ longPollSeconds: 60 });
-    work = mkdtempSync(join(tmpdir(), "taskgate-example-python-"));
-  });
-  afterAll(async () => {
-    await tg?.destroy();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
-
-  it("the Debian packages it builds with are installed", () => {
-    const missing = missingPackages(tools);
-    expect(missing, `install with apt-get (bash .ci/run does): ${missing.join(" ")}`).toEqual([]);
-  });
+  const fx = exampleSuite(tools, "python");
 
   it("runs the whole SWF flow: registration, a 1 s-deadline poll answered empty, the Fault detail, decision, streamed activity, completion", async () => {
+    const { tg, work } = fx;
     // Generate as the README says, into a temporary folder (-o prefixes the template's out).
     bufGenerate("examples/python/buf.gen.yaml", work);
 

@@ -2,11 +2,12 @@
 // buf as the examples' READMEs say, the flow's expected output line by line, and the server's own
 // account of the execution the program ran.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { CloseStatus, EventType, ExecutionStatus } from "../../gen/taskgate/swf/v1/types_pb.ts";
-import type { Taskgate } from "./harness.ts";
+import { startTaskgate, type Taskgate } from "./harness.ts";
 
 /** The repository's root. */
 export const root = join(import.meta.dirname, "../..");
@@ -21,6 +22,36 @@ export interface Tool {
 /** The packages of `tools` whose files are missing (the test names them, for apt-get). */
 export function missingPackages(tools: readonly Tool[]): string[] {
   return tools.filter((t) => !existsSync(t.path)).map((t) => t.pkg);
+}
+
+/**
+ * The fixture of an example-client suite, registered in the calling `describe`: a taskgate with
+ * the real hold time (so a client's 1 s deadline is the shorter one) and a temporary work folder,
+ * both removed after the suite, and a first test that the Debian packages of `tools` are
+ * installed. Read `tg` and `work` inside tests.
+ */
+export function exampleSuite(tools: readonly Tool[], name: string): { readonly tg: Taskgate; readonly work: string } {
+  const fx: { tg?: Taskgate; work?: string } = {};
+  beforeAll(async () => {
+    fx.tg = await startTaskgate({ longPollSeconds: 60 });
+    fx.work = mkdtempSync(join(tmpdir(), `taskgate-example-${name}-`));
+  });
+  afterAll(async () => {
+    await fx.tg?.destroy();
+    if (fx.work) rmSync(fx.work, { recursive: true, force: true });
+  });
+  it("the Debian packages it builds with are installed", () => {
+    const missing = missingPackages(tools);
+    expect(missing, `install with apt-get (bash .ci/run does): ${missing.join(" ")}`).toEqual([]);
+  });
+  return {
+    get tg() {
+      return fx.tg!;
+    },
+    get work() {
+      return fx.work!;
+    },
+  };
 }
 
 /** Generates code with `buf generate --template <template> -o <out>` (the npm buf, plugins from PATH). */
