@@ -4,7 +4,7 @@
 // the HTTP/2 client preface (`PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`, RFC 9113 §3.4) goes to an
 // http2.Server, any other to an http.Server, after the peeked bytes are pushed back onto the
 // socket. Both servers run the same handler: connectNodeAdapter for the registered services (the
-// unary long polls on a lean path in front of it, lean-unary.ts), whose fallback answers
+// unary calls on a lean path in front of it, lean-unary.ts), whose fallback answers
 // /healthz, answers an unknown RPC path in its protocol's own shape (protocol-errors.ts) and
 // hands every other request to the AWS JSON handler.
 //
@@ -313,7 +313,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     aws(req as AwsJsonRequest, res as AwsJsonResponse);
   };
 
-  // The unary long polls take a lean path in front of connect-es (lean-unary.ts); same options.
+  // Unary calls take a lean path in front of connect-es (lean-unary.ts); same options.
   const handler = leanUnaryAdapter({
     // Every method of every service; a request connect-es cannot decode is invalid_argument.
     routes: connectRoutes(opts.services, (e) => log.debug({ err: e }, "malformed RPC request")),
@@ -341,7 +341,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const t = leanStreams.get(this);
     if (t === undefined) return;
     leanStreams.delete(this);
-    const finished = this.writableEnded && this.rstCode === http2.constants.NGHTTP2_NO_ERROR;
+    // A stream its session's end destroyed reports itself ended too: only an answer that was
+    // started (headers sent) and ended counts as written.
+    const finished = this.headersSent && this.writableEnded && this.rstCode === http2.constants.NGHTTP2_NO_ERROR;
     if (finished) {
       if (t.connection === undefined) t.delivered();
       else settler.written(t.connection, t);
@@ -354,7 +356,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
 
   /**
-   * Takes an HTTP/2 stream whose request is a lean long poll (handler.route) and serves it raw,
+   * Takes an HTTP/2 stream whose request is a lean unary call (handler.route) and serves it raw,
    * with what onRequest gives every request: a Delivery settled on close, the request's log
    * line, CORS headers, the client address. Requests onRequest or the compatibility API answer
    * themselves (no authority, a body declared over the limit, an Expect header) are left to them.
@@ -537,7 +539,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     },
     onRequest,
   );
-  // A unary long poll is served from its raw stream (lean-unary.ts): no compatibility request and
+  // A unary call is served from its raw stream (lean-unary.ts): no compatibility request and
   // response are made for it. Every other stream goes to the listener through which Node's
   // compatibility API makes them and calls onRequest, as before.
   const compatStream = h2Server.listeners("stream");

@@ -1,4 +1,4 @@
-// The lean path of the unary long polls (src/server/lean-unary.ts) with the real Connect clients,
+// The lean path of the unary calls (src/server/lean-unary.ts), long polls above all, with the real Connect clients,
 // on every protocol and codec it takes: answers, the empty answer, errors with their Fault
 // detail, deadlines, client aborts (the poll is given up, the task goes to the next poll),
 // compression both ways, and a malformed request replayed through connect-es.
@@ -65,6 +65,24 @@ describe.each(transports)("lean unary long polls: $name", ({ make }) => {
     );
     expect(e?.code).toBe(Code.NotFound);
     expect(e && faultFromConnectError(e)?.name).toBe("UnknownResourceFault");
+  });
+
+  it("serves ordinary unary calls too: a call that changes state, a read, and a fault", async () => {
+    const before = leanUnaryCounts.served;
+    const replayed = leanUnaryCounts.replayed;
+    const workflowId = `w-${Math.random()}`;
+    const run = await c.startWorkflowExecution({ domain, workflowId, workflowType: { name: "wf", version: "1" }, input: "i".repeat(2048) });
+    const d = await c.describeWorkflowExecution({ domain, execution: { workflowId, runId: run.runId } });
+    expect(d.executionInfo?.execution?.runId).toBe(run.runId);
+    expect(d.openCounts?.openDecisionTasks).toBe(1);
+    const e = await c.describeDomain({ name: "no-such-domain" }).then(
+      () => undefined,
+      (err: unknown) => ConnectError.from(err),
+    );
+    expect(e?.code).toBe(Code.NotFound);
+    expect(e && faultFromConnectError(e)?.name).toBe("UnknownResourceFault");
+    expect(leanUnaryCounts.served).toBe(before + 3);
+    expect(leanUnaryCounts.replayed).toBe(replayed);
   });
 
   it("gives up an aborted poll: the next task goes to the next poll", async () => {
