@@ -118,7 +118,7 @@ async function notifyParent(ctx: Swf, uow: UnitOfWork, child: ExecutionTx, close
   const parent = new ExecutionTx(prow, child.nowMs);
   const ref = { workflowExecution: execRef(child), workflowType: execTypeInfo(child), initiatedEventId: BigInt(p.initiatedEventId) };
   const started = BigInt(p.startedEventId);
-  const closing = child.appended[child.appended.length - 1];
+  const closing = child.lastAppended();
   switch (closeStatus) {
     case "COMPLETED":
       parent.append({

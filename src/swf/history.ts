@@ -1,8 +1,8 @@
 // One workflow execution opened for change inside a transaction: its row, its decoded state and
 // the history events appended so far. Every SWF state change goes through `ExecutionTx`, so that
 // events, the execution row, task rows and timers commit together or not at all.
-import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { create, fromBinary, isMessage, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { HistoryEventSchema, type HistoryEvent } from "../../gen/taskgate/swf/v1/types_pb.ts";
 import type { Capabilities, Sql } from "../store/db.ts";
 import { saveExecution, type ExecutionRow } from "../store/swf.ts";
@@ -41,14 +41,46 @@ export interface ExecutionState {
 /** An event to append: everything but its id and timestamp. */
 export type EventInit = Omit<MessageInitShape<typeof HistoryEventSchema>, "eventId" | "eventTimestamp" | "$typeName">;
 
+/** HistoryEvent's attribute members (every message member but the timestamp) by local name. */
+const attributeMembers: ReadonlyMap<string, { number: number; message: DescMessage }> = new Map(
+  HistoryEventSchema.fields.flatMap((f) => (f.fieldKind === "message" && f.number !== 1 ? [[f.localName, { number: f.number, message: f.message }] as const] : [])),
+);
+
+/**
+ * An event's binary encoding, as toBinary(HistoryEventSchema, …) gives it, written directly: the
+ * timestamp, type and id, then the one attributes member it carries, encoded by its own (small)
+ * descriptor. HistoryEvent has about 57 members; creating and encoding it walked all of them for
+ * every event appended, which cost about a tenth of the server's time per completed activity.
+ */
+export function encodeEvent(init: EventInit, id: number, nowMs: number): Uint8Array {
+  const w = new BinaryWriter();
+  // google.protobuf.Timestamp: seconds = 1, nanos = 2, each left out when zero.
+  const seconds = Math.floor(nowMs / 1000);
+  const nanos = (nowMs - seconds * 1000) * 1_000_000;
+  w.tag(1, WireType.LengthDelimited).fork();
+  if (seconds !== 0) w.tag(1, WireType.Varint).int64(seconds);
+  if (nanos !== 0) w.tag(2, WireType.Varint).int32(nanos);
+  w.join();
+  if (init.eventType !== undefined && init.eventType !== 0) w.tag(2, WireType.Varint).int32(init.eventType);
+  w.tag(3, WireType.Varint).int64(id);
+  for (const [name, value] of Object.entries(init)) {
+    if (name === "eventType" || value === undefined) continue;
+    const member = attributeMembers.get(name);
+    if (member === undefined) throw new Error(`HistoryEvent has no attributes member ${name}`);
+    const attrs = isMessage(value, member.message) ? value : create(member.message, value as MessageInitShape<DescMessage>);
+    w.tag(member.number, WireType.LengthDelimited).bytes(toBinary(member.message, attrs));
+  }
+  return w.finish();
+}
+
 /** An execution being changed in one transaction. */
 export class ExecutionTx {
   readonly row: ExecutionRow;
   readonly state: ExecutionState;
   readonly nowMs: number;
   #pending: { id: number; data: Uint8Array }[] = [];
-  /** Events appended in this transaction, in order. */
-  readonly appended: HistoryEvent[] = [];
+  /** The encoding of the last event appended in this transaction. */
+  #last: Uint8Array | undefined;
 
   constructor(row: ExecutionRow, nowMs: number) {
     this.row = row;
@@ -63,10 +95,15 @@ export class ExecutionTx {
   /** Appends an event and returns its id. */
   append(init: EventInit): number {
     const id = this.row.nextEventId++;
-    const ev = create(HistoryEventSchema, { ...init, eventId: BigInt(id), eventTimestamp: timestampFromMs(this.nowMs) } as MessageInitShape<typeof HistoryEventSchema>);
-    this.#pending.push({ id, data: toBinary(HistoryEventSchema, ev) });
-    this.appended.push(ev);
+    const data = encodeEvent(init, id, this.nowMs);
+    this.#pending.push({ id, data });
+    this.#last = data;
     return id;
+  }
+
+  /** The last event appended in this transaction, if any. */
+  lastAppended(): HistoryEvent | undefined {
+    return this.#last === undefined ? undefined : fromBinary(HistoryEventSchema, this.#last);
   }
 
   /** Writes the appended events and the execution row. */
