@@ -137,6 +137,16 @@ export interface ExecutionRow {
 }
 
 const execCols = "run_id, domain, workflow_id, type_name, type_version, status, close_status, start_ms, close_ms, next_event_id, state";
+/** A task joined with its execution: the execution's columns, selected as e_<column>. */
+const joinedExecCols = execCols.split(", ").map((c) => ({ column: c, alias: `e_${c}` }));
+const joinedExecSelect = joinedExecCols.map((c) => `e.${c.column} AS ${c.alias}`).join(", ");
+
+/** The execution of a task-and-execution row (joinedExecSelect). */
+function joinedExecution(r: Row): ExecutionRow {
+  const e: Row = {};
+  for (const c of joinedExecCols) e[c.column] = r[c.alias];
+  return execution(e);
+}
 
 function execution(r: Row): ExecutionRow {
   return {
@@ -357,14 +367,12 @@ export async function countExecutions(sql: Sql, q: Omit<ExecutionQuery, "reverse
  */
 export async function startedTaskWithExecution(sql: Sql, caps: Capabilities, token: string): Promise<{ task: TaskRow; execution: ExecutionRow } | undefined> {
   const r = await sql.get(
-    `SELECT ${taskColumns}, ${execCols.split(", ").map((c) => `e.${c} AS e_${c}`).join(", ")} FROM tasks t JOIN swf_executions e ON e.run_id = t.owner ` +
+    `SELECT ${taskColumns}, ${joinedExecSelect} FROM tasks t JOIN swf_executions e ON e.run_id = t.owner ` +
       `WHERE t.token = ? AND t.state = 1 AND e.status = 'OPEN'${caps.lockSuffix}`,
     [token],
   );
   if (!r) return undefined;
-  const e: Row = {};
-  for (const c of execCols.split(", ")) e[c] = r[`e_${c}`];
-  return { task: taskFromRow(r), execution: execution(e) };
+  return { task: taskFromRow(r), execution: joinedExecution(r) };
 }
 
 /**
@@ -377,16 +385,11 @@ export async function startedTasksWithExecutions(sql: Sql, caps: Capabilities, t
   const out = new Map<string, { task: TaskRow; execution: ExecutionRow }>();
   if (tokens.length === 0) return out;
   const rows = await sql.all(
-    `SELECT ${taskColumns}, ${execCols.split(", ").map((c) => `e.${c} AS e_${c}`).join(", ")} FROM tasks t JOIN swf_executions e ON e.run_id = t.owner ` +
+    `SELECT ${taskColumns}, ${joinedExecSelect} FROM tasks t JOIN swf_executions e ON e.run_id = t.owner ` +
       `WHERE t.token IN (${tokens.map(() => "?").join(", ")}) AND t.state = 1 AND e.status = 'OPEN' ORDER BY e.run_id, t.id${caps.lockSuffix}`,
     [...tokens],
   );
-  for (const r of rows) {
-    const e: Row = {};
-    for (const c of execCols.split(", ")) e[c] = r[`e_${c}`];
-    const task = taskFromRow(r);
-    out.set(r.token as string, { task, execution: execution(e) });
-  }
+  for (const r of rows) out.set(r.token as string, { task: taskFromRow(r), execution: joinedExecution(r) });
   return out;
 }
 
