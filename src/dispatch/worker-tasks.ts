@@ -103,6 +103,16 @@ export interface NewTask<Payload> {
   scheduleToClose?: number;
 }
 
+/** A failure as it is. */
+function same(e: unknown): unknown {
+  return e;
+}
+
+/** The first of the tasks a claim returned, if any. */
+function firstTask<C>(tasks: C[]): C | undefined {
+  return tasks[0];
+}
+
 /** The worker-task lifecycle over the dispatch core. */
 export class WorkerTasks {
   readonly #core: Dispatch;
@@ -190,7 +200,7 @@ export class WorkerTasks {
       for (const id of [...new Set(rows.map((r) => r.owner))].sort()) owners.set(id, await kind.open(uow, id));
       // Each task's start is recorded in its owner first, then every row is marked started in one
       // statement: the rows were read in this transaction (and locked where the backend locks),
-      // so each is still scheduled, and a count that differs means the store broke that rule.
+      // so each is still scheduled.
       const nowMs = this.#core.clock.now();
       const starts: { row: tq.TaskRow; owner: O; token: string; payload: P; s: Started<C> }[] = [];
       for (const row of rows) {
@@ -204,13 +214,12 @@ export class WorkerTasks {
         const token = newToken();
         starts.push({ row, owner, token, payload, s: kind.started(uow, owner, { id: row.id, token, payload }, identity) });
       }
-      const marked = await tq.markStartedMany(
+      await tq.markStartedMany(
         uow.sql,
         starts.map((t) => ({ id: t.row.id, token: t.token, payload: JSON.stringify(t.payload) })),
         nowMs,
         this.#core.liveness.id,
       );
-      if (marked !== starts.length) throw new Error(`claimed ${starts.length} tasks of ${queue} but the store marked ${marked} started`);
       const out: C[] = [];
       for (const { row, token, s } of starts) {
         uow.claimed(token);
@@ -241,9 +250,10 @@ export class WorkerTasks {
    * or whose answer cannot be built, goes back to its queue at once; otherwise its token is tied to
    * the fate of the answer (`onClaimed`). Refused with PollLimitExceeded, before anything is
    * claimed, when a queue already holds `maxHeld` polls and streams on this node (the engine
-   * answers its own limit fault; check what must fail first, such as existence, before calling).
+   * answers its own limit fault, by `fault`, which maps a failure of the poll before it is
+   * rejected with it; check what must fail first, such as existence, before calling).
    */
-  async poll<O, P, C extends ClaimedTask, R>(
+  poll<O, P, C extends ClaimedTask, R>(
     kind: TaskKind<O, P, C>,
     queue: string | readonly string[],
     maxHeld: number,
@@ -251,28 +261,42 @@ export class WorkerTasks {
     opts: PollOptions,
     answer: (task: C) => Promise<R> | R,
     empty: () => R,
+    fault: (e: unknown) => unknown = same,
   ): Promise<R> {
+    // Not an async function: while the poll is held, what it keeps is the matcher's loop, one
+    // reaction on its promise and the closures below (one context), no suspended frame.
     const claimed =
       typeof queue === "string"
-        ? await this.#core.matcher.poll<C>(queue, async () => (await this.claim(kind, queue, 1, identity, opts.signal))[0], {
+        ? this.#core.matcher.poll<C>(queue, () => this.claim(kind, queue, 1, identity, opts.signal).then(firstTask), {
             holdMs: opts.holdMs,
             signal: opts.signal,
             ctx: { identity },
             maxHeld,
           })
-        : await this.#core.matcher.pollAny<C>(queue, async (first) => (await this.#claimAny(kind, queue, first, 1, identity, opts.signal))[0], { holdMs: opts.holdMs, signal: opts.signal, maxHeld });
+        : this.#core.matcher.pollAny<C>(queue, (first) => this.#claimAny(kind, queue, first, 1, identity, opts.signal).then(firstTask), { holdMs: opts.holdMs, signal: opts.signal, maxHeld });
+    return claimed.then(
+      (c) => this.#answerPoll(c, opts, answer, empty),
+      (e: unknown) => {
+        throw fault(e);
+      },
+    );
+  }
+
+  /** The answer of a poll once its wait ended: `answer(claimed)`, or `empty()`; see poll. */
+  #answerPoll<C extends ClaimedTask, R>(claimed: C | undefined, opts: PollOptions, answer: (task: C) => Promise<R> | R, empty: () => R): R | Promise<R> {
     if (!claimed) return empty();
     if (opts.signal?.aborted) {
       this.giveBack(claimed.token);
       return empty();
     }
-    const r = await this.#answer(claimed.token, () => answer(claimed));
-    if (opts.signal?.aborted) {
-      this.giveBack(claimed.token);
-      return empty();
-    }
-    this.#track(claimed.token, opts);
-    return r;
+    return this.#answer(claimed.token, () => answer(claimed)).then((r) => {
+      if (opts.signal?.aborted) {
+        this.giveBack(claimed.token);
+        return empty();
+      }
+      this.#track(claimed.token, opts);
+      return r;
+    });
   }
 
   /**
