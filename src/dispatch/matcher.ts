@@ -42,12 +42,20 @@ interface Waiter {
   handoff?: { ctx: unknown; take(task: unknown): boolean; reserved: boolean };
 }
 
-/** What a parked poll asks of its matcher. */
+/** What a parked poll (and a long poll's loop) asks of its matcher. */
 interface ParkedHost {
   /** Whether the matcher shut down. */
   closed: boolean;
   /** Polls taken out of their queue by reserve() and not yet delivered or released. */
   readonly reserved: Set<Parked>;
+  readonly clock: Clock;
+  /** A poll or stream held on `queue` ended: it no longer counts there. */
+  release(queue: string, s: QueueState): void;
+}
+
+/** What a parked wait settles: woken (true), handed a task, or ended (false). */
+interface Sleeper<W> {
+  woken(w: W): void;
 }
 
 /**
@@ -60,7 +68,7 @@ class Parked implements Waiter {
   readonly #host: ParkedHost;
   readonly #s: QueueState;
   readonly #signal: AbortSignal | undefined;
-  readonly #resolve: (woken: boolean | { task: unknown }) => void;
+  readonly #sleeper: Sleeper<boolean | { task: unknown }>;
   readonly #clock: Clock;
   readonly ctx: unknown;
   readonly handoff: Parked | undefined;
@@ -68,12 +76,12 @@ class Parked implements Waiter {
   #done = false;
   #cancelTimer: () => void;
 
-  constructor(host: ParkedHost, clock: Clock, s: QueueState, ms: number, signal: AbortSignal | undefined, ctx: unknown, resolve: (woken: boolean | { task: unknown }) => void) {
+  constructor(host: ParkedHost, clock: Clock, s: QueueState, ms: number, signal: AbortSignal | undefined, ctx: unknown, sleeper: Sleeper<boolean | { task: unknown }>) {
     this.#host = host;
     this.#clock = clock;
     this.#s = s;
     this.#signal = signal;
-    this.#resolve = resolve;
+    this.#sleeper = sleeper;
     this.ctx = ctx;
     this.handoff = ctx === undefined ? undefined : this;
     this.#cancelTimer = clock.setTimer(() => this.#timeout(), ms);
@@ -126,7 +134,7 @@ class Parked implements Waiter {
     this.#signal?.removeEventListener("abort", this);
     if (this.#reserved) this.#host.reserved.delete(this);
     if (!woken) this.#s.waiters.delete(this);
-    this.#resolve(woken);
+    this.#sleeper.woken(woken);
   }
 }
 
@@ -138,15 +146,15 @@ class Parked implements Waiter {
 class Fanned {
   readonly #host: ParkedHost;
   readonly #signal: AbortSignal | undefined;
-  readonly #resolve: (woken: number | false) => void;
+  readonly #sleeper: Sleeper<number | false>;
   readonly relays: Relay[];
   #done = false;
   #cancelTimer: () => void;
 
-  constructor(host: ParkedHost, clock: Clock, states: readonly QueueState[], ms: number, signal: AbortSignal | undefined, resolve: (woken: number | false) => void) {
+  constructor(host: ParkedHost, clock: Clock, states: readonly QueueState[], ms: number, signal: AbortSignal | undefined, sleeper: Sleeper<number | false>) {
     this.#host = host;
     this.#signal = signal;
-    this.#resolve = resolve;
+    this.#sleeper = sleeper;
     this.relays = states.map((s, i) => new Relay(this, s, i));
     this.#cancelTimer = clock.setTimer(() => this.finish(false), ms);
     signal?.addEventListener("abort", this, { once: true });
@@ -170,7 +178,7 @@ class Fanned {
     this.#cancelTimer();
     this.#signal?.removeEventListener("abort", this);
     for (const r of this.relays) r.s.waiters.delete(r);
-    this.#resolve(woken);
+    this.#sleeper.woken(woken);
   }
 }
 
@@ -226,6 +234,172 @@ function wakeFirst(s: QueueState): void {
   first.value.wake();
 }
 
+/**
+ * One long poll on one queue (Matcher.poll) from its first claim to its answer: claims, and parks
+ * (a `Parked` whose wakeup it receives as its `Sleeper`) when the claim found nothing. A loop of
+ * promise reactions rather than an async function, so that a held poll keeps this object and its
+ * `Parked`, and no suspended frame.
+ */
+class PollLoop<T> implements Sleeper<boolean | { task: unknown }> {
+  readonly #host: ParkedHost;
+  readonly #queue: string;
+  readonly #s: QueueState;
+  readonly #claim: () => Promise<T | undefined>;
+  readonly #deadline: number;
+  readonly #signal: AbortSignal | undefined;
+  readonly #ctx: unknown;
+  readonly #resolve: (task: T | undefined) => void;
+  readonly #reject: (e: unknown) => void;
+  /** The queue's version when the running claim began. */
+  #version = 0;
+
+  constructor(
+    host: ParkedHost,
+    queue: string,
+    s: QueueState,
+    claim: () => Promise<T | undefined>,
+    deadline: number,
+    signal: AbortSignal | undefined,
+    ctx: unknown,
+    resolve: (task: T | undefined) => void,
+    reject: (e: unknown) => void,
+  ) {
+    this.#host = host;
+    this.#queue = queue;
+    this.#s = s;
+    this.#claim = claim;
+    this.#deadline = deadline;
+    this.#signal = signal;
+    this.#ctx = ctx;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  /** Claims (again), unless the poll is over. */
+  step(): void {
+    if (this.#host.closed || this.#signal?.aborted) return this.#end(undefined);
+    this.#version = this.#s.version;
+    let claimed: Promise<T | undefined>;
+    try {
+      claimed = this.#claim();
+    } catch (e) {
+      return this.#fail(e);
+    }
+    claimed.then(
+      (task) => this.#claimed(task),
+      (e: unknown) => this.#fail(e),
+    );
+  }
+
+  #claimed(task: T | undefined): void {
+    if (task !== undefined) return this.#end(task);
+    if (this.#s.version !== this.#version) return this.step(); // something committed while we claimed: look again
+    const remaining = this.#deadline - this.#host.clock.now();
+    if (remaining <= 0 || this.#host.closed) return this.#end(undefined);
+    try {
+      new Parked(this.#host, this.#host.clock, this.#s, remaining, this.#signal, this.#ctx, this);
+    } catch (e) {
+      this.#fail(e);
+    }
+  }
+
+  /** The parked wait ended: woken (claim again), handed a task, or over. */
+  woken(w: boolean | { task: unknown }): void {
+    if (w === false) this.#end(undefined);
+    else if (w === true) this.step();
+    else this.#end(w.task as T);
+  }
+
+  #end(task: T | undefined): void {
+    this.#host.release(this.#queue, this.#s);
+    this.#resolve(task);
+  }
+
+  #fail(e: unknown): void {
+    this.#host.release(this.#queue, this.#s);
+    this.#reject(e);
+  }
+}
+
+/** One long poll over several queues (Matcher.pollAny), as PollLoop with a `Fanned` wait and no handoff. */
+class PollAnyLoop<T> implements Sleeper<number | false> {
+  readonly #host: ParkedHost;
+  readonly #queues: readonly string[];
+  readonly #states: readonly QueueState[];
+  readonly #claim: (first: number) => Promise<T | undefined>;
+  readonly #deadline: number;
+  readonly #signal: AbortSignal | undefined;
+  readonly #resolve: (task: T | undefined) => void;
+  readonly #reject: (e: unknown) => void;
+  #first: number;
+  #versions: number[] = [];
+
+  constructor(
+    host: ParkedHost,
+    queues: readonly string[],
+    states: readonly QueueState[],
+    claim: (first: number) => Promise<T | undefined>,
+    first: number,
+    deadline: number,
+    signal: AbortSignal | undefined,
+    resolve: (task: T | undefined) => void,
+    reject: (e: unknown) => void,
+  ) {
+    this.#host = host;
+    this.#queues = queues;
+    this.#states = states;
+    this.#claim = claim;
+    this.#first = first;
+    this.#deadline = deadline;
+    this.#signal = signal;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  step(): void {
+    if (this.#host.closed || this.#signal?.aborted) return this.#end(undefined);
+    this.#versions = this.#states.map((s) => s.version);
+    let claimed: Promise<T | undefined>;
+    try {
+      claimed = this.#claim(this.#first);
+    } catch (e) {
+      return this.#fail(e);
+    }
+    claimed.then(
+      (task) => this.#claimed(task),
+      (e: unknown) => this.#fail(e),
+    );
+  }
+
+  #claimed(task: T | undefined): void {
+    if (task !== undefined) return this.#end(task);
+    if (this.#states.some((s, i) => s.version !== this.#versions[i])) return this.step(); // something committed meanwhile
+    const remaining = this.#deadline - this.#host.clock.now();
+    if (remaining <= 0 || this.#host.closed) return this.#end(undefined);
+    try {
+      new Fanned(this.#host, this.#host.clock, this.#states, remaining, this.#signal, this);
+    } catch (e) {
+      this.#fail(e);
+    }
+  }
+
+  woken(w: number | false): void {
+    if (w === false) return this.#end(undefined);
+    this.#first = w;
+    this.step();
+  }
+
+  #end(task: T | undefined): void {
+    this.#states.forEach((s, i) => this.#host.release(this.#queues[i]!, s));
+    this.#resolve(task);
+  }
+
+  #fail(e: unknown): void {
+    this.#states.forEach((s, i) => this.#host.release(this.#queues[i]!, s));
+    this.#reject(e);
+  }
+}
+
 /** Options of one long poll. */
 export interface PollOptions {
   /** How long to hold the poll, in ms, before answering with nothing. */
@@ -248,6 +422,7 @@ export class Matcher {
 
   constructor(clock: Clock = systemClock) {
     this.#clock = clock;
+    this.#host = { reserved: this.#reserved, closed: false, clock, release: (queue, s) => this.#release(queue, s) };
   }
 
   /** Aborted when the server shuts down. */
@@ -333,25 +508,15 @@ export class Matcher {
    * hold time ends, the signal aborts or the server shuts down (then undefined). Refused with
    * PollLimitExceeded (a rejection, before `claim` runs) when the queue already holds `maxHeld`.
    */
-  async poll<T>(queue: string, claim: () => Promise<T | undefined>, opts: Pick<PollOptions, "holdMs" | "signal"> & { ctx?: unknown; maxHeld?: number }): Promise<T | undefined> {
-    const deadline = this.#clock.now() + opts.holdMs;
-    const s = this.#acquireOne(queue, opts.maxHeld);
+  poll<T>(queue: string, claim: () => Promise<T | undefined>, opts: Pick<PollOptions, "holdMs" | "signal"> & { ctx?: unknown; maxHeld?: number }): Promise<T | undefined> {
+    let s: QueueState;
     try {
-      for (;;) {
-        if (this.#closed || opts.signal?.aborted) return undefined;
-        const version = s.version;
-        const task = await claim();
-        if (task !== undefined) return task;
-        if (s.version !== version) continue; // something committed while we claimed: look again
-        const remaining = deadline - this.#clock.now();
-        if (remaining <= 0) return undefined;
-        const woken = await this.#wait(s, remaining, opts.signal, opts.ctx);
-        if (woken === false) return undefined;
-        if (woken !== true) return woken.task as T;
-      }
-    } finally {
-      this.#release(queue, s);
+      s = this.#acquireOne(queue, opts.maxHeld);
+    } catch (e) {
+      return Promise.reject(e);
     }
+    const deadline = this.#clock.now() + opts.holdMs;
+    return new Promise<T | undefined>((resolve, reject) => new PollLoop<T>(this.#host, queue, s, claim, deadline, opts.signal, opts.ctx, resolve, reject).step());
   }
 
   /**
@@ -361,26 +526,16 @@ export class Matcher {
    * wakeup woke the poll, else a rotating start, so no queue is always looked at last. Counts once
    * in each queue; refused with PollLimitExceeded when any of them already holds `maxHeld`.
    */
-  async pollAny<T>(queues: readonly string[], claim: (first: number) => Promise<T | undefined>, opts: Pick<PollOptions, "holdMs" | "signal"> & { maxHeld?: number }): Promise<T | undefined> {
-    const deadline = this.#clock.now() + opts.holdMs;
-    const states = this.#acquire(queues, opts.maxHeld);
-    let first = this.#rotation++ % Math.max(1, queues.length);
+  pollAny<T>(queues: readonly string[], claim: (first: number) => Promise<T | undefined>, opts: Pick<PollOptions, "holdMs" | "signal"> & { maxHeld?: number }): Promise<T | undefined> {
+    let states: QueueState[];
     try {
-      for (;;) {
-        if (this.#closed || opts.signal?.aborted) return undefined;
-        const versions = states.map((s) => s.version);
-        const task = await claim(first);
-        if (task !== undefined) return task;
-        if (states.some((s, i) => s.version !== versions[i])) continue; // something committed meanwhile
-        const remaining = deadline - this.#clock.now();
-        if (remaining <= 0) return undefined;
-        const woken = await this.#waitAny(states, remaining, opts.signal);
-        if (woken === false) return undefined;
-        first = woken;
-      }
-    } finally {
-      states.forEach((s, i) => this.#release(queues[i]!, s));
+      states = this.#acquire(queues, opts.maxHeld);
+    } catch (e) {
+      return Promise.reject(e);
     }
+    const deadline = this.#clock.now() + opts.holdMs;
+    const first = this.#rotation++ % Math.max(1, queues.length);
+    return new Promise<T | undefined>((resolve, reject) => new PollAnyLoop<T>(this.#host, queues, states, claim, first, deadline, opts.signal, resolve, reject).step());
   }
 
   #rotation = 0;
@@ -504,13 +659,13 @@ export class Matcher {
 
   /** Polls reserved for a handoff (out of their queue until delivered or released). */
   readonly #reserved = new Set<Parked>();
-  readonly #host: ParkedHost = { reserved: this.#reserved, closed: false };
+  readonly #host: ParkedHost;
 
   /** Sleeps until woken (true), or the time, the signal or the server ends (false). */
   #wait(s: QueueState, ms: number, signal: AbortSignal | undefined, ctx?: unknown): Promise<boolean | { task: unknown }> {
     return new Promise<boolean | { task: unknown }>((resolve) => {
       if (this.#closed) resolve(false);
-      else new Parked(this.#host, this.#clock, s, ms, signal, ctx, resolve);
+      else new Parked(this.#host, this.#clock, s, ms, signal, ctx, { woken: resolve });
     });
   }
 
@@ -518,7 +673,7 @@ export class Matcher {
   #waitAny(states: readonly QueueState[], ms: number, signal: AbortSignal | undefined): Promise<number | false> {
     return new Promise<number | false>((resolve) => {
       if (this.#closed) resolve(false);
-      else new Fanned(this.#host, this.#clock, states, ms, signal, resolve);
+      else new Fanned(this.#host, this.#clock, states, ms, signal, { woken: resolve });
     });
   }
 

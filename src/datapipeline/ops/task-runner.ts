@@ -27,13 +27,30 @@ function identityOf(req: { hostname?: string; instanceIdentity?: { document?: st
  * waits, else the poll holds until one does or the hold ends (90 s, or --long-poll-seconds), and
  * answers `{}` then.
  */
-export async function pollForTask(ctx: Dp, req: pb.PollForTaskRequest, opts: PollOptions): Promise<Res<typeof pb.PollForTaskResponseSchema>> {
-  const queues = await runnerQueues(ctx, req.workerGroup!, caller(ctx.accountId), callerAccount(ctx.accountId));
+export function pollForTask(ctx: Dp, req: pb.PollForTaskRequest, opts: PollOptions): Promise<Res<typeof pb.PollForTaskResponseSchema>> {
+  // Not an async function: a held poll keeps no suspended frame of its own (see WorkerTasks.poll).
+  const poll = (queues: string | string[]): Promise<Res<typeof pb.PollForTaskResponseSchema>> =>
+    ctx.tasks.poll(
+      ctx.attemptTask,
+      queues,
+      ctx.maxPollsPerWorkerGroup,
+      identityOf(req),
+      opts,
+      (c) => ({ taskObject: taskObject(c) }),
+      () => ({}),
+      (e) => pollLimitFault(e, "PollForTask", ctx.maxPollsPerWorkerGroup),
+    );
+  let who: Caller | null;
+  let account: string | null;
   try {
-    return await ctx.tasks.poll(ctx.attemptTask, queues, ctx.maxPollsPerWorkerGroup, identityOf(req), opts, (c) => ({ taskObject: taskObject(c) }), () => ({}));
+    who = caller(ctx.accountId);
+    account = callerAccount(ctx.accountId);
+    // Without a caller the queue is known at once: no reaction is kept while the poll is held.
+    if (who === null) return poll(queueOf(req.workerGroup!, account));
   } catch (e) {
-    throw pollLimitFault(e, "PollForTask", ctx.maxPollsPerWorkerGroup);
+    return Promise.reject(e);
   }
+  return runnerQueues(ctx, req.workerGroup!, who, account).then(poll);
 }
 
 /** Server-streamed tasks of a worker group, sent in the batches they were claimed in; counted with the worker group's polls. */

@@ -16,6 +16,12 @@ import { isJson, utf8Length } from "./executions.ts";
 /** The shape of a task token taskgate issues: 24 URL-safe base64 characters (144 random bits). */
 const tokenShape = /^[A-Za-z0-9_-]{24}$/;
 
+/** The name of an activity an ARN names when this node knows it exists; undefined when that takes a look in the store. */
+function knownActivity(ctx: Sfn, arn: string): string | undefined {
+  const a = parseStatesArn(arn, "activity");
+  return inScope(a, ctx.scope) && ctx.knownActivities.has(a.name) ? a.name : undefined;
+}
+
 /** The name of an existing activity an ARN names; ActivityDoesNotExist otherwise. */
 async function existingActivity(ctx: Sfn, arn: string): Promise<string> {
   const a = parseStatesArn(arn, "activity");
@@ -36,10 +42,10 @@ function limitFault(ctx: Sfn, activity: string, e: unknown): unknown {
 }
 
 /** GetActivityTask: a long poll for one task of an activity; `{}` when none came within the hold time. */
-export async function getActivityTask(ctx: Sfn, req: pb.GetActivityTaskRequest, opts: PollOptions): Promise<Res<typeof pb.GetActivityTaskResponseSchema>> {
-  const activity = await existingActivity(ctx, req.activityArn!);
-  try {
-    return await ctx.tasks.poll<OpenExecution, ActivityPayload, ClaimedActivity, Res<typeof pb.GetActivityTaskResponseSchema>>(
+export function getActivityTask(ctx: Sfn, req: pb.GetActivityTaskRequest, opts: PollOptions): Promise<Res<typeof pb.GetActivityTaskResponseSchema>> {
+  // Not an async function: a held poll keeps no suspended frame of its own (see WorkerTasks.poll).
+  const poll = (activity: string): Promise<Res<typeof pb.GetActivityTaskResponseSchema>> =>
+    ctx.tasks.poll<OpenExecution, ActivityPayload, ClaimedActivity, Res<typeof pb.GetActivityTaskResponseSchema>>(
       ctx.activityTask,
       activityQueue(activity),
       ctx.maxActivityPollers,
@@ -47,10 +53,16 @@ export async function getActivityTask(ctx: Sfn, req: pb.GetActivityTaskRequest, 
       opts,
       (t) => ({ taskToken: t.token, input: t.input }),
       () => ({}),
+      (e) => limitFault(ctx, activity, e),
     );
+  let known: string | undefined;
+  try {
+    known = knownActivity(ctx, req.activityArn!);
+    if (known !== undefined) return poll(known);
   } catch (e) {
-    throw limitFault(ctx, activity, e);
+    return Promise.reject(e);
   }
+  return existingActivity(ctx, req.activityArn!).then(poll);
 }
 
 /** Server-streamed tasks of an activity, sent in the batches they were claimed in; counted with the activity's polls. */

@@ -27,13 +27,36 @@ export function pollLimitFault(e: unknown, what: string, limit: number): unknown
 }
 
 /** PollForActivityTask: a long poll for one activity task of a task list (UnknownResourceFault before LimitExceededFault). */
-export async function pollForActivityTask(ctx: Swf, req: pb.PollForActivityTaskRequest, opts: PollOptions): Promise<Res<typeof pb.PollForActivityTaskResponseSchema>> {
-  await domainExists(ctx, req.domain!);
-  const queue = queueName.activity(req.domain!, req.taskList!.name!);
+export function pollForActivityTask(ctx: Swf, req: pb.PollForActivityTaskRequest, opts: PollOptions): Promise<Res<typeof pb.PollForActivityTaskResponseSchema>> {
+  // Not an async function: a held poll keeps no suspended frame of its own (see WorkerTasks.poll).
+  const poll = (): Promise<Res<typeof pb.PollForActivityTaskResponseSchema>> =>
+    ctx.tasks.poll<ExecutionTx, ActivityPayload, ClaimedActivity, Res<typeof pb.PollForActivityTaskResponseSchema>>(
+      ctx.activityTask,
+      queueName.activity(req.domain!, req.taskList!.name!),
+      ctx.maxPollsPerTaskList,
+      req.identity,
+      opts,
+      activityTask,
+      emptyActivityTask,
+      (e) => pollLimitFault(e, "PollForActivityTask", ctx.maxPollsPerTaskList),
+    );
+  return afterDomainCheck(ctx, req.domain!, poll);
+}
+
+function emptyActivityTask(): Res<typeof pb.PollForActivityTaskResponseSchema> {
+  return { startedEventId: 0n };
+}
+
+/**
+ * `poll()` once the domain is known to exist (UnknownResourceFault otherwise): at once when this
+ * node knows it already, without a reaction that would be kept while the poll is held.
+ */
+export function afterDomainCheck<T>(ctx: Swf, domain: string, poll: () => Promise<T>): Promise<T> {
+  if (!ctx.domains.has(domain)) return domainExists(ctx, domain).then(poll);
   try {
-    return await ctx.tasks.poll<ExecutionTx, ActivityPayload, ClaimedActivity, Res<typeof pb.PollForActivityTaskResponseSchema>>(ctx.activityTask, queue, ctx.maxPollsPerTaskList, req.identity, opts, activityTask, (): Res<typeof pb.PollForActivityTaskResponseSchema> => ({ startedEventId: 0n }));
+    return poll();
   } catch (e) {
-    throw pollLimitFault(e, "PollForActivityTask", ctx.maxPollsPerTaskList);
+    return Promise.reject(e);
   }
 }
 

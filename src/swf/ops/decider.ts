@@ -11,7 +11,7 @@ import { type ClaimedDecision, type DecisionPayload, scheduleDecision } from "..
 import { applyDecision, checkDecisions } from "../decisions/index.ts";
 import { limits, pageSize, queueName, type Res, type Swf } from "../context.ts";
 import { authorizeTaskOperation, callerAccess } from "../access.ts";
-import { pollLimitFault } from "./activity-worker.ts";
+import { afterDomainCheck, pollLimitFault } from "./activity-worker.ts";
 import type * as pb from "../../../gen/taskgate/swf/v1/service_pb.ts";
 import * as st from "../../store/swf.ts";
 
@@ -33,21 +33,20 @@ interface DecisionPageToken {
 }
 
 /** PollForDecisionTask: a long poll for one decision task of a task list, with the first page of its history (or a further page, by nextPageToken). */
-export async function pollForDecisionTask(ctx: Swf, req: pb.PollForDecisionTaskRequest, opts: PollOptions): Promise<Res<typeof pb.PollForDecisionTaskResponseSchema>> {
-  const limit = pageSize(req.maximumPageSize);
-  const reverse = req.reverseOrder ?? false;
-  if (req.nextPageToken) {
-    const t = ctx.pages.read<DecisionPageToken>(req.nextPageToken, "d");
-    if (t.dm !== req.domain) throw validationError("The nextPageToken was issued for another domain.");
-    const claimed: ClaimedDecision = { token: t.t, runId: t.r, workflowId: t.w, typeName: t.n, typeVersion: t.v, startedEventId: t.s, previousStartedEventId: t.p, domain: t.dm, upTo: t.u };
-    return decisionPage(ctx, claimed, limit, t.rev, t.c, t.lo);
-  }
-  await domainExists(ctx, req.domain!);
-  const queue = queueName.decision(req.domain!, req.taskList!.name!);
+export function pollForDecisionTask(ctx: Swf, req: pb.PollForDecisionTaskRequest, opts: PollOptions): Promise<Res<typeof pb.PollForDecisionTaskResponseSchema>> {
+  let limit: number;
   try {
-    return await ctx.tasks.poll(
+    limit = pageSize(req.maximumPageSize);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  const reverse = req.reverseOrder ?? false;
+  if (req.nextPageToken) return tokenPage(ctx, req.nextPageToken, req.domain, limit);
+  // Not awaited in a frame of its own: a held poll keeps no suspended frame (see WorkerTasks.poll).
+  const poll = (): Promise<Res<typeof pb.PollForDecisionTaskResponseSchema>> =>
+    ctx.tasks.poll(
       ctx.decisionTask,
-      queue,
+      queueName.decision(req.domain!, req.taskList!.name!),
       ctx.maxPollsPerTaskList,
       req.identity,
       opts,
@@ -56,10 +55,17 @@ export async function pollForDecisionTask(ctx: Swf, req: pb.PollForDecisionTaskR
         return decisionPage(ctx, claimed, limit, reverse, undefined, lo);
       },
       (): Res<typeof pb.PollForDecisionTaskResponseSchema> => ({ startedEventId: 0n, previousStartedEventId: 0n }),
+      (e) => pollLimitFault(e, "PollForDecisionTask", ctx.maxPollsPerTaskList),
     );
-  } catch (e) {
-    throw pollLimitFault(e, "PollForDecisionTask", ctx.maxPollsPerTaskList);
-  }
+  return afterDomainCheck(ctx, req.domain!, poll);
+}
+
+/** The further page of a decision task's history that a nextPageToken names. */
+async function tokenPage(ctx: Swf, token: string, domain: string | undefined, limit: number): Promise<Res<typeof pb.PollForDecisionTaskResponseSchema>> {
+  const t = ctx.pages.read<DecisionPageToken>(token, "d");
+  if (t.dm !== domain) throw validationError("The nextPageToken was issued for another domain.");
+  const claimed: ClaimedDecision = { token: t.t, runId: t.r, workflowId: t.w, typeName: t.n, typeVersion: t.v, startedEventId: t.s, previousStartedEventId: t.p, domain: t.dm, upTo: t.u };
+  return decisionPage(ctx, claimed, limit, t.rev, t.c, t.lo);
 }
 
 /** One page of a decision task's history, with the token of the next. */
