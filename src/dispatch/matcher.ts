@@ -49,6 +49,8 @@ interface ParkedHost {
   /** Polls taken out of their queue by reserve() and not yet delivered or released. */
   readonly reserved: Set<Parked>;
   readonly clock: Clock;
+  /** The hold times of parked waits, served by one timer. */
+  readonly deadlines: Deadlines;
   /** A poll or stream held on `queue` ended: it no longer counts there. */
   release(queue: string, s: QueueState): void;
 }
@@ -58,13 +60,123 @@ interface Sleeper<W> {
   woken(w: W): void;
 }
 
+/** A parked wait in Deadlines: ended by expire() once its deadline passed, unless removed first. */
+interface Timed {
+  /** When its hold time ends (the clock's ms); set by Deadlines.add. */
+  deadline: number;
+  /** Its index in the heap of Deadlines; -1 when not in it. */
+  slot: number;
+  expire(): void;
+}
+
+/**
+ * The hold times of every parked wait of a matcher: a binary min-heap by deadline, with one timer
+ * armed for the earliest. One timer per matcher rather than a timer, its callback and its cancel
+ * function per parked poll; a wait that ends first is taken out at once (its slot).
+ */
+class Deadlines {
+  readonly #clock: Clock;
+  readonly #heap: Timed[] = [];
+  #cancel: (() => void) | undefined;
+  /** The deadline the timer is armed for (Infinity: none). */
+  #armedFor = Infinity;
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  /** Ends `t` (expire) once the clock reaches `at`. */
+  add(t: Timed, at: number): void {
+    if (t.slot >= 0) this.remove(t);
+    t.deadline = at;
+    t.slot = this.#heap.length;
+    this.#heap.push(t);
+    this.#up(t.slot);
+    this.#arm();
+  }
+
+  /** Takes `t` out (it ended otherwise); nothing if it is not in. */
+  remove(t: Timed): void {
+    const i = t.slot;
+    if (i < 0) return;
+    t.slot = -1;
+    const heap = this.#heap;
+    const last = heap.pop()!;
+    if (i < heap.length) {
+      heap[i] = last;
+      last.slot = i;
+      this.#down(i);
+      this.#up(last.slot);
+    }
+    if (heap.length === 0) this.#disarm();
+  }
+
+  #arm(): void {
+    const first = this.#heap[0];
+    if (first === undefined || first.deadline >= this.#armedFor) return;
+    this.#disarm();
+    this.#armedFor = first.deadline;
+    this.#cancel = this.#clock.setTimer(() => this.#fire(), Math.max(0, first.deadline - this.#clock.now()));
+  }
+
+  #disarm(): void {
+    this.#cancel?.();
+    this.#cancel = undefined;
+    this.#armedFor = Infinity;
+  }
+
+  #fire(): void {
+    this.#cancel = undefined;
+    this.#armedFor = Infinity;
+    const now = this.#clock.now();
+    for (let first = this.#heap[0]; first !== undefined && first.deadline <= now; first = this.#heap[0]) {
+      this.remove(first);
+      first.expire();
+    }
+    this.#arm();
+  }
+
+  #up(i: number): void {
+    const heap = this.#heap;
+    const t = heap[i]!;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const parent = heap[p]!;
+      if (parent.deadline <= t.deadline) break;
+      heap[i] = parent;
+      parent.slot = i;
+      i = p;
+    }
+    heap[i] = t;
+    t.slot = i;
+  }
+
+  #down(i: number): void {
+    const heap = this.#heap;
+    const n = heap.length;
+    const t = heap[i]!;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && heap[c + 1]!.deadline < heap[c]!.deadline) c++;
+      const child = heap[c]!;
+      if (child.deadline >= t.deadline) break;
+      heap[i] = child;
+      child.slot = i;
+      i = c;
+    }
+    heap[i] = t;
+    t.slot = i;
+  }
+}
+
 /**
  * One poll parked in a queue until woken, handed a task, timed out, aborted, or the matcher shuts
  * down (see Matcher.#wait). One object per parked poll, listening to its abort signal itself
  * (`handleEvent`): a poll held for a minute keeps this, its timer and its signal listener, and no
  * closures besides the timer's.
  */
-class Parked implements Waiter {
+class Parked implements Waiter, Timed {
   readonly #host: ParkedHost;
   readonly #s: QueueState;
   readonly #signal: AbortSignal | undefined;
@@ -74,7 +186,8 @@ class Parked implements Waiter {
   readonly handoff: Parked | undefined;
   #reserved = false;
   #done = false;
-  #cancelTimer: () => void;
+  deadline = 0;
+  slot = -1;
 
   constructor(host: ParkedHost, clock: Clock, s: QueueState, ms: number, signal: AbortSignal | undefined, ctx: unknown, sleeper: Sleeper<boolean | { task: unknown }>) {
     this.#host = host;
@@ -84,7 +197,7 @@ class Parked implements Waiter {
     this.#sleeper = sleeper;
     this.ctx = ctx;
     this.handoff = ctx === undefined ? undefined : this;
-    this.#cancelTimer = clock.setTimer(() => this.#timeout(), ms);
+    host.deadlines.add(this, clock.now() + ms);
     signal?.addEventListener("abort", this, { once: true });
     s.waiters.add(this);
   }
@@ -121,8 +234,9 @@ class Parked implements Waiter {
     return true;
   }
 
-  #timeout(): void {
-    if (this.#reserved) this.#cancelTimer = this.#clock.setTimer(() => this.#timeout(), 50);
+  /** The hold time ended. */
+  expire(): void {
+    if (this.#reserved) this.#host.deadlines.add(this, this.#clock.now() + 50);
     else this.finish(false);
   }
 
@@ -130,7 +244,7 @@ class Parked implements Waiter {
   finish(woken: boolean | { task: unknown }): void {
     if (this.#done) return;
     this.#done = true;
-    this.#cancelTimer();
+    this.#host.deadlines.remove(this);
     this.#signal?.removeEventListener("abort", this);
     if (this.#reserved) this.#host.reserved.delete(this);
     if (!woken) this.#s.waiters.delete(this);
@@ -143,20 +257,21 @@ class Parked implements Waiter {
  * first woken settles the wait with its queue's index and takes the others out. Never handed a
  * task (no `handoff`): it claims from the store after its wakeup.
  */
-class Fanned {
+class Fanned implements Timed {
   readonly #host: ParkedHost;
   readonly #signal: AbortSignal | undefined;
   readonly #sleeper: Sleeper<number | false>;
   readonly relays: Relay[];
   #done = false;
-  #cancelTimer: () => void;
+  deadline = 0;
+  slot = -1;
 
   constructor(host: ParkedHost, clock: Clock, states: readonly QueueState[], ms: number, signal: AbortSignal | undefined, sleeper: Sleeper<number | false>) {
     this.#host = host;
     this.#signal = signal;
     this.#sleeper = sleeper;
     this.relays = states.map((s, i) => new Relay(this, s, i));
-    this.#cancelTimer = clock.setTimer(() => this.finish(false), ms);
+    host.deadlines.add(this, clock.now() + ms);
     signal?.addEventListener("abort", this, { once: true });
     for (const r of this.relays) r.s.waiters.add(r);
   }
@@ -171,11 +286,16 @@ class Fanned {
     this.finish(false);
   }
 
+  /** The hold time ended. */
+  expire(): void {
+    this.finish(false);
+  }
+
   /** Settles the wait once: woken by the queue at this index, or ended (false). */
   finish(woken: number | false): void {
     if (this.#done) return;
     this.#done = true;
-    this.#cancelTimer();
+    this.#host.deadlines.remove(this);
     this.#signal?.removeEventListener("abort", this);
     for (const r of this.relays) r.s.waiters.delete(r);
     this.#sleeper.woken(woken);
@@ -235,6 +355,34 @@ function wakeFirst(s: QueueState): void {
 }
 
 /**
+ * The caller of a long poll held by Matcher.hold: claims for it, and learns its end once (a task,
+ * undefined when none came, or a failure of a claim).
+ */
+export interface PollClient<T> {
+  /** Claims one task; `first`: the queue to look at first (Matcher.holdAny), else 0. */
+  claim(first: number): Promise<T | undefined>;
+  ended(task: T | undefined): void;
+  failed(e: unknown): void;
+}
+
+/** A PollClient made of a claim function and the settling functions of a promise (Matcher.poll). */
+class PromisedPoll<T> implements PollClient<T> {
+  readonly #claim: (first: number) => Promise<T | undefined>;
+  readonly ended: (task: T | undefined) => void;
+  readonly failed: (e: unknown) => void;
+
+  constructor(claim: (first: number) => Promise<T | undefined>, resolve: (task: T | undefined) => void, reject: (e: unknown) => void) {
+    this.#claim = claim;
+    this.ended = resolve;
+    this.failed = reject;
+  }
+
+  claim(first: number): Promise<T | undefined> {
+    return this.#claim(first);
+  }
+}
+
+/**
  * One long poll on one queue (Matcher.poll) from its first claim to its answer: claims, and parks
  * (a `Parked` whose wakeup it receives as its `Sleeper`) when the claim found nothing. A loop of
  * promise reactions rather than an async function, so that a held poll keeps this object and its
@@ -244,12 +392,10 @@ class PollLoop<T> implements Sleeper<boolean | { task: unknown }> {
   readonly #host: ParkedHost;
   readonly #queue: string;
   readonly #s: QueueState;
-  readonly #claim: () => Promise<T | undefined>;
+  readonly #client: PollClient<T>;
   readonly #deadline: number;
   readonly #signal: AbortSignal | undefined;
   readonly #ctx: unknown;
-  readonly #resolve: (task: T | undefined) => void;
-  readonly #reject: (e: unknown) => void;
   /** The queue's version when the running claim began. */
   #version = 0;
 
@@ -257,22 +403,18 @@ class PollLoop<T> implements Sleeper<boolean | { task: unknown }> {
     host: ParkedHost,
     queue: string,
     s: QueueState,
-    claim: () => Promise<T | undefined>,
+    client: PollClient<T>,
     deadline: number,
     signal: AbortSignal | undefined,
     ctx: unknown,
-    resolve: (task: T | undefined) => void,
-    reject: (e: unknown) => void,
   ) {
     this.#host = host;
     this.#queue = queue;
     this.#s = s;
-    this.#claim = claim;
+    this.#client = client;
     this.#deadline = deadline;
     this.#signal = signal;
     this.#ctx = ctx;
-    this.#resolve = resolve;
-    this.#reject = reject;
   }
 
   /** Claims (again), unless the poll is over. */
@@ -281,7 +423,7 @@ class PollLoop<T> implements Sleeper<boolean | { task: unknown }> {
     this.#version = this.#s.version;
     let claimed: Promise<T | undefined>;
     try {
-      claimed = this.#claim();
+      claimed = this.#client.claim(0);
     } catch (e) {
       return this.#fail(e);
     }
@@ -312,12 +454,12 @@ class PollLoop<T> implements Sleeper<boolean | { task: unknown }> {
 
   #end(task: T | undefined): void {
     this.#host.release(this.#queue, this.#s);
-    this.#resolve(task);
+    this.#client.ended(task);
   }
 
   #fail(e: unknown): void {
     this.#host.release(this.#queue, this.#s);
-    this.#reject(e);
+    this.#client.failed(e);
   }
 }
 
@@ -326,11 +468,9 @@ class PollAnyLoop<T> implements Sleeper<number | false> {
   readonly #host: ParkedHost;
   readonly #queues: readonly string[];
   readonly #states: readonly QueueState[];
-  readonly #claim: (first: number) => Promise<T | undefined>;
+  readonly #client: PollClient<T>;
   readonly #deadline: number;
   readonly #signal: AbortSignal | undefined;
-  readonly #resolve: (task: T | undefined) => void;
-  readonly #reject: (e: unknown) => void;
   #first: number;
   #versions: number[] = [];
 
@@ -338,22 +478,18 @@ class PollAnyLoop<T> implements Sleeper<number | false> {
     host: ParkedHost,
     queues: readonly string[],
     states: readonly QueueState[],
-    claim: (first: number) => Promise<T | undefined>,
+    client: PollClient<T>,
     first: number,
     deadline: number,
     signal: AbortSignal | undefined,
-    resolve: (task: T | undefined) => void,
-    reject: (e: unknown) => void,
   ) {
     this.#host = host;
     this.#queues = queues;
     this.#states = states;
-    this.#claim = claim;
+    this.#client = client;
     this.#first = first;
     this.#deadline = deadline;
     this.#signal = signal;
-    this.#resolve = resolve;
-    this.#reject = reject;
   }
 
   step(): void {
@@ -361,7 +497,7 @@ class PollAnyLoop<T> implements Sleeper<number | false> {
     this.#versions = this.#states.map((s) => s.version);
     let claimed: Promise<T | undefined>;
     try {
-      claimed = this.#claim(this.#first);
+      claimed = this.#client.claim(this.#first);
     } catch (e) {
       return this.#fail(e);
     }
@@ -391,12 +527,12 @@ class PollAnyLoop<T> implements Sleeper<number | false> {
 
   #end(task: T | undefined): void {
     this.#states.forEach((s, i) => this.#host.release(this.#queues[i]!, s));
-    this.#resolve(task);
+    this.#client.ended(task);
   }
 
   #fail(e: unknown): void {
     this.#states.forEach((s, i) => this.#host.release(this.#queues[i]!, s));
-    this.#reject(e);
+    this.#client.failed(e);
   }
 }
 
@@ -422,7 +558,7 @@ export class Matcher {
 
   constructor(clock: Clock = systemClock) {
     this.#clock = clock;
-    this.#host = { reserved: this.#reserved, closed: false, clock, release: (queue, s) => this.#release(queue, s) };
+    this.#host = { reserved: this.#reserved, closed: false, clock, deadlines: new Deadlines(clock), release: (queue, s) => this.#release(queue, s) };
   }
 
   /** Aborted when the server shuts down. */
@@ -509,14 +645,17 @@ export class Matcher {
    * PollLimitExceeded (a rejection, before `claim` runs) when the queue already holds `maxHeld`.
    */
   poll<T>(queue: string, claim: () => Promise<T | undefined>, opts: Pick<PollOptions, "holdMs" | "signal"> & { ctx?: unknown; maxHeld?: number }): Promise<T | undefined> {
-    let s: QueueState;
-    try {
-      s = this.#acquireOne(queue, opts.maxHeld);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    const deadline = this.#clock.now() + opts.holdMs;
-    return new Promise<T | undefined>((resolve, reject) => new PollLoop<T>(this.#host, queue, s, claim, deadline, opts.signal, opts.ctx, resolve, reject).step());
+    return new Promise<T | undefined>((resolve, reject) => this.hold(queue, new PromisedPoll<T>(claim, resolve, reject), opts));
+  }
+
+  /**
+   * Matcher.poll for a caller that is its own PollClient (one object per poll rather than a
+   * promise and closures): throws PollLimitExceeded, before anything is claimed, when the queue
+   * already holds `maxHeld`; otherwise `client` learns the poll's end once.
+   */
+  hold<T>(queue: string, client: PollClient<T>, opts: Pick<PollOptions, "holdMs" | "signal"> & { ctx?: unknown; maxHeld?: number }): void {
+    const s = this.#acquireOne(queue, opts.maxHeld);
+    new PollLoop<T>(this.#host, queue, s, client, this.#clock.now() + opts.holdMs, opts.signal, opts.ctx).step();
   }
 
   /**
@@ -527,15 +666,14 @@ export class Matcher {
    * in each queue; refused with PollLimitExceeded when any of them already holds `maxHeld`.
    */
   pollAny<T>(queues: readonly string[], claim: (first: number) => Promise<T | undefined>, opts: Pick<PollOptions, "holdMs" | "signal"> & { maxHeld?: number }): Promise<T | undefined> {
-    let states: QueueState[];
-    try {
-      states = this.#acquire(queues, opts.maxHeld);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    const deadline = this.#clock.now() + opts.holdMs;
+    return new Promise<T | undefined>((resolve, reject) => this.holdAny(queues, new PromisedPoll<T>(claim, resolve, reject), opts));
+  }
+
+  /** Matcher.pollAny for a caller that is its own PollClient (as Matcher.hold). */
+  holdAny<T>(queues: readonly string[], client: PollClient<T>, opts: Pick<PollOptions, "holdMs" | "signal"> & { maxHeld?: number }): void {
+    const states = this.#acquire(queues, opts.maxHeld);
     const first = this.#rotation++ % Math.max(1, queues.length);
-    return new Promise<T | undefined>((resolve, reject) => new PollAnyLoop<T>(this.#host, queues, states, claim, first, deadline, opts.signal, resolve, reject).step());
+    new PollAnyLoop<T>(this.#host, queues, states, client, first, this.#clock.now() + opts.holdMs, opts.signal).step();
   }
 
   #rotation = 0;

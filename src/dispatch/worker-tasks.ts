@@ -20,7 +20,7 @@ import { randomBytes } from "node:crypto";
 import type { Sql } from "../store/db.ts";
 import * as tq from "../store/dispatch.ts";
 import type { Dispatch } from "./core.ts";
-import type { PollOptions } from "./matcher.ts";
+import type { PollClient, PollOptions } from "./matcher.ts";
 import type { ClaimedTask, UnitOfWork } from "./unit-of-work.ts";
 
 /** A deadline of a worker task. */
@@ -101,6 +101,75 @@ export interface NewTask<Payload> {
   /** Timeouts that start at scheduling, in seconds. */
   scheduleToStart?: number;
   scheduleToClose?: number;
+}
+
+/** What a held poll asks of its WorkerTasks (one object per WorkerTasks). */
+interface PollHost {
+  /** Claims one task of `queue` (of several, from index `first`). */
+  claim<O, P, C extends ClaimedTask>(kind: TaskKind<O, P, C>, queue: string | readonly string[], first: number, identity: string | undefined, signal: AbortSignal | undefined): Promise<C | undefined>;
+  /** The answer of a poll once its wait ended (WorkerTasks.#answerPoll). */
+  answer<C extends ClaimedTask, R>(claimed: C | undefined, opts: PollOptions, answer: (task: C) => Promise<R> | R, empty: () => R): R | Promise<R>;
+}
+
+/**
+ * One long poll of WorkerTasks.poll while it is held: the matcher's client (it claims for the
+ * poll and learns its end), and what the answer is built with. One object per held poll, instead
+ * of claim and answer closures, a promise reaction and a suspended async frame.
+ */
+class PollCall<O, P, C extends ClaimedTask, R> implements PollClient<C> {
+  readonly #host: PollHost;
+  readonly #kind: TaskKind<O, P, C>;
+  readonly #queue: string | readonly string[];
+  readonly #identity: string | undefined;
+  readonly #opts: PollOptions;
+  readonly #answer: (task: C) => Promise<R> | R;
+  readonly #empty: () => R;
+  readonly #fault: (e: unknown) => unknown;
+  readonly #resolve: (r: R | Promise<R>) => void;
+  readonly #reject: (e: unknown) => void;
+
+  constructor(
+    host: PollHost,
+    kind: TaskKind<O, P, C>,
+    queue: string | readonly string[],
+    identity: string | undefined,
+    opts: PollOptions,
+    answer: (task: C) => Promise<R> | R,
+    empty: () => R,
+    fault: (e: unknown) => unknown,
+    resolve: (r: R | Promise<R>) => void,
+    reject: (e: unknown) => void,
+  ) {
+    this.#host = host;
+    this.#kind = kind;
+    this.#queue = queue;
+    this.#identity = identity;
+    this.#opts = opts;
+    this.#answer = answer;
+    this.#empty = empty;
+    this.#fault = fault;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  claim(first: number): Promise<C | undefined> {
+    return this.#host.claim(this.#kind, this.#queue, first, this.#identity, this.#opts.signal);
+  }
+
+  ended(claimed: C | undefined): void {
+    let r: R | Promise<R>;
+    try {
+      r = this.#host.answer(claimed, this.#opts, this.#answer, this.#empty);
+    } catch (e) {
+      return this.#reject(e);
+    }
+    this.#resolve(r);
+  }
+
+  /** A claim failed, or the poll was refused (PollLimitExceeded): rejected with what `fault` makes of it. */
+  failed(e: unknown): void {
+    this.#reject(this.#fault(e));
+  }
 }
 
 /** A failure as it is. */
@@ -263,24 +332,25 @@ export class WorkerTasks {
     empty: () => R,
     fault: (e: unknown) => unknown = same,
   ): Promise<R> {
-    // Not an async function: while the poll is held, what it keeps is the matcher's loop, one
-    // reaction on its promise and the closures below (one context), no suspended frame.
-    const claimed =
-      typeof queue === "string"
-        ? this.#core.matcher.poll<C>(queue, () => this.claim(kind, queue, 1, identity, opts.signal).then(firstTask), {
-            holdMs: opts.holdMs,
-            signal: opts.signal,
-            ctx: { identity },
-            maxHeld,
-          })
-        : this.#core.matcher.pollAny<C>(queue, (first) => this.#claimAny(kind, queue, first, 1, identity, opts.signal).then(firstTask), { holdMs: opts.holdMs, signal: opts.signal, maxHeld });
-    return claimed.then(
-      (c) => this.#answerPoll(c, opts, answer, empty),
-      (e: unknown) => {
-        throw fault(e);
-      },
-    );
+    // Not an async function: while the poll is held, what it keeps is one PollCall (the matcher's
+    // client), the matcher's loop and the promise, no suspended frame and no closures besides.
+    return new Promise<R>((resolve, reject) => {
+      const call = new PollCall<O, P, C, R>(this.#pollHost, kind, queue, identity, opts, answer, empty, fault, resolve, reject);
+      try {
+        if (typeof queue === "string") this.#core.matcher.hold<C>(queue, call, { holdMs: opts.holdMs, signal: opts.signal, ctx: { identity }, maxHeld });
+        else this.#core.matcher.holdAny<C>(queue, call, { holdMs: opts.holdMs, signal: opts.signal, maxHeld });
+      } catch (e) {
+        call.failed(e);
+      }
+    });
   }
+
+  /** What every PollCall of this object asks of it. */
+  readonly #pollHost: PollHost = {
+    claim: (kind, queue, first, identity, signal) =>
+      (typeof queue === "string" ? this.claim(kind, queue, 1, identity, signal) : this.#claimAny(kind, queue, first, 1, identity, signal)).then(firstTask),
+    answer: (claimed, opts, answer, empty) => this.#answerPoll(claimed, opts, answer, empty),
+  };
 
   /** The answer of a poll once its wait ended: `answer(claimed)`, or `empty()`; see poll. */
   #answerPoll<C extends ClaimedTask, R>(claimed: C | undefined, opts: PollOptions, answer: (task: C) => Promise<R> | R, empty: () => R): R | Promise<R> {
