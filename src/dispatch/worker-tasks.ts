@@ -124,7 +124,8 @@ class PollCall<O, P, C extends ClaimedTask, R> implements PollClient<C> {
   readonly #opts: PollOptions;
   readonly #answer: (task: C) => Promise<R> | R;
   readonly #empty: () => R;
-  readonly #fault: (e: unknown) => unknown;
+  readonly #fault: (e: unknown, maxHeld: number) => unknown;
+  readonly #maxHeld: number;
   readonly #resolve: (r: R | Promise<R>) => void;
   readonly #reject: (e: unknown) => void;
 
@@ -136,7 +137,8 @@ class PollCall<O, P, C extends ClaimedTask, R> implements PollClient<C> {
     opts: PollOptions,
     answer: (task: C) => Promise<R> | R,
     empty: () => R,
-    fault: (e: unknown) => unknown,
+    fault: (e: unknown, maxHeld: number) => unknown,
+    maxHeld: number,
     resolve: (r: R | Promise<R>) => void,
     reject: (e: unknown) => void,
   ) {
@@ -148,6 +150,7 @@ class PollCall<O, P, C extends ClaimedTask, R> implements PollClient<C> {
     this.#answer = answer;
     this.#empty = empty;
     this.#fault = fault;
+    this.#maxHeld = maxHeld;
     this.#resolve = resolve;
     this.#reject = reject;
   }
@@ -168,7 +171,7 @@ class PollCall<O, P, C extends ClaimedTask, R> implements PollClient<C> {
 
   /** A claim failed, or the poll was refused (PollLimitExceeded): rejected with what `fault` makes of it. */
   failed(e: unknown): void {
-    this.#reject(this.#fault(e));
+    this.#reject(this.#fault(e, this.#maxHeld));
   }
 }
 
@@ -320,7 +323,8 @@ export class WorkerTasks {
    * the fate of the answer (`onClaimed`). Refused with PollLimitExceeded, before anything is
    * claimed, when a queue already holds `maxHeld` polls and streams on this node (the engine
    * answers its own limit fault, by `fault`, which maps a failure of the poll before it is
-   * rejected with it; check what must fail first, such as existence, before calling).
+   * rejected with it, given `maxHeld` (a function of the engine's module rather than a closure,
+   * where it can be, so that a held poll keeps no closure or request for it); check what must fail first, such as existence, before calling).
    */
   poll<O, P, C extends ClaimedTask, R>(
     kind: TaskKind<O, P, C>,
@@ -330,12 +334,12 @@ export class WorkerTasks {
     opts: PollOptions,
     answer: (task: C) => Promise<R> | R,
     empty: () => R,
-    fault: (e: unknown) => unknown = same,
+    fault: (e: unknown, maxHeld: number) => unknown = same,
   ): Promise<R> {
     // Not an async function: while the poll is held, what it keeps is one PollCall (the matcher's
     // client), the matcher's loop and the promise, no suspended frame and no closures besides.
     return new Promise<R>((resolve, reject) => {
-      const call = new PollCall<O, P, C, R>(this.#pollHost, kind, queue, identity, opts, answer, empty, fault, resolve, reject);
+      const call = new PollCall<O, P, C, R>(this.#pollHost, kind, queue, identity, opts, answer, empty, fault, maxHeld, resolve, reject);
       try {
         if (typeof queue === "string") this.#core.matcher.hold<C>(queue, call, { holdMs: opts.holdMs, signal: opts.signal, ctx: { identity }, maxHeld });
         else this.#core.matcher.holdAny<C>(queue, call, { holdMs: opts.holdMs, signal: opts.signal, maxHeld });

@@ -38,7 +38,7 @@ export function pollForTask(ctx: Dp, req: pb.PollForTaskRequest, opts: PollOptio
       opts,
       (c) => ({ taskObject: taskObject(c) }),
       () => ({}),
-      (e) => pollLimitFault(e, "PollForTask", ctx.maxPollsPerWorkerGroup),
+      pollForTaskFault,
     );
   let who: Caller | null;
   let account: string | null;
@@ -51,6 +51,11 @@ export function pollForTask(ctx: Dp, req: pb.PollForTaskRequest, opts: PollOptio
     return Promise.reject(e);
   }
   return runnerQueues(ctx, req.workerGroup!, who, account).then(poll);
+}
+
+/** The fault of a PollForTask that failed (pollLimitFault). */
+function pollForTaskFault(e: unknown, limit: number): unknown {
+  return pollLimitFault(e, "PollForTask", limit);
 }
 
 /** Server-streamed tasks of a worker group, sent in the batches they were claimed in; counted with the worker group's polls. */

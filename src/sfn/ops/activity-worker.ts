@@ -41,6 +41,21 @@ function limitFault(ctx: Sfn, activity: string, e: unknown): unknown {
   return sfn.activityWorkerLimitExceeded(`Activity Worker Limit Exceeded: ${ctx.maxActivityPollers} GetActivityTask calls already wait on '${activity}' on this server.`);
 }
 
+/** The answer of a GetActivityTask that got a task. */
+function polledTask(t: ClaimedActivity): Res<typeof pb.GetActivityTaskResponseSchema> {
+  return { taskToken: t.token, input: t.input };
+}
+
+/** The answer of a GetActivityTask that got none. */
+function noTask(): Res<typeof pb.GetActivityTaskResponseSchema> {
+  return {};
+}
+
+/** limitFault as the fault argument of WorkerTasks.poll: a closure of its own, so a held poll keeps it without its request. */
+function limitFaultOf(ctx: Sfn, activity: string): (e: unknown) => unknown {
+  return (e) => limitFault(ctx, activity, e);
+}
+
 /** GetActivityTask: a long poll for one task of an activity; `{}` when none came within the hold time. */
 export function getActivityTask(ctx: Sfn, req: pb.GetActivityTaskRequest, opts: PollOptions): Promise<Res<typeof pb.GetActivityTaskResponseSchema>> {
   // Not an async function: a held poll keeps no suspended frame of its own (see WorkerTasks.poll).
@@ -51,9 +66,9 @@ export function getActivityTask(ctx: Sfn, req: pb.GetActivityTaskRequest, opts: 
       ctx.maxActivityPollers,
       req.workerName,
       opts,
-      (t) => ({ taskToken: t.token, input: t.input }),
-      () => ({}),
-      (e) => limitFault(ctx, activity, e),
+      polledTask,
+      noTask,
+      limitFaultOf(ctx, activity),
     );
   let known: string | undefined;
   try {

@@ -38,9 +38,14 @@ export function pollForActivityTask(ctx: Swf, req: pb.PollForActivityTaskRequest
       opts,
       activityTask,
       emptyActivityTask,
-      (e) => pollLimitFault(e, "PollForActivityTask", ctx.maxPollsPerTaskList),
+      activityPollFault,
     );
   return afterDomainCheck(ctx, req.domain!, poll);
+}
+
+/** The fault of a PollForActivityTask that failed (pollLimitFault). */
+function activityPollFault(e: unknown, limit: number): unknown {
+  return pollLimitFault(e, "PollForActivityTask", limit);
 }
 
 function emptyActivityTask(): Res<typeof pb.PollForActivityTaskResponseSchema> {

@@ -55,9 +55,14 @@ export function pollForDecisionTask(ctx: Swf, req: pb.PollForDecisionTaskRequest
         return decisionPage(ctx, claimed, limit, reverse, undefined, lo);
       },
       (): Res<typeof pb.PollForDecisionTaskResponseSchema> => ({ startedEventId: 0n, previousStartedEventId: 0n }),
-      (e) => pollLimitFault(e, "PollForDecisionTask", ctx.maxPollsPerTaskList),
+      decisionPollFault,
     );
   return afterDomainCheck(ctx, req.domain!, poll);
+}
+
+/** The fault of a PollForDecisionTask that failed (pollLimitFault). */
+function decisionPollFault(e: unknown, limit: number): unknown {
+  return pollLimitFault(e, "PollForDecisionTask", limit);
 }
 
 /** The further page of a decision task's history that a nextPageToken names. */
