@@ -383,156 +383,157 @@ class PromisedPoll<T> implements PollClient<T> {
 }
 
 /**
- * One long poll on one queue (Matcher.poll) from its first claim to its answer: claims, and parks
- * (a `Parked` whose wakeup it receives as its `Sleeper`) when the claim found nothing. A loop of
- * promise reactions rather than an async function, so that a held poll keeps this object and its
- * `Parked`, and no suspended frame.
+ * One long poll from its first claim to its answer: claims, and parks when the claim found
+ * nothing (its wait wakes it directly, as the wait's `Sleeper`). A loop of promise reactions
+ * rather than an async function, so that a held poll keeps this object and its wait, and no
+ * suspended frame. PollLoop (one queue) and PollAnyLoop (several) say what a claim looks at, how
+ * the poll parks and which queues it releases.
  */
-class PollLoop<T> implements Sleeper<boolean | { task: unknown }> {
-  readonly #host: ParkedHost;
+abstract class ClaimLoop<T> {
+  protected readonly host: ParkedHost;
+  protected readonly client: PollClient<T>;
+  protected readonly deadline: number;
+  protected readonly signal: AbortSignal | undefined;
+
+  constructor(host: ParkedHost, client: PollClient<T>, deadline: number, signal: AbortSignal | undefined) {
+    this.host = host;
+    this.client = client;
+    this.deadline = deadline;
+    this.signal = signal;
+  }
+
+  /** Notes the queues' versions as a claim begins. */
+  protected abstract mark(): void;
+  /** Whether something committed to the queues since mark(). */
+  protected abstract changed(): boolean;
+  /** The queue a claim looks at first. */
+  protected abstract first(): number;
+  /** Parks the poll for at most `remainingMs`. */
+  protected abstract park(remainingMs: number): void;
+  /** Releases the queues the poll is counted on. */
+  protected abstract release(): void;
+
+  /** Claims (again), unless the poll is over. */
+  step(): void {
+    if (this.host.closed || this.signal?.aborted) return this.end(undefined);
+    this.mark();
+    let claimed: Promise<T | undefined>;
+    try {
+      claimed = this.client.claim(this.first());
+    } catch (e) {
+      return this.fail(e);
+    }
+    claimed.then(
+      (task) => this.#claimed(task),
+      (e: unknown) => this.fail(e),
+    );
+  }
+
+  #claimed(task: T | undefined): void {
+    if (task !== undefined) return this.end(task);
+    if (this.changed()) return this.step(); // something committed while we claimed: look again
+    const remaining = this.deadline - this.host.clock.now();
+    if (remaining <= 0 || this.host.closed) return this.end(undefined);
+    try {
+      this.park(remaining);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  protected end(task: T | undefined): void {
+    this.release();
+    this.client.ended(task);
+  }
+
+  protected fail(e: unknown): void {
+    this.release();
+    this.client.failed(e);
+  }
+}
+
+/** One long poll on one queue (Matcher.poll): its wait is a `Parked`, which may hand it a task. */
+class PollLoop<T> extends ClaimLoop<T> implements Sleeper<boolean | { task: unknown }> {
   readonly #queue: string;
   readonly #s: QueueState;
-  readonly #client: PollClient<T>;
-  readonly #deadline: number;
-  readonly #signal: AbortSignal | undefined;
   readonly #ctx: unknown;
   /** The queue's version when the running claim began. */
   #version = 0;
 
-  constructor(
-    host: ParkedHost,
-    queue: string,
-    s: QueueState,
-    client: PollClient<T>,
-    deadline: number,
-    signal: AbortSignal | undefined,
-    ctx: unknown,
-  ) {
-    this.#host = host;
+  constructor(host: ParkedHost, queue: string, s: QueueState, client: PollClient<T>, deadline: number, signal: AbortSignal | undefined, ctx: unknown) {
+    super(host, client, deadline, signal);
     this.#queue = queue;
     this.#s = s;
-    this.#client = client;
-    this.#deadline = deadline;
-    this.#signal = signal;
     this.#ctx = ctx;
   }
 
-  /** Claims (again), unless the poll is over. */
-  step(): void {
-    if (this.#host.closed || this.#signal?.aborted) return this.#end(undefined);
+  protected mark(): void {
     this.#version = this.#s.version;
-    let claimed: Promise<T | undefined>;
-    try {
-      claimed = this.#client.claim(0);
-    } catch (e) {
-      return this.#fail(e);
-    }
-    claimed.then(
-      (task) => this.#claimed(task),
-      (e: unknown) => this.#fail(e),
-    );
   }
 
-  #claimed(task: T | undefined): void {
-    if (task !== undefined) return this.#end(task);
-    if (this.#s.version !== this.#version) return this.step(); // something committed while we claimed: look again
-    const remaining = this.#deadline - this.#host.clock.now();
-    if (remaining <= 0 || this.#host.closed) return this.#end(undefined);
-    try {
-      new Parked(this.#host, this.#host.clock, this.#s, remaining, this.#signal, this.#ctx, this);
-    } catch (e) {
-      this.#fail(e);
-    }
+  protected changed(): boolean {
+    return this.#s.version !== this.#version;
+  }
+
+  protected first(): number {
+    return 0;
+  }
+
+  protected park(remainingMs: number): void {
+    new Parked(this.host, this.host.clock, this.#s, remainingMs, this.signal, this.#ctx, this);
+  }
+
+  protected release(): void {
+    this.host.release(this.#queue, this.#s);
   }
 
   /** The parked wait ended: woken (claim again), handed a task, or over. */
   woken(w: boolean | { task: unknown }): void {
-    if (w === false) this.#end(undefined);
+    if (w === false) this.end(undefined);
     else if (w === true) this.step();
-    else this.#end(w.task as T);
-  }
-
-  #end(task: T | undefined): void {
-    this.#host.release(this.#queue, this.#s);
-    this.#client.ended(task);
-  }
-
-  #fail(e: unknown): void {
-    this.#host.release(this.#queue, this.#s);
-    this.#client.failed(e);
+    else this.end(w.task as T);
   }
 }
 
-/** One long poll over several queues (Matcher.pollAny), as PollLoop with a `Fanned` wait and no handoff. */
-class PollAnyLoop<T> implements Sleeper<number | false> {
-  readonly #host: ParkedHost;
+/** One long poll over several queues (Matcher.pollAny): its wait is a `Fanned`, with no handoff. */
+class PollAnyLoop<T> extends ClaimLoop<T> implements Sleeper<number | false> {
   readonly #queues: readonly string[];
   readonly #states: readonly QueueState[];
-  readonly #client: PollClient<T>;
-  readonly #deadline: number;
-  readonly #signal: AbortSignal | undefined;
   #first: number;
   #versions: number[] = [];
 
-  constructor(
-    host: ParkedHost,
-    queues: readonly string[],
-    states: readonly QueueState[],
-    client: PollClient<T>,
-    first: number,
-    deadline: number,
-    signal: AbortSignal | undefined,
-  ) {
-    this.#host = host;
+  constructor(host: ParkedHost, queues: readonly string[], states: readonly QueueState[], client: PollClient<T>, first: number, deadline: number, signal: AbortSignal | undefined) {
+    super(host, client, deadline, signal);
     this.#queues = queues;
     this.#states = states;
-    this.#client = client;
     this.#first = first;
-    this.#deadline = deadline;
-    this.#signal = signal;
   }
 
-  step(): void {
-    if (this.#host.closed || this.#signal?.aborted) return this.#end(undefined);
+  protected mark(): void {
     this.#versions = this.#states.map((s) => s.version);
-    let claimed: Promise<T | undefined>;
-    try {
-      claimed = this.#client.claim(this.#first);
-    } catch (e) {
-      return this.#fail(e);
-    }
-    claimed.then(
-      (task) => this.#claimed(task),
-      (e: unknown) => this.#fail(e),
-    );
   }
 
-  #claimed(task: T | undefined): void {
-    if (task !== undefined) return this.#end(task);
-    if (this.#states.some((s, i) => s.version !== this.#versions[i])) return this.step(); // something committed meanwhile
-    const remaining = this.#deadline - this.#host.clock.now();
-    if (remaining <= 0 || this.#host.closed) return this.#end(undefined);
-    try {
-      new Fanned(this.#host, this.#host.clock, this.#states, remaining, this.#signal, this);
-    } catch (e) {
-      this.#fail(e);
-    }
+  protected changed(): boolean {
+    return this.#states.some((s, i) => s.version !== this.#versions[i]);
   }
 
+  protected first(): number {
+    return this.#first;
+  }
+
+  protected park(remainingMs: number): void {
+    new Fanned(this.host, this.host.clock, this.#states, remainingMs, this.signal, this);
+  }
+
+  protected release(): void {
+    this.#states.forEach((s, i) => this.host.release(this.#queues[i]!, s));
+  }
+
+  /** The wait ended: woken with the queue to look at first, or over. */
   woken(w: number | false): void {
-    if (w === false) return this.#end(undefined);
+    if (w === false) return this.end(undefined);
     this.#first = w;
     this.step();
-  }
-
-  #end(task: T | undefined): void {
-    this.#states.forEach((s, i) => this.#host.release(this.#queues[i]!, s));
-    this.#client.ended(task);
-  }
-
-  #fail(e: unknown): void {
-    this.#states.forEach((s, i) => this.#host.release(this.#queues[i]!, s));
-    this.#client.failed(e);
   }
 }
 
