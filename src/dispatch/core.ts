@@ -46,7 +46,10 @@ export class Dispatch {
       waiting: (q) => this.matcher.waiting(q),
       reserve: (q) => this.matcher.reserve<PollCtx, ClaimedTask>(q),
       notify: (q) => this.matcher.notify(q),
-      settle: (t) => this.matcher.settle(t),
+      settle: (t) => {
+        this.matcher.settle(t);
+        this.liveness.closed(t);
+      },
       timerAdded: (ms) => this.timers.added(ms),
       claimed: (t) => this.liveness.claimed(t),
       forget: (ts) => this.liveness.forget(ts),

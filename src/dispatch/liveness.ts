@@ -42,7 +42,8 @@ export class Liveness {
   #heartbeatMs: number;
   #deadAfterMs: number;
   #handlers: [string, RequeueHandler][] = [];
-  #pending: string[] = [];
+  /** Delivery confirmations not written yet (a task closed meanwhile needs none: `closed`). */
+  #pending = new Set<string>();
   /** Tokens being confirmed by the running flush. */
   #confirming = new Set<string>();
   /** Claims of this process whose answer is not settled yet: token -> claim time (ms). */
@@ -112,12 +113,17 @@ export class Liveness {
     return this.#inFlight.size;
   }
 
+  /** Delivery confirmations not written yet (for tests and metrics). */
+  get unconfirmed(): number {
+    return this.#pending.size;
+  }
+
   /**
    * Returns this node's orphaned claims to their queues (see the file comment); the number
    * returned. One unlocked indexed read when there is nothing to do.
    */
   async recoverOrphans(): Promise<number> {
-    const held = (token: string): boolean => this.#inFlight.has(token) || this.#confirming.has(token) || this.#pending.includes(token);
+    const held = (token: string): boolean => this.#inFlight.has(token) || this.#confirming.has(token) || this.#pending.has(token);
     const candidates = (await this.#db.tx((sql) => tq.undeliveredTokensOf(sql, this.id))).filter((c) => !held(c.token));
     if (candidates.length === 0) return 0;
     const after = await this.#db.tx(async (sql) => {
@@ -141,7 +147,7 @@ export class Liveness {
   /** The answer carrying `token` was written: confirm it (batched). */
   delivered(token: string): void {
     this.#inFlight.delete(token);
-    this.#pending.push(token);
+    this.#pending.add(token);
     if (!this.#flushTimer) {
       this.#flushTimer = setTimeout(() => {
         this.#flushTimer = undefined;
@@ -150,19 +156,30 @@ export class Liveness {
     }
   }
 
+  /**
+   * The task held under `token` closed (its row was deleted) in a transaction that committed: a
+   * confirmation of its delivery not written yet is dropped, for there is no row left to mark. A
+   * worker that completes its tasks within the few milliseconds before the confirmations are
+   * written (a batch worker does) costs no confirmation at all.
+   */
+  closed(token: string): void {
+    this.#inFlight.delete(token);
+    this.#pending.delete(token);
+  }
+
   /** Writes the pending delivery confirmations. */
   async flush(): Promise<void> {
     while (this.#flushing) await this.#flushing;
-    if (this.#pending.length === 0) return;
-    const tokens = this.#pending;
-    this.#pending = [];
+    if (this.#pending.size === 0) return;
+    const tokens = [...this.#pending];
+    this.#pending.clear();
     for (const t of tokens) this.#confirming.add(t);
     this.#flushing = this.#db
       .tx((sql) => tq.markDelivered(sql, this.#db.caps, tokens))
       .then((left) => {
         // Rows another transaction held (PostgreSQL passes them over): confirmed on the next flush.
         if (left.length === 0) return;
-        this.#pending.push(...left);
+        for (const t of left) this.#pending.add(t);
         this.#flushTimer ??= setTimeout(() => {
           this.#flushTimer = undefined;
           void this.flush();
@@ -170,7 +187,7 @@ export class Liveness {
       })
       .catch((e: unknown) => {
         this.#log.warn({ err: e }, "delivery confirmations not written; retrying");
-        this.#pending.push(...tokens);
+        for (const t of tokens) this.#pending.add(t);
         this.#flushTimer ??= setTimeout(() => {
           this.#flushTimer = undefined;
           void this.flush();
@@ -226,7 +243,7 @@ export class Liveness {
     this.#flushTimer = undefined;
     await this.flush();
     // Confirmations passed over because another transaction held their rows: retried until written.
-    for (let i = 0; i < 100 && this.#pending.length > 0; i++) {
+    for (let i = 0; i < 100 && this.#pending.size > 0; i++) {
       await sleep(5);
       await this.flush();
     }

@@ -110,7 +110,7 @@ export class UnitOfWork {
     this.#offers.push({ queue, live, start });
   }
 
-  /** The task held under `token` closed: return its stream credit at commit. */
+  /** The task held under `token` closed or went back to its queue: at commit its stream credit returns and a delivery confirmation not yet written is dropped. */
   settled(token: string): void {
     this.#settled.add(token);
   }

@@ -119,6 +119,33 @@ describe("worker tasks of a kind that is no engine's", () => {
     await eventually(() => expect(silent.log).toEqual(["started 4", "heartbeat 4"]));
   });
 
+  it("writes a delivery confirmation only for a task still open when confirmations are written", async () => {
+    const { core, kind, job, schedule } = await setup();
+    const j = job("j6");
+    await schedule(j, 6);
+    await schedule(j, 7);
+    const delivered: (() => void)[] = [];
+    const opts = { holdMs: 60_000, onClaimed: (h: { delivered: () => void }) => void delivered.push(h.delivered) };
+    const a = await core.tasks.poll(kind, "test/q", Infinity, "me", opts, (c) => c, () => undefined);
+    const b = await core.tasks.poll(kind, "test/q", Infinity, "me", opts, (c) => c, () => undefined);
+    for (const d of delivered) d(); // both answers reached their workers
+    expect(core.liveness.unconfirmed).toBe(2);
+    // The first task completes before the confirmations are written: its row is gone, and its
+    // confirmation is dropped at commit.
+    await core.units.run(async (uow) => {
+      const row = await core.tasks.byKey(uow, "j6", `k${a?.n}`);
+      if (!row) throw new Error("no row");
+      await core.tasks.close(uow, row);
+    });
+    expect(core.liveness.unconfirmed).toBe(1);
+    await core.liveness.flush();
+    expect(core.liveness.unconfirmed).toBe(0);
+    // The other is confirmed: a restart would not give it back as undelivered.
+    expect(await core.liveness.recoverOrphans()).toBe(0);
+    const row = await core.units.run((uow) => core.tasks.byKey(uow, "j6", `k${b?.n}`));
+    expect(row?.token).toBe(b?.token);
+  });
+
   it("gives back a task whose answer was not delivered: requeued in its place, claimed again with a new token", async () => {
     const { core, kind, job, schedule, poll } = await setup();
     const j = job("j5");
