@@ -131,11 +131,12 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
 
   /**
    * One statement on a transaction's connection, recording what its failure means. Writes held
-   * back (`Sql.write`) go first, in a round trip of their own.
+   * back (`Sql.write`) go first, in the same round trip: one simple query with the statement's
+   * values inlined too (its result is the query's last).
    */
   async function exec(conn: Conn, text: string, values?: readonly SqlValue[]): Promise<pg.QueryResult<Row>> {
-    if (conn.held.length > 0) await send(conn, held(conn));
-    return send(conn, text, values);
+    if (conn.held.length === 0) return send(conn, text, values);
+    return send(conn, `${held(conn)};\n${values === undefined ? text : inline(text, values)}`);
   }
 
   /** The writes held back on a connection as one simple-protocol text (taken off the connection). */
