@@ -181,7 +181,6 @@ class Parked implements Waiter, Timed {
   readonly #s: QueueState;
   readonly #signal: AbortSignal | undefined;
   readonly #sleeper: Sleeper<boolean | { task: unknown }>;
-  readonly #clock: Clock;
   readonly ctx: unknown;
   readonly handoff: Parked | undefined;
   #reserved = false;
@@ -189,15 +188,14 @@ class Parked implements Waiter, Timed {
   deadline = 0;
   slot = -1;
 
-  constructor(host: ParkedHost, clock: Clock, s: QueueState, ms: number, signal: AbortSignal | undefined, ctx: unknown, sleeper: Sleeper<boolean | { task: unknown }>) {
+  constructor(host: ParkedHost, s: QueueState, ms: number, signal: AbortSignal | undefined, ctx: unknown, sleeper: Sleeper<boolean | { task: unknown }>) {
     this.#host = host;
-    this.#clock = clock;
     this.#s = s;
     this.#signal = signal;
     this.#sleeper = sleeper;
     this.ctx = ctx;
     this.handoff = ctx === undefined ? undefined : this;
-    host.deadlines.add(this, clock.now() + ms);
+    host.deadlines.add(this, host.clock.now() + ms);
     signal?.addEventListener("abort", this, { once: true });
     s.waiters.add(this);
   }
@@ -236,7 +234,7 @@ class Parked implements Waiter, Timed {
 
   /** The hold time ended. */
   expire(): void {
-    if (this.#reserved) this.#host.deadlines.add(this, this.#clock.now() + 50);
+    if (this.#reserved) this.#host.deadlines.add(this, this.#host.clock.now() + 50);
     else this.finish(false);
   }
 
@@ -266,12 +264,12 @@ class Fanned implements Timed {
   deadline = 0;
   slot = -1;
 
-  constructor(host: ParkedHost, clock: Clock, states: readonly QueueState[], ms: number, signal: AbortSignal | undefined, sleeper: Sleeper<number | false>) {
+  constructor(host: ParkedHost, states: readonly QueueState[], ms: number, signal: AbortSignal | undefined, sleeper: Sleeper<number | false>) {
     this.#host = host;
     this.#signal = signal;
     this.#sleeper = sleeper;
     this.relays = states.map((s, i) => new Relay(this, s, i));
-    host.deadlines.add(this, clock.now() + ms);
+    host.deadlines.add(this, host.clock.now() + ms);
     signal?.addEventListener("abort", this, { once: true });
     for (const r of this.relays) r.s.waiters.add(r);
   }
@@ -480,7 +478,7 @@ class PollLoop<T> extends ClaimLoop<T> implements Sleeper<boolean | { task: unkn
   }
 
   protected park(remainingMs: number): void {
-    new Parked(this.host, this.host.clock, this.#s, remainingMs, this.signal, this.#ctx, this);
+    new Parked(this.host, this.#s, remainingMs, this.signal, this.#ctx, this);
   }
 
   protected release(): void {
@@ -522,7 +520,7 @@ class PollAnyLoop<T> extends ClaimLoop<T> implements Sleeper<number | false> {
   }
 
   protected park(remainingMs: number): void {
-    new Fanned(this.host, this.host.clock, this.#states, remainingMs, this.signal, this);
+    new Fanned(this.host, this.#states, remainingMs, this.signal, this);
   }
 
   protected release(): void {
@@ -804,7 +802,7 @@ export class Matcher {
   #wait(s: QueueState, ms: number, signal: AbortSignal | undefined, ctx?: unknown): Promise<boolean | { task: unknown }> {
     return new Promise<boolean | { task: unknown }>((resolve) => {
       if (this.#closed) resolve(false);
-      else new Parked(this.#host, this.#clock, s, ms, signal, ctx, { woken: resolve });
+      else new Parked(this.#host, s, ms, signal, ctx, { woken: resolve });
     });
   }
 
@@ -812,7 +810,7 @@ export class Matcher {
   #waitAny(states: readonly QueueState[], ms: number, signal: AbortSignal | undefined): Promise<number | false> {
     return new Promise<number | false>((resolve) => {
       if (this.#closed) resolve(false);
-      else new Fanned(this.#host, this.#clock, states, ms, signal, { woken: resolve });
+      else new Fanned(this.#host, states, ms, signal, { woken: resolve });
     });
   }
 
