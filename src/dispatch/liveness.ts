@@ -157,8 +157,9 @@ export class Liveness {
   }
 
   /**
-   * The task held under `token` closed (its row was deleted) in a transaction that committed: a
-   * confirmation of its delivery not written yet is dropped, for there is no row left to mark. A
+   * The task held under `token` closed (its row was deleted) or went back to its queue (its token
+   * cleared) in a transaction that committed: a confirmation of its delivery not written yet is
+   * dropped, for there is no row left to mark under that token. A
    * worker that completes its tasks within the few milliseconds before the confirmations are
    * written (a batch worker does) costs no confirmation at all.
    */

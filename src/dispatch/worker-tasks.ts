@@ -323,8 +323,9 @@ export class WorkerTasks {
    * the fate of the answer (`onClaimed`). Refused with PollLimitExceeded, before anything is
    * claimed, when a queue already holds `maxHeld` polls and streams on this node (the engine
    * answers its own limit fault, by `fault`, which maps a failure of the poll before it is
-   * rejected with it, given `maxHeld` (a function of the engine's module rather than a closure,
-   * where it can be, so that a held poll keeps no closure or request for it); check what must fail first, such as existence, before calling).
+   * rejected with it, given `maxHeld`: a function of the engine's module rather than a closure,
+   * where it can be, so that a held poll keeps no closure or request for it). Check what must
+   * fail first, such as existence, before calling.
    */
   poll<O, P, C extends ClaimedTask, R>(
     kind: TaskKind<O, P, C>,
