@@ -7,9 +7,9 @@ import * as http2 from "node:http2";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { SimpleWorkflowService } from "../../gen/taskgate/swf/v1/service_pb.ts";
-import { defaults, type Config } from "../../src/server/config.ts";
-import { startServer, type RunningServer } from "../../src/server/server.ts";
-import { captureLogs, fakeService, rpcUrl } from "./fake-service.ts";
+import type { Config } from "../../src/server/config.ts";
+import type { RunningServer } from "../../src/server/server.ts";
+import { fakeService, rpcUrl, startWithFake } from "./fake-service.ts";
 import { callUnknownMethod } from "../helpers/unknown-method.ts";
 import { ErrorCode, Flag, FrameType, RawH2, frame, headerBlock, json, postHeaders } from "./h2raw.ts";
 
@@ -21,20 +21,8 @@ afterEach(async () => {
   running = [];
 });
 
-async function start(over: Partial<Config> = {}) {
-  const fake = fakeService();
-  const logs = captureLogs();
-  const server = await startServer({
-    config: { ...defaults, port: 0, logLevel: "debug", shutdownGraceSeconds: 0.5, ...over },
-    logger: logs.logger,
-    services: [fake.service],
-    ready: () => true,
-    onShutdown: async () => {
-      for (const h of fake.holds) h.release();
-    },
-  });
-  running.push(server);
-  return { server, fake, logs };
+function start(over: Partial<Config> = {}) {
+  return startWithFake(running, fakeService(), over);
 }
 
 /** Resolves with the time (ms) until `socket` closed, or rejects after `ms`. */

@@ -9,6 +9,8 @@ import { serviceUnavailable } from "../../src/faults.ts";
 import { loadModel } from "../../src/model/model.ts";
 import type { RegisteredService } from "../../src/services/registry.ts";
 import { createLogger } from "../../src/server/logger.ts";
+import { defaults, type Config } from "../../src/server/config.ts";
+import { startServer, type RunningServer } from "../../src/server/server.ts";
 
 /** A held request. */
 export interface Hold {
@@ -57,4 +59,29 @@ export function captureLogs() {
 /** The Connect path of a SimpleWorkflowService method. */
 export function rpcUrl(base: string, method: string): string {
   return `${base}/${SimpleWorkflowService.typeName}/${method}`;
+}
+
+/**
+ * Starts a server (debug log captured, 0.5 s shutdown grace, `over` on top) serving `fake`, whose
+ * held requests its shutdown hook releases with `shutdownAnswer` (each Hold's default when
+ * undefined); the server goes into `running`, for the test file's afterEach to close.
+ */
+export async function startWithFake<F extends { service: RegisteredService; holds: { release(answer?: string): void }[] }>(
+  running: RunningServer[],
+  fake: F,
+  over: Partial<Config> = {},
+  shutdownAnswer?: string,
+) {
+  const logs = captureLogs();
+  const server = await startServer({
+    config: { ...defaults, port: 0, logLevel: "debug", shutdownGraceSeconds: 0.5, ...over },
+    logger: logs.logger,
+    services: [fake.service],
+    ready: () => true,
+    onShutdown: async () => {
+      for (const h of fake.holds) h.release(shutdownAnswer);
+    },
+  });
+  running.push(server);
+  return { server, fake, logs };
 }

@@ -16,10 +16,10 @@ import { serviceUnavailable } from "../../src/faults.ts";
 import { faultFromConnectError } from "../../src/faults-connect.ts";
 import { loadModel } from "../../src/model/model.ts";
 import type { RegisteredService } from "../../src/services/registry.ts";
-import { defaults, type Config } from "../../src/server/config.ts";
+import type { Config } from "../../src/server/config.ts";
 import { leanUnaryCounts } from "../../src/server/lean-unary.ts";
-import { startServer, type RunningServer } from "../../src/server/server.ts";
-import { captureLogs } from "./fake-service.ts";
+import type { RunningServer } from "../../src/server/server.ts";
+import { startWithFake } from "./fake-service.ts";
 
 const POLL = `/${SimpleWorkflowService.typeName}/PollForActivityTask`;
 
@@ -67,20 +67,8 @@ afterEach(async () => {
   running = [];
 });
 
-async function start(over: Partial<Config> = {}) {
-  const fake = fakePolls();
-  const logs = captureLogs();
-  const server = await startServer({
-    config: { ...defaults, port: 0, logLevel: "debug", shutdownGraceSeconds: 0.5, ...over },
-    logger: logs.logger,
-    services: [fake.service],
-    ready: () => true,
-    onShutdown: async () => {
-      for (const h of fake.holds) h.release("shutdown");
-    },
-  });
-  running.push(server);
-  return { server, fake, logs };
+function start(over: Partial<Config> = {}) {
+  return startWithFake(running, fakePolls(), over, "shutdown");
 }
 
 const transports: { name: string; raw: boolean; make: (url: string) => Transport }[] = [
