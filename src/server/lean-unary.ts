@@ -37,6 +37,7 @@ import {
 import * as connectProtocol from "@connectrpc/connect/protocol-connect";
 import * as grpcProtocol from "@connectrpc/connect/protocol-grpc";
 import * as grpcWebProtocol from "@connectrpc/connect/protocol-grpc-web";
+import { headerValue } from "./protocol-errors.ts";
 import * as http2 from "node:http2";
 import type { IncomingHttpHeaders } from "node:http";
 
@@ -126,7 +127,7 @@ function rawValue(raw: readonly string[], name: string): string | undefined {
 /** A raw HTTP/2 request's URL, as urlOf reports it for the same request through the compatibility API. */
 function streamUrlOf(stream: http2.ServerHttp2Stream, headers: IncomingHttpHeaders | readonly string[]): string {
   const encrypted = stream.session?.encrypted === true;
-  const get = (name: string): string | undefined => (isRaw(headers) ? rawValue(headers, name) : headerString(headers[name]));
+  const get = (name: string): string | undefined => (isRaw(headers) ? rawValue(headers, name) : headerValue(headers[name]));
   return new URL(get(":path") ?? "", `${encrypted ? "https" : "http"}://${get(":authority") ?? get("host")}`).toString();
 }
 
@@ -151,9 +152,6 @@ function rawWebHeaders(raw: readonly string[]): Headers {
   return out;
 }
 
-function headerString(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
 
 /**
  * Where a call's answer goes: a request of the compatibility API or of HTTP/1.1 (`req`/`res`), or
@@ -374,7 +372,7 @@ export function leanUnaryAdapter(options: ConnectNodeAdapterOptions): LeanUnaryH
   return Object.assign(handler, {
     route(headers: IncomingHttpHeaders): LeanRoute | undefined {
       if (headers[":method"] !== "POST") return undefined;
-      const m = lean.get((headerString(headers[":path"]) ?? "").split("?", 2)[0]);
+      const m = lean.get((headerValue(headers[":path"]) ?? "").split("?", 2)[0]);
       if (m === undefined || m.handler === undefined) return undefined;
       const wire = wireOf(header(headers, "content-type"));
       return wire === undefined ? undefined : { method: m, wire: wire.wire, binary: wire.binary };

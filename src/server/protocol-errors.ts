@@ -152,7 +152,8 @@ export function tooLargeMessage(declared: number, limit: number): string {
   return `request body of ${declared} bytes is larger than the limit of ${limit} bytes (--max-body-bytes)`;
 }
 
-function headerValue(v: string | string[] | undefined): string | undefined {
+/** The first value of a header as Node gives it (a string, or a list for a repeated name). */
+export function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 

@@ -53,7 +53,7 @@ import type { Config } from "./config.ts";
 import { corsDecision, corsPolicy } from "./cors.ts";
 import { child } from "./logger.ts";
 import { RateLimitedCounter, countOpenFiles, fdHeadroom, fdOf, readOpenFileLimit } from "./limits.ts";
-import { clientErrorResponse, rpcProtocol, sendBadRequest, sendRpcError, tooLargeMessage, unimplementedMessage, type ClientError, type ParserLimits } from "./protocol-errors.ts";
+import { clientErrorResponse, headerValue, rpcProtocol, sendBadRequest, sendRpcError, tooLargeMessage, unimplementedMessage, type ClientError, type ParserLimits } from "./protocol-errors.ts";
 import { DeliverySettler } from "./settle.ts";
 import { leanUnaryAdapter } from "./lean-unary.ts";
 import { ConnectionTimeouts, checkIntervalMs } from "./timeouts.ts";
@@ -858,8 +858,4 @@ class RequestValues implements ContextValues {
     delete (this as unknown as Record<symbol, unknown>)[key.id];
     return this;
   }
-}
-
-function headerValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }
