@@ -75,7 +75,7 @@ export interface AwsJsonHandlerOptions {
    * it before it runs, or returns the function that gives back what the call holds, called once
    * the call settled.
    */
-  admit?: (req: AwsJsonRequest, service: string, operation: string, input: unknown, values: ContextValues) => () => void;
+  admit?: (req: AwsJsonRequest, service: string, operation: string, values: ContextValues) => () => void;
   /** Runs the admitted call in the caller's authorization scope. */
   inScope?: (values: ContextValues, call: () => unknown) => unknown;
   /** Opens, in place, the account-bound tokens of an authenticated request's JSON before it is converted (throws a Fault to refuse it). */
@@ -379,7 +379,7 @@ export function createAwsJsonHandler(opts: AwsJsonHandlerOptions): AwsJsonHandle
         return;
       }
       const run = (): unknown => (impl as (r: unknown, c: HandlerContext) => unknown).call(route.service.impl, request, ctx);
-      const release = opts.admit?.(req, route.model.metadata.endpointPrefix, method.name, input, values) ?? noop;
+      const release = opts.admit?.(req, route.model.metadata.endpointPrefix, method.name, values) ?? noop;
       let pending: unknown;
       try {
         pending = opts.inScope === undefined ? run() : opts.inScope(values, run);

@@ -235,7 +235,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     authorize: auth.mode === "off" ? undefined : (_req, service, operation, input, values) => auth.authorizeAwsJson(service, operation, input, values),
     openTokens: auth.mode === "off" ? undefined : (service, input, values) => auth.openTokens(service, input, values),
     sealTokens: auth.mode === "off" ? undefined : (service, output, values) => auth.sealTokens(service, output, values),
-    admit: (req, service, operation, _input, values) => {
+    admit: (req, service, operation, values) => {
       try {
         return limits.admit(callerOf(values), service, operation, Date.now());
       } catch (e) {
