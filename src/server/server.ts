@@ -344,10 +344,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // A stream its session's end destroyed reports itself ended too: only an answer that was
     // started (headers sent) and ended counts as written.
     const finished = this.headersSent && this.writableEnded && this.rstCode === http2.constants.NGHTTP2_NO_ERROR;
-    if (finished) {
-      if (t.connection === undefined) t.delivered();
-      else settler.written(t.connection, t);
-    } else t.undelivered();
+    if (finished) written(t);
+    else t.undelivered();
     handler.streamClosed(this);
     const status = this.headersSent ? Number(this.sentHeaders[":status"]) : 200;
     const line = { method: "POST", path: t.path, http: "2.0", status, ms: Math.round((performance.now() - t.started) * 10) / 10, ...(finished ? {} : { aborted: true }) };
@@ -388,10 +386,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     return true;
   };
 
-  const written = (t: Tracked): void => {
+  /** An answer was written completely: delivered once its connection survives the settle window. */
+  function written(t: Delivery & { readonly connection: net.Socket | undefined }): void {
     if (t.connection === undefined) t.delivered();
     else settler.written(t.connection, t);
-  };
+  }
   // HTTP/1.1: 'finish' means the socket's write callback for the last byte ran (the kernel took
   // it). HTTP/2's compatibility response emits 'finish' (and reports writableFinished) also for
   // a reset stream, so there the response counts as written only if it was ended and its stream
