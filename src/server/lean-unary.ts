@@ -283,11 +283,6 @@ function unaryRequest(call: LeanCall, message: unknown): UnaryRequest {
  */
 export const leanUnaryCounts = { served: 0, replayed: 0, rawStreams: 0 };
 
-/** Whether a method is served on the lean path: every unary method. */
-export function isLeanMethod(method: DescMethod): boolean {
-  return method.methodKind === "unary";
-}
-
 /**
  * connectNodeAdapter with the lean path in front for the unary RPCs (see the file
  * comment). Takes the same options; every request the lean path does not take goes to the adapter
@@ -307,7 +302,8 @@ export function leanUnaryAdapter(options: ConnectNodeAdapterOptions): LeanUnaryH
       const rpc = router.rpc.bind(router);
       router.rpc = ((method: DescMethod, impl: unknown, rpcOptions?: Parameters<ConnectRouter["rpc"]>[2]) => {
         rpc(method, impl as never, rpcOptions);
-        if (!isLeanMethod(method) || typeof impl !== "function") return router;
+        // Every unary method takes the lean path; streaming methods stay with connect-es.
+        if (method.methodKind !== "unary" || typeof impl !== "function") return router;
         const opt = validateUniversalHandlerOptions({ ...options, acceptCompression, ...rpcOptions });
         const m = method as AnyMethod;
         const fn = impl as (req: unknown, ctx: HandlerContext) => unknown;
