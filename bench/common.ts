@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createLeanGrpcTransport } from "../src/client/grpc-transport.ts";
 import { SimpleWorkflowService } from "../gen/taskgate/swf/v1/service_pb.ts";
 import { DecisionType } from "../gen/taskgate/swf/v1/types_pb.ts";
 
@@ -148,7 +149,13 @@ export function awsClient(url: string, maxSockets = 64): AwsCall {
     });
 }
 
+/** A gRPC client as a Node worker should make one: the lean transport (src/client/grpc-transport.ts). */
 export function client(url: string): Swf {
+  return createClient(SimpleWorkflowService, createLeanGrpcTransport({ baseUrl: url }));
+}
+
+/** A gRPC client on connect-node's own gRPC transport, for comparison. */
+export function connectNodeClient(url: string): Swf {
   return createClient(SimpleWorkflowService, createGrpcTransport({ baseUrl: url }));
 }
 

@@ -14,7 +14,7 @@ import { Queue, Worker } from "bullmq";
 import { Logger, makeWorkerUtils, run, type WorkerUtils } from "graphile-worker";
 import pg from "pg";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { aborted, activity, batch, client, conc, fixture, pct, pgUrl, serverCost, withTimeout, type Server } from "./common.ts";
+import { aborted, activity, batch, client, conc, connectNodeClient, fixture, pct, pgUrl, serverCost, withTimeout, type Server, type Swf } from "./common.ts";
 
 export interface JobCounts {
   /** Tasks drained by 16 workers (enqueued first, in workflows of 100 activities each). */
@@ -53,8 +53,8 @@ export const batchCredit = 100;
 /** Batch completion: a worker flushes what it holds after this long without a new task. */
 export const batchIdleMs = 2;
 
-function ownPath(url: string, domain: string): (k: number) => Path {
-  const clients = Array.from({ length: 4 }, () => client(url));
+function ownPath(url: string, domain: string, mk: (url: string) => Swf = client): (k: number) => Path {
+  const clients = Array.from({ length: 4 }, () => mk(url));
   return (k) => {
     const c = clients[k % clients.length];
     return {
@@ -98,9 +98,9 @@ async function retrying<T>(call: () => Promise<T>): Promise<T> {
  * `batchIdleMs` passed without a new task. The stream is read on while a flush is in flight (the
  * tasks of a flush give their credit back when it commits).
  */
-function batchPath(url: string, domain: string): (k: number) => Path {
-  const own = ownPath(url, domain);
-  const clients = Array.from({ length: 4 }, () => client(url));
+function batchPath(url: string, domain: string, mk: (url: string) => Swf = client): (k: number) => Path {
+  const own = ownPath(url, domain, mk);
+  const clients = Array.from({ length: 4 }, () => mk(url));
   return (k) => {
     const c = clients[k % clients.length];
     return {
@@ -308,9 +308,9 @@ async function paced(n: number, rate: number, enqueue: (i: number) => Promise<un
 }
 
 /** The job-queue workload through one taskgate path on `server`. */
-export async function taskgateJobs(server: Server, route: "own" | "batch" | "aws", n: JobCounts) {
+export async function taskgateJobs(server: Server, route: "own" | "batch" | "batchConnectNode" | "aws", n: JobCounts) {
   const domain = await fixture(client(server.url));
-  const path = { own: ownPath, batch: batchPath, aws: awsPath }[route](server.url, domain);
+  const path = { own: ownPath, batch: batchPath, batchConnectNode: (url: string, d: string) => batchPath(url, d, connectNodeClient), aws: awsPath }[route](server.url, domain);
   retries.streams = retries.batches = 0;
 
   // Enqueue: workflows whose first decision schedules 100 activities each.
@@ -394,7 +394,7 @@ export async function taskgateJobs(server: Server, route: "own" | "batch" | "aws
     completionLatencyP50: completion.p50,
     completionLatencyP99: completion.p99,
     completionLatencySamples: completion.samples,
-    ...(route === "batch" ? { unavailableStreamsReopened: retries.streams, unavailableBatchesRetried: retries.batches } : {}),
+    ...(route === "batch" || route === "batchConnectNode" ? { unavailableStreamsReopened: retries.streams, unavailableBatchesRetried: retries.batches } : {}),
     enqueueErrors: latency.errors,
   };
 }

@@ -688,9 +688,9 @@ async function stopRunner(runner: Runner): Promise<void> {
 // ---- suites ----
 
 /** The taskgate paths of the job-queue workload, their result keys and names. */
-const jobRoutes = ["own", "batch", "aws"] as const;
-const jobKey = { own: "jobsOwn", batch: "jobsBatch", aws: "jobsAws" } as const;
-const jobName = { own: "own gRPC API", batch: "own gRPC API, batch delivery and completion", aws: "AWS SDK" } as const;
+const jobRoutes = ["own", "batch", "batchConnectNode", "aws"] as const;
+const jobKey = { own: "jobsOwn", batch: "jobsBatch", batchConnectNode: "jobsBatchConnectNode", aws: "jobsAws" } as const;
+const jobName = { own: "own gRPC API", batch: "own gRPC API, batch delivery and completion", batchConnectNode: "own gRPC API, batch, connect-node's transport", aws: "AWS SDK" } as const;
 
 async function sqliteSuite(): Promise<Results> {
   const dir = mkdtempSync(join(tmpdir(), "taskgate-bench-"));
@@ -952,6 +952,7 @@ function jobsTable(results: Partial<Record<Store, Results>>): string {
   const paths: [string, string][] = [
     ["jobsOwn", "taskgate, own gRPC API (stream + unary complete)"],
     ["jobsBatch", `taskgate, own gRPC API, batch delivery + completion (credit ${batchCredit}, flush at ${batchCredit} or ${batchIdleMs} ms idle)`],
+    ["jobsBatchConnectNode", "taskgate, same, client on connect-node's gRPC transport"],
     ["jobsAws", "taskgate, SWF via @aws-sdk/client-swf"],
     ["jobsBullmq", "BullMQ 6.7 on Redis (in memory)"],
     ["jobsGraphile", "graphile-worker 0.18"],
