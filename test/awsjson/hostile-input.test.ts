@@ -1,6 +1,8 @@
 // The AWS JSON route under hostile bodies: pathological numbers, invalid UTF-8, lone surrogates,
-// deep nesting, huge lists. Every one is answered at once with a 400 that names the problem, and
-// the cost of a request stays linear in its body.
+// deep nesting, huge lists. Every one is answered with a 400 that names the problem, and the cost
+// of a request stays linear in its body: the hostile bodies are as large as the route accepts, so
+// work that grew faster than the body (a backtracking pattern, a quadratic scan) would not finish
+// within the test's timeout, without a wall-clock assertion here.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer } from "node:http";
 import type { Server } from "node:http";
@@ -53,11 +55,10 @@ afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
-async function post(op: string, body: string | Uint8Array): Promise<{ status: number; json: Record<string, unknown>; ms: number }> {
-  const started = performance.now();
+async function post(op: string, body: string | Uint8Array): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${url}/`, { method: "POST", headers: { "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": `SimpleWorkflowService.${op}` }, body });
   const text = await res.text();
-  return { status: res.status, json: text === "" ? {} : (JSON.parse(text) as Record<string, unknown>), ms: performance.now() - started };
+  return { status: res.status, json: text === "" ? {} : (JSON.parse(text) as Record<string, unknown>) };
 }
 
 function bytes(...parts: (string | number[])[]): Uint8Array {
@@ -65,13 +66,12 @@ function bytes(...parts: (string | number[])[]): Uint8Array {
 }
 
 describe("AWS JSON route: numbers", () => {
-  it("answers a timestamp of 60,000 digits and a letter at once (it once blocked the server for seconds)", async () => {
-    const body = `{"domain":"d","startTimeFilter":{"oldestDate":"${"1".repeat(60_000)}x"}}`;
+  it("answers a timestamp of a body's worth of digits and a letter (60,000 once blocked the server for seconds)", async () => {
+    const body = `{"domain":"d","startTimeFilter":{"oldestDate":"${"1".repeat(defaults.maxBodyBytes - 1024)}x"}}`;
     const r = await post("CountOpenWorkflowExecutions", body);
     expect(r.status).toBe(400);
     expect(r.json.__type).toBe("com.amazon.coral.service#SerializationException");
     expect(r.json.message).toBe("Invalid value at 'startTimeFilter.oldestDate': expected a timestamp in epoch seconds, got a string.");
-    expect(r.ms).toBeLessThan(1000);
   });
 });
 
@@ -134,7 +134,7 @@ describe("AWS JSON route: the cost of a request is bounded", () => {
     expect(r.status).toBe(200);
   });
 
-  it("converts and validates a body at the size limit in bounded time, whatever its shape", async () => {
+  it("converts and validates a body at the size limit, whatever its shape", async () => {
     const limit = defaults.maxBodyBytes - 1024;
     const fill = (unit: string, head: string, tail: string): string => head + Array(Math.floor((limit - head.length - tail.length) / (unit.length + 1))).fill(unit).join(",") + tail;
     const bodies: [string, string][] = [
@@ -153,7 +153,6 @@ describe("AWS JSON route: the cost of a request is bounded", () => {
       expect(body.length).toBeLessThanOrEqual(defaults.maxBodyBytes);
       const r = await post(op, body);
       expect(r.status, body.slice(0, 80)).toBeLessThan(500);
-      expect(r.ms, body.slice(0, 80)).toBeLessThan(1500);
       expect(JSON.stringify(r.json).length).toBeLessThan(64 * 1024);
     }
   });
