@@ -52,10 +52,9 @@ describe.each(transports)("lean unary long polls: $name", ({ make }) => {
   });
 
   it("answers empty when the hold ends, and before a shorter client deadline", async () => {
-    const t0 = performance.now();
+    // An answer after the deadline would fail the call with DeadlineExceeded.
     const r = await c.pollForActivityTask({ domain, taskList: { name: `none-${Math.random()}` } }, { timeoutMs: 800 });
     expect(r.taskToken ?? "").toBe("");
-    expect(performance.now() - t0).toBeLessThan(800);
   });
 
   it("sends a fault as its code with the Fault detail", async () => {
