@@ -307,14 +307,18 @@ async function paced(n: number, rate: number, enqueue: (i: number) => Promise<un
   return { p50: pct(xs, 50), p99: pct(xs, 99), max: Math.max(...xs), samples: xs.length, missing, errors, sendSeconds: (performance.now() - t0) / 1000 };
 }
 
-/** The job-queue workload through one taskgate path on `server`. */
-export async function taskgateJobs(server: Server, route: "own" | "batch" | "batchConnectNode" | "aws", n: JobCounts) {
+/** A taskgate path on `server` in a fresh domain. */
+async function pathOn(server: Server, route: "own" | "batch" | "batchConnectNode" | "aws"): Promise<(k: number) => Path> {
   const domain = await fixture(client(server.url));
-  const path = { own: ownPath, batch: batchPath, batchConnectNode: (url: string, d: string) => batchPath(url, d, connectNodeClient), aws: awsPath }[route](server.url, domain);
-  retries.streams = retries.batches = 0;
+  return { own: ownPath, batch: batchPath, batchConnectNode: (url: string, d: string) => batchPath(url, d, connectNodeClient), aws: awsPath }[route](server.url, domain);
+}
 
-  // Enqueue: workflows whose first decision schedules 100 activities each.
-  const executions = n.drain / batch;
+/**
+ * Enqueues `tasks` as workflows whose first decision schedules 100 activities each, then drains
+ * them with 16 workers on `path`: both phases' times and server costs.
+ */
+async function taskgateDrain(server: Server, path: (k: number) => Path, tasks: number) {
+  const executions = tasks / batch;
   let cost = await serverCost(server);
   let t0 = performance.now();
   const { tokens, release } = await openDecisions(path, "q", executions);
@@ -328,25 +332,31 @@ export async function taskgateJobs(server: Server, route: "own" | "batch" | "bat
     await release();
   }
   const enqueueSecs = (performance.now() - t0) / 1000;
-  const enqueueCost = await cost(n.drain);
+  const enqueueCost = await cost(tasks);
 
   // Drain: 16 workers, the queue full.
   let done = 0;
   cost = await serverCost(server);
   t0 = performance.now();
-  let w = workers(
+  const w = workers(
     path,
     () => {},
     () => void done++,
   );
   try {
-    await until(() => done, n.drain, 300_000, w.loops, "drain");
+    await until(() => done, tasks, 300_000, w.loops, "drain");
   } finally {
     await w.stop();
   }
   const drainSecs = (performance.now() - t0) / 1000;
-  const drainCost = await cost(n.drain);
-  const drainErrors = w.errors();
+  return { enqueueSecs, enqueueCost, drainSecs, drainCost: await cost(tasks), drainErrors: w.errors() };
+}
+
+/** The job-queue workload through one taskgate path on `server`. */
+export async function taskgateJobs(server: Server, route: "own" | "batch" | "batchConnectNode" | "aws", n: JobCounts) {
+  const path = await pathOn(server, route);
+  retries.streams = retries.batches = 0;
+  const { enqueueSecs, enqueueCost, drainSecs, drainCost, drainErrors } = await taskgateDrain(server, path, n.drain);
 
   // Latency: decision tasks in hand first; then one activity per decision at `rate`/s.
   const { tokens: lTokens, release: releaseL } = await openDecisions(path, "l", n.latency);
@@ -355,7 +365,7 @@ export async function taskgateJobs(server: Server, route: "own" | "batch" | "bat
   const sentAt: number[] = [];
   const lat: number[] = [];
   const doneLat: number[] = [];
-  w = workers(
+  const w = workers(
     path,
     (id) => {
       const i = Number(id.slice(1));
@@ -414,46 +424,57 @@ async function redisStats(q: Queue): Promise<{ cpuMs: number; commands: number }
 }
 
 /** The job-queue workload on BullMQ: default job options, no-op processor, concurrency 16. */
-export async function bullmqJobs(n: JobCounts) {
-  const name = "jobs";
-  const queue = new Queue(name, { connection: redis, prefix: bullPrefix });
+/** Enqueues `tasks` on BullMQ in addBulk calls of 100 (4 enqueuers), then drains them with one Worker of concurrency 16. */
+async function bullmqDrain(queue: Queue, tasks: number) {
+  let r0 = await redisStats(queue);
+  let t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: 4 }, async (_, k) => {
+      for (let e = k; e < tasks / batch; e += 4) await queue.addBulk(Array.from({ length: batch }, (_, i) => ({ name: "noop", data: { i: e * batch + i } })));
+    }),
+  );
+  const enqueueSecs = (performance.now() - t0) / 1000;
+  let r1 = await redisStats(queue);
+  const enqueueRedisCpu = (r1.cpuMs - r0.cpuMs) / tasks;
+
+  let done = 0;
+  r0 = await redisStats(queue);
+  const c0 = process.cpuUsage();
+  t0 = performance.now();
+  const worker = new Worker(queue.name, async () => {}, { connection: redis, prefix: bullPrefix, concurrency: conc, autorun: false });
+  worker.on("completed", () => void done++);
+  void worker.run();
+  try {
+    await until(() => done, tasks, 300_000, [], "bullmq drain");
+  } finally {
+    await worker.close();
+  }
+  const drainSecs = (performance.now() - t0) / 1000;
+  r1 = await redisStats(queue);
+  const bench = process.cpuUsage(c0);
+  return { enqueueSecs, enqueueRedisCpu, drainSecs, redisCpuMs: r1.cpuMs - r0.cpuMs, redisCommands: r1.commands - r0.commands, benchCpuMs: (bench.user + bench.system) / 1000 };
+}
+
+/** A BullMQ queue of the bench's own (keys under its prefix), emptied before and after `fn`. */
+async function withBullQueue<T>(fn: (q: Queue) => Promise<T>): Promise<T> {
+  const queue = new Queue("jobs", { connection: redis, prefix: bullPrefix });
   try {
     await queue.obliterate({ force: true });
-    // Enqueue: addBulk of 100 jobs, 4 enqueuers (as the decisions of 100 activities).
-    let r0 = await redisStats(queue);
-    let c0 = process.cpuUsage();
-    let t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: 4 }, async (_, k) => {
-        for (let e = k; e < n.drain / batch; e += 4) await queue.addBulk(Array.from({ length: batch }, (_, i) => ({ name: "noop", data: { i: e * batch + i } })));
-      }),
-    );
-    const enqueueSecs = (performance.now() - t0) / 1000;
-    let r1 = await redisStats(queue);
-    const enqueueRedisCpu = (r1.cpuMs - r0.cpuMs) / n.drain;
+    return await fn(queue);
+  } finally {
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+  }
+}
 
-    // Drain.
-    let done = 0;
-    r0 = await redisStats(queue);
-    c0 = process.cpuUsage();
-    t0 = performance.now();
-    let worker = new Worker(name, async () => {}, { connection: redis, prefix: bullPrefix, concurrency: conc, autorun: false });
-    worker.on("completed", () => void done++);
-    void worker.run();
-    try {
-      await until(() => done, n.drain, 300_000, [], "bullmq drain");
-    } finally {
-      await worker.close();
-    }
-    const drainSecs = (performance.now() - t0) / 1000;
-    r1 = await redisStats(queue);
-    const bench = process.cpuUsage(c0);
-
+export async function bullmqJobs(n: JobCounts) {
+  return withBullQueue(async (queue) => {
+    const d = await bullmqDrain(queue, n.drain);
     // Latency: queue.add one job at a time at `rate`/s; the clock stops when the processor starts.
     const sentAt: number[] = [];
     const lat: number[] = [];
-    worker = new Worker(
-      name,
+    const worker = new Worker(
+      queue.name,
       async (job) => {
         const i = (job.data as { i: number }).i;
         lat[i] = performance.now() - sentAt[i];
@@ -470,21 +491,59 @@ export async function bullmqJobs(n: JobCounts) {
     }
     return {
       tasks: n.drain,
-      enqueueSeconds: enqueueSecs,
-      enqueuePerSecond: n.drain / enqueueSecs,
-      enqueueServerCpuMsPerTask: enqueueRedisCpu,
-      drainSeconds: drainSecs,
-      tasksPerSecond: n.drain / drainSecs,
-      serverCpuMsPerTask: (r1.cpuMs - r0.cpuMs) / n.drain,
-      benchCpuMsPerTask: (bench.user + bench.system) / 1000 / n.drain,
-      redisCommandsPerTask: (r1.commands - r0.commands) / n.drain,
+      enqueueSeconds: d.enqueueSecs,
+      enqueuePerSecond: n.drain / d.enqueueSecs,
+      enqueueServerCpuMsPerTask: d.enqueueRedisCpu,
+      drainSeconds: d.drainSecs,
+      tasksPerSecond: n.drain / d.drainSecs,
+      serverCpuMsPerTask: d.redisCpuMs / n.drain,
+      benchCpuMsPerTask: d.benchCpuMs / n.drain,
+      redisCommandsPerTask: d.redisCommands / n.drain,
       ...latencyFigures(latency),
       enqueueErrors: latency.errors,
     };
-  } finally {
-    await queue.obliterate({ force: true }).catch(() => undefined);
-    await queue.close();
+  });
+}
+
+/**
+ * Drain throughput of taskgate's batch path (on SQLite, a fresh server and database from
+ * `start` each round) and of BullMQ in `rounds` alternating rounds of `tasks` each, enqueued and
+ * drained as in the job-queue workload, the order swapped every round: this machine's speed
+ * drifts by more between runs than the two differ, and within a pair it falls on both alike.
+ * Per round both rates and their ratio; the median ratio.
+ */
+export async function pairedDrains(start: () => Promise<Server>, rounds: number, tasks: number): Promise<Record<string, number>> {
+  const out: Record<string, number> = { rounds, tasks };
+  const ratios: number[] = [];
+  const taskgate = async () => {
+    const server = await start();
+    try {
+      const d = await taskgateDrain(server, await pathOn(server, "batch"), tasks);
+      if (d.drainErrors > 0) throw new Error(`${d.drainErrors} completions failed`);
+      return tasks / d.drainSecs;
+    } finally {
+      await server.stop();
+    }
+  };
+  const bullmq = () => withBullQueue(async (q) => tasks / (await bullmqDrain(q, tasks)).drainSecs);
+  for (let i = 1; i <= rounds; i++) {
+    let t: number;
+    let b: number;
+    if (i % 2 === 1) {
+      t = await taskgate();
+      b = await bullmq();
+    } else {
+      b = await bullmq();
+      t = await taskgate();
+    }
+    out[`taskgate${i}`] = t;
+    out[`bullmq${i}`] = b;
+    out[`ratio${i}`] = t / b;
+    ratios.push(t / b);
   }
+  const sorted = [...ratios].sort((x, y) => x - y);
+  out.medianRatio = sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+  return out;
 }
 
 // ---- graphile-worker ----

@@ -142,7 +142,7 @@ import {
   type ServerOptions,
   type Store,
 } from "./common.ts";
-import { batchCredit, batchIdleMs, bullmqJobs, completionCost, graphileJobs, taskgateJobs, type JobCounts } from "./jobs.ts";
+import { batchCredit, batchIdleMs, bullmqJobs, completionCost, graphileJobs, pairedDrains, taskgateJobs, type JobCounts } from "./jobs.ts";
 
 const storeArg = args.includes("--store") ? args[args.indexOf("--store") + 1] : undefined;
 if (storeArg !== undefined && storeArg !== "sqlite" && storeArg !== "postgres") {
@@ -196,6 +196,9 @@ const countsFor: Record<Store, Counts> = quick
       sqlite: { rtt: 2000, dispatch: 1000, workflows: 3000, streamExecutions: 10, idlePolls: 20_000, jobs: 4000, graphileLatency: 0, jobQueue: { drain: 20_000, latency: 2000, rate: 200 }, costSamples: 500 },
       postgres: { rtt: 2000, dispatch: 500, workflows: 1000, streamExecutions: 5, idlePolls: 0, jobs: 4000, graphileLatency: 400, jobQueue: { drain: 5000, latency: 1000, rate: 200 }, costSamples: 0 },
     };
+
+/** Alternating drain rounds of the batch path and BullMQ (the jobs suite on SQLite). */
+const pairedRounds = quick ? 2 : 4;
 
 // ---- taskgate measurements ----
 
@@ -722,6 +725,10 @@ async function sqliteSuite(): Promise<Results> {
         await s.stop();
       }
       r.jobsBullmq = await phase("BullMQ jobs", 200, () => bullmqJobs(n.jobQueue));
+      let round = 0;
+      r.jobsPaired = await phase(`sqlite jobs, batch path and BullMQ in ${pairedRounds} alternating drains`, 300, () =>
+        pairedDrains(() => start(`paired-${++round}`), pairedRounds, n.jobQueue.drain),
+      );
     }
     if (suites.has("cost")) {
       const s = await start("cost", { count: true });
@@ -946,6 +953,17 @@ function grid(header: string[], rows: string[][]): string {
 
 const fixed = (x: number | undefined, digits: number) => (x === undefined || Number.isNaN(x) ? "-" : x.toFixed(digits));
 
+/** The alternating drains of the batch path and BullMQ, one line per round and the median ratio. */
+function pairedTable(results: Partial<Record<Store, Results>>): string {
+  const p = results.sqlite?.jobsPaired;
+  if (p === undefined) return "";
+  const rounds = Array.from({ length: p.rounds }, (_, k) => k + 1).map((i) => [`round ${i}${i % 2 === 0 ? " (BullMQ first)" : ""}`, int(p[`taskgate${i}`]), int(p[`bullmq${i}`]), `${p[`ratio${i}`].toFixed(2)}x`]);
+  return (
+    `\n\nbatch path against BullMQ, drains of ${int(p.tasks)} tasks alternating (each taskgate round on a fresh server and database): median ${p.medianRatio.toFixed(2)}x\n` +
+    grid(["round", "", "taskgate tasks/s", "BullMQ tasks/s", "ratio"], rounds.map(([a, ...rest]) => [a, "", ...rest]))
+  );
+}
+
 /** The job-queue workload: one row per store and path. */
 function jobsTable(results: Partial<Record<Store, Results>>): string {
   const rows: string[][] = [];
@@ -1021,7 +1039,7 @@ async function main() {
   }
   console.log(`\ntaskgate bench (${stores.join(" + ")}, ${commit}, node ${process.version}, ${quick ? "quick" : "full"}, ${secs.toFixed(0)} s)\n`);
   if (suites.has("core") || suites.has("polls")) console.log(table(results));
-  if (suites.has("jobs")) console.log("\n" + jobsTable(results));
+  if (suites.has("jobs")) console.log("\n" + jobsTable(results) + pairedTable(results));
   if (suites.has("cost")) console.log("\n" + costTable(results));
   if (suites.has("sfn")) console.log("\n" + sfnTable(results));
   if (suites.has("datapipeline")) console.log("\n" + dpTable(results));
