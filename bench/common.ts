@@ -1,7 +1,7 @@
 // Shared by the bench suites: arguments, the server child process, time limits, clients and
 // fixtures. Every server process started here is stopped at exit, also after a failure.
 import { connectFixture } from "../test/helpers/swf.ts";
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -96,6 +96,17 @@ export async function startServer(database: string, opts: ServerOptions = {}): P
       clearTimeout(killer);
     },
   };
+}
+
+/**
+ * Lets the machine settle before a measurement: the dirty pages a previous server left (its
+ * database and WAL) are written out now, not by the kernel during the next measurement (which a
+ * BullMQ drain right after a taskgate one lost about a quarter of its rate to), then a second's
+ * pause.
+ */
+export async function settle(): Promise<void> {
+  execFileSync("sync");
+  await new Promise((r) => setTimeout(r, 1000));
 }
 
 /** Resolves as `p`, or rejects once `ms` have passed. */

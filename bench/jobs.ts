@@ -14,7 +14,7 @@ import { Queue, Worker } from "bullmq";
 import { Logger, makeWorkerUtils, run, type WorkerUtils } from "graphile-worker";
 import pg from "pg";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { aborted, activity, batch, client, conc, connectNodeClient, fixture, pct, pgUrl, serverCost, withTimeout, type Server, type Swf } from "./common.ts";
+import { aborted, activity, batch, client, conc, connectNodeClient, fixture, pct, pgUrl, serverCost, settle, withTimeout, type Server, type Swf } from "./common.ts";
 
 export interface JobCounts {
   /** Tasks drained by 16 workers (enqueued first, in workflows of 100 activities each). */
@@ -529,11 +529,14 @@ export async function pairedDrains(start: () => Promise<Server>, rounds: number,
   for (let i = 1; i <= rounds; i++) {
     let t: number;
     let b: number;
+    await settle();
     if (i % 2 === 1) {
       t = await taskgate();
+      await settle();
       b = await bullmq();
     } else {
       b = await bullmq();
+      await settle();
       t = await taskgate();
     }
     out[`taskgate${i}`] = t;

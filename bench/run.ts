@@ -134,6 +134,7 @@ import {
   root,
   rssBytes,
   serverMemory,
+  settle,
   settleMs,
   startServer,
   withTimeout,
@@ -720,10 +721,12 @@ async function sqliteSuite(): Promise<Results> {
     if (suites.has("jobs")) {
       // Each taskgate path on a server of its own, on a fresh database, statements counted.
       for (const route of jobRoutes) {
+        await settle();
         const s = await start(`jobs-${route}`, { count: true });
         r[jobKey[route]] = await phase(`sqlite jobs, ${jobName[route]}`, 400, () => taskgateJobs(s, route, n.jobQueue));
         await s.stop();
       }
+      await settle();
       r.jobsBullmq = await phase("BullMQ jobs", 200, () => bullmqJobs(n.jobQueue));
       let round = 0;
       r.jobsPaired = await phase(`sqlite jobs, batch path and BullMQ in ${pairedRounds} alternating drains`, 300, () =>
