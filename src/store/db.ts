@@ -50,6 +50,12 @@ export interface Capabilities {
    */
   readonly writableCte: boolean;
   /**
+   * Whether every statement is a network round trip (PostgreSQL), so that one statement doing
+   * more beats two; on SQLite a statement is a call in the process, and reading fewer, narrower
+   * rows in two can cost less than a join.
+   */
+  readonly roundTripPerStatement: boolean;
+  /**
    * A condition on a task row's owner column that takes a lock on that owner for the rest of the
    * transaction if no other transaction holds it, and is false if one does (PostgreSQL: a
    * transaction-scoped advisory lock on the owner's hash), so concurrent claims pass over each

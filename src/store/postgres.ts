@@ -57,6 +57,7 @@ const caps: Capabilities = {
   lockSuffix: " FOR UPDATE",
   shared: true,
   writableCte: true,
+  roundTripPerStatement: true,
   ownerLock: (column) => `pg_try_advisory_xact_lock(${ownerLockClass}, hashtext(${column}))`,
 };
 

@@ -1,7 +1,7 @@
 // SQL of the Step Functions engine: activities, state machines and their tags, executions, their
 // history and spent task tokens.
 import type { Capabilities, Row, Sql, SqlValue } from "./db.ts";
-import { taskColumns, taskFromRow, type TaskRow } from "./dispatch.ts";
+import { startedTasksWithOwners, type TaskRow } from "./dispatch.ts";
 
 /** An activity. `encryption` is the JSON of its EncryptionConfiguration, null for the default. */
 export interface ActivityRow {
@@ -315,26 +315,10 @@ export async function spentTokens(sql: Sql, tokens: readonly string[]): Promise<
   return out;
 }
 
-/**
- * The started activity tasks held under any of `tokens`, each with its RUNNING execution, by
- * token. One statement; on PostgreSQL the rows are locked in (execution, task) order so two
- * batches over the same executions cannot deadlock.
- */
+/** The started activity tasks held under any of `tokens`, each with its RUNNING execution, by token (startedTasksWithOwners). */
 export async function startedTasksWithExecutions(sql: Sql, caps: Capabilities, tokens: readonly string[]): Promise<Map<string, { task: TaskRow; execution: ExecutionRow }>> {
-  const out = new Map<string, { task: TaskRow; execution: ExecutionRow }>();
-  if (tokens.length === 0) return out;
-  const cols = execCols.split(", ");
-  const rows = await sql.all(
-    `SELECT ${taskColumns}, ${cols.map((c) => `e.${c} AS e_${c}`).join(", ")} FROM tasks t JOIN sfn_executions e ON e.id = t.owner ` +
-      `WHERE t.token IN (${tokens.map(() => "?").join(", ")}) AND t.state = 1 AND e.status = 'RUNNING' ORDER BY e.id, t.id${caps.lockSuffix}`,
-    [...tokens],
-  );
-  for (const r of rows) {
-    const e: Row = {};
-    for (const c of cols) e[c] = r[`e_${c}`];
-    out.set(r.token as string, { task: taskFromRow(r), execution: execution(e) });
-  }
-  return out;
+  const found = await startedTasksWithOwners(sql, caps, tokens, { table: "sfn_executions", key: "id", columns: execCols, live: "status = 'RUNNING'", row: execution });
+  return new Map([...found].map(([token, f]) => [token, { task: f.task, execution: f.owner }]));
 }
 
 /** The started tasks of an execution (their tokens become spent when it closes). */

@@ -43,7 +43,7 @@ export interface SqliteOptions {
   log?: Logger;
 }
 
-const caps: Capabilities = { claimSuffix: "", lockSuffix: "", shared: false, writableCte: false };
+const caps: Capabilities = { claimSuffix: "", lockSuffix: "", shared: false, writableCte: false, roundTripPerStatement: false };
 
 /** Opens (creating and migrating) a SQLite database. */
 export function openSqlite(opts: SqliteOptions): Database {

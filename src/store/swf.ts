@@ -1,6 +1,6 @@
 // SQL of the SWF engine: domains, types, executions and their history.
 import { write, type Capabilities, type Row, type Sql } from "./db.ts";
-import { taskColumns, taskFromRow, type TaskRow } from "./dispatch.ts";
+import { startedTasksWithOwners, taskColumns, taskFromRow, type OwnerTable, type TaskRow } from "./dispatch.ts";
 
 /** A registered domain. */
 export interface DomainRow {
@@ -375,23 +375,14 @@ export async function startedTaskWithExecution(sql: Sql, caps: Capabilities, tok
   return { task: taskFromRow(r), execution: joinedExecution(r) };
 }
 
-/**
- * The started tasks of open executions held under any of `tokens`, each with its execution, by
- * token (a token none holds is absent). One statement for a whole batch; on PostgreSQL the rows
- * are locked in (execution, task) order, so two batches over the same executions cannot deadlock
- * on each other.
- */
+/** The started tasks of open executions held under any of `tokens`, each with its execution, by token (startedTasksWithOwners). */
 export async function startedTasksWithExecutions(sql: Sql, caps: Capabilities, tokens: readonly string[]): Promise<Map<string, { task: TaskRow; execution: ExecutionRow }>> {
-  const out = new Map<string, { task: TaskRow; execution: ExecutionRow }>();
-  if (tokens.length === 0) return out;
-  const rows = await sql.all(
-    `SELECT ${taskColumns}, ${joinedExecSelect} FROM tasks t JOIN swf_executions e ON e.run_id = t.owner ` +
-      `WHERE t.token IN (${tokens.map(() => "?").join(", ")}) AND t.state = 1 AND e.status = 'OPEN' ORDER BY e.run_id, t.id${caps.lockSuffix}`,
-    [...tokens],
-  );
-  for (const r of rows) out.set(r.token as string, { task: taskFromRow(r), execution: joinedExecution(r) });
-  return out;
+  const found = await startedTasksWithOwners(sql, caps, tokens, executionTable);
+  return new Map([...found].map(([token, f]) => [token, { task: f.task, execution: f.owner }]));
 }
+
+/** Executions as the owners of their tasks (open ones only). */
+const executionTable: OwnerTable<ExecutionRow> = { table: "swf_executions", key: "run_id", columns: execCols, live: "status = 'OPEN'", row: execution };
 
 /** The tags of a domain, by key. */
 export async function domainTags(sql: Sql, domain: string): Promise<{ key: string; value: string }[]> {
