@@ -233,7 +233,7 @@ class Sessions {
     const next = new Session(http2.connect(this.origin, this.options));
     // A session that closes or is told to go away takes no new call; its calls finish on it.
     const drop = () => {
-      next.draining = true;
+      next.drain();
       if (this.#current === next) this.#current = undefined;
     };
     next.h2.on("goaway", drop);
@@ -256,7 +256,14 @@ class Session {
     if (this.active++ === 0) this.h2.ref();
   }
   closed(): void {
-    if (--this.active === 0) this.h2.unref();
+    if (--this.active !== 0) return;
+    this.h2.unref();
+    if (this.draining && !this.h2.closed) this.h2.close();
+  }
+  /** Takes no new call; closes once its calls have ended. */
+  drain(): void {
+    this.draining = true;
+    if (this.active === 0 && !this.h2.closed) this.h2.close();
   }
 }
 
@@ -316,7 +323,15 @@ class Call {
       let stream: http2.ClientHttp2Stream;
       try {
         session = this.sessions.get();
-        stream = session.h2.request(this.headers);
+        try {
+          stream = session.h2.request(this.headers);
+        } catch {
+          // A session that cannot open another stream (its stream ids are used up after about a
+          // billion calls, or it is closing) takes no more calls: once more on a new one.
+          session.drain();
+          session = this.sessions.get();
+          stream = session.h2.request(this.headers);
+        }
       } catch (e) {
         this.#finish(new ConnectError(`cannot open an HTTP/2 stream: ${e instanceof Error ? e.message : String(e)}`, Code.Unavailable, undefined, undefined, e));
         return started();
@@ -479,6 +494,7 @@ class Messages<O extends DescMessage> implements AsyncIterableIterator<MessageSh
   #error: ConnectError | undefined;
   #waiting: { resolve: (r: IteratorResult<MessageShape<O>>) => void; reject: (e: unknown) => void } | undefined;
   #paused = false;
+  #left = false;
   readonly schema: O;
   readonly highWater: number;
 
@@ -509,6 +525,7 @@ class Messages<O extends DescMessage> implements AsyncIterableIterator<MessageSh
   }
 
   end(e: ConnectError | undefined, trailer: Raw | undefined): void {
+    if (this.#left) return; // the caller left: the cancellation is not an error to it
     this.#ended = true;
     this.#error = e;
     this.trailer = trailer;
@@ -541,6 +558,7 @@ class Messages<O extends DescMessage> implements AsyncIterableIterator<MessageSh
   }
 
   return(): Promise<IteratorResult<MessageShape<O>>> {
+    this.#left = true;
     if (!this.#ended) this.call?.cancel(new ConnectError("the caller left the stream", Code.Canceled));
     this.#queue = [];
     this.#head = 0;

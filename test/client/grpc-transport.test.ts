@@ -104,6 +104,8 @@ describe.each(stores)("lean gRPC transport (%s)", (kind) => {
     expect((await next(it)).activityId).toBe("w1-0");
     await it.return?.();
     expect(await it.next()).toEqual({ value: undefined, done: true });
+    await new Promise((r) => setTimeout(r, 50)); // the stream's close has arrived by now
+    expect(await it.next()).toEqual({ value: undefined, done: true });
     // The second task was never sent to the left stream (its credit was one): a poll gets it.
     const polled = await lean.pollForActivityTask({ domain, taskList: { name: "a" } });
     expect(polled.activityId).toBe("w1-1");
