@@ -1,7 +1,8 @@
 // TLS on the one port (--tls-cert, --tls-key), with a CA and server certificate made by openssl
 // in the test: the AWS SDK over HTTPS (SigV4 with --auth sigv4), gRPC over h2 and Connect over
-// HTTP/1.1 through the Connect node client, the AWS route and /healthz with curl over HTTP/1.1
-// and h2 (ALPN), and a certificate swapped by reloadTls (SIGHUP) while a connection stays open.
+// HTTP/1.1 through the Connect node client and gRPC through the lean client transport, the AWS
+// route and /healthz with curl over HTTP/1.1 and h2 (ALPN), and a certificate swapped by
+// reloadTls (SIGHUP) while a connection stays open.
 import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +19,7 @@ import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect
 import { SimpleWorkflowService } from "../../gen/taskgate/swf/v1/service_pb.ts";
 import { RegistrationStatus } from "../../gen/taskgate/swf/v1/types_pb.ts";
 import { createApp, type App } from "../../src/app.ts";
+import { createLeanGrpcTransport } from "../../src/client/grpc-transport.ts";
 import { defaults, type Config } from "../../src/server/config.ts";
 import { startServer, type RunningServer } from "../../src/server/server.ts";
 import { freshStore, type StoreLocation } from "../helpers/harness.ts";
@@ -124,6 +126,7 @@ describe("TLS on the one port", () => {
     "gRPC over h2": () => createGrpcTransport({ baseUrl: server.url, interceptors: [bearer], nodeOptions: { ca: caPem } }),
     "Connect over HTTP/1.1": () => createConnectTransport({ baseUrl: server.url, httpVersion: "1.1", interceptors: [bearer], nodeOptions: { ca: caPem } }),
     "Connect over h2": () => createConnectTransport({ baseUrl: server.url, httpVersion: "2", interceptors: [bearer], nodeOptions: { ca: caPem } }),
+    "gRPC over h2, lean client transport": () => createLeanGrpcTransport({ baseUrl: server.url, interceptors: [bearer], nodeOptions: { ca: caPem } }),
   };
   it.each(Object.keys(transports) as (keyof typeof transports)[])("%s through TLS", async (kind) => {
     const swf = createClient(SimpleWorkflowService, transports[kind]());
