@@ -606,6 +606,13 @@ function run(call: LeanCall, message: unknown, open: Set<LeanCall>): void {
   );
 }
 
+/**
+ * The reason an answered call's signal gives: one shared object. Aborting with no reason creates
+ * a DOMException, whose stack capture cost about 7 µs per call (8.3 against 1.4 µs an abort);
+ * nothing reads the reason of a call that has answered.
+ */
+const answered = new ConnectError("the call has been answered", Code.Canceled);
+
 /** The call ended (answer `r`, or `failure`): ends its signal and writes its answer. */
 function finish(call: LeanCall, open: Set<LeanCall>, onClose: (() => void) | undefined, r: UnaryResponse | undefined, failure: unknown): void {
   open.delete(call);
@@ -619,7 +626,7 @@ function finish(call: LeanCall, open: Set<LeanCall>, onClose: (() => void) | und
     }
   }
   if (out === undefined) error = failure instanceof ConnectError ? failure : new ConnectError("internal error", Code.Internal, undefined, undefined, failure);
-  call.abort(error);
+  call.abort(error ?? answered);
   const io = call.io;
   if (io.stream === undefined) {
     if (onClose !== undefined) io.res.off("close", onClose);
