@@ -15,7 +15,7 @@
 // asks for no response compression (requests go uncompressed too). Client- and bidi-streaming
 // calls go to connect-node's own gRPC transport with the same options.
 import http2 from "node:http2";
-import { create, fromBinary, toBinary, type DescMessage, type DescMethodStreaming, type DescMethodUnary, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescMethodStreaming, type DescMethodUnary, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type ContextValues, type Interceptor, type StreamRequest, type StreamResponse, type Transport, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
 import { codeFromHttpStatus, findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -83,21 +83,21 @@ export function createLeanGrpcTransport(options: LeanGrpcTransportOptions): Tran
     return new Streamed(method, messages, call);
   }
 
+  /** What an interceptor's request carries besides its kind, method and message. */
+  const common = (method: DescMethod, signal: AbortSignal | undefined, header: HeadersInit | undefined, contextValues: ContextValues | undefined) => ({
+    service: method.parent,
+    requestMethod: "POST",
+    url: `${base.origin}${path(method)}`,
+    signal: signal ?? new AbortController().signal,
+    header: new Headers(header),
+    contextValues: contextValues ?? createContextValues(),
+  });
+
   const direct = {
     unary<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeadersInit | undefined, input: MessageInitShape<I>, contextValues?: ContextValues): Promise<UnaryResponse<I, O>> {
       const t = timeoutMs ?? options.defaultTimeoutMs;
       if (interceptors.length === 0) return unaryCall(method, signal, t, header, create(method.input, input));
-      const req: UnaryRequest<I, O> = {
-        stream: false,
-        service: method.parent,
-        method,
-        requestMethod: "POST",
-        url: `${base.origin}${path(method)}`,
-        signal: signal ?? new AbortController().signal,
-        header: new Headers(header),
-        contextValues: contextValues ?? createContextValues(),
-        message: create(method.input, input),
-      };
+      const req: UnaryRequest<I, O> = { ...common(method, signal, header, contextValues), stream: false, method, message: create(method.input, input) };
       const terminal = (r: UnaryRequest | StreamRequest) => (r.stream ? Promise.reject(new ConnectError("an interceptor turned a unary call into a stream", Code.Internal)) : unaryCall(r.method, r.signal, t, r.header, r.message));
       return intercepted(interceptors, terminal)(req) as Promise<UnaryResponse<I, O>>;
     },
@@ -106,17 +106,7 @@ export function createLeanGrpcTransport(options: LeanGrpcTransportOptions): Tran
       const t = timeoutMs ?? options.defaultTimeoutMs;
       const message = create(method.input, await single(input));
       if (interceptors.length === 0) return streamCall(method, signal, t, header, message);
-      const req: StreamRequest<I, O> = {
-        stream: true,
-        service: method.parent,
-        method,
-        requestMethod: "POST",
-        url: `${base.origin}${path(method)}`,
-        signal: signal ?? new AbortController().signal,
-        header: new Headers(header),
-        contextValues: contextValues ?? createContextValues(),
-        message: once(message),
-      };
+      const req: StreamRequest<I, O> = { ...common(method, signal, header, contextValues), stream: true, method, message: once(message) };
       const terminal = async (r: UnaryRequest | StreamRequest) => {
         if (!r.stream || r.method.methodKind !== "server_streaming") throw new ConnectError("an interceptor changed the kind of a server-streaming call", Code.Internal);
         return streamCall(r.method, r.signal, t, r.header, await single(r.message));
