@@ -213,7 +213,8 @@ export interface OwnerTable<O> {
   readonly key: string;
   /** The columns to read, comma-separated. */
   readonly columns: string;
-  /** The condition an owner must meet (its live status), on the table's own columns. */
+  /** The column holding an owner's status, and the status of a live owner (one whose tasks may close). */
+  readonly status: string;
   readonly live: string;
   /** A row of those columns as the owner. */
   readonly row: (r: Row) => O;
@@ -235,8 +236,8 @@ export async function startedTasksWithOwners<O>(sql: Sql, caps: Capabilities, to
   if (caps.roundTripPerStatement) {
     const rows = await sql.all(
       `SELECT ${taskColumns}, ${ownerCols.map((c) => `o.${c} AS o_${c}`).join(", ")} FROM tasks t JOIN ${owners.table} o ON o.${owners.key} = t.owner ` +
-        `WHERE t.token IN (${list}) AND t.state = 1 AND o.${owners.live} ORDER BY o.${owners.key}, t.id${caps.lockSuffix}`,
-      [...tokens],
+        `WHERE t.token IN (${list}) AND t.state = 1 AND o.${owners.status} = ? ORDER BY o.${owners.key}, t.id${caps.lockSuffix}`,
+      [...tokens, owners.live],
     );
     for (const r of rows) {
       const o: Row = {};
@@ -249,7 +250,7 @@ export async function startedTasksWithOwners<O>(sql: Sql, caps: Capabilities, to
   const keys = [...new Set(tasks.map((t) => t.owner))];
   if (keys.length === 0) return out;
   const found = new Map<string, O>();
-  const rows = await sql.all(`SELECT ${owners.columns} FROM ${owners.table} WHERE ${owners.key} IN (${keys.map(() => "?").join(", ")}) AND ${owners.live}${caps.lockSuffix}`, keys);
+  const rows = await sql.all(`SELECT ${owners.columns} FROM ${owners.table} WHERE ${owners.key} IN (${keys.map(() => "?").join(", ")}) AND ${owners.status} = ?${caps.lockSuffix}`, [...keys, owners.live]);
   for (const r of rows) found.set(r[owners.key] as string, owners.row(r));
   for (const t of tasks) {
     const o = found.get(t.owner);

@@ -315,10 +315,9 @@ export async function spentTokens(sql: Sql, tokens: readonly string[]): Promise<
   return out;
 }
 
-/** The started activity tasks held under any of `tokens`, each with its RUNNING execution, by token (startedTasksWithOwners). */
-export async function startedTasksWithExecutions(sql: Sql, caps: Capabilities, tokens: readonly string[]): Promise<Map<string, { task: TaskRow; execution: ExecutionRow }>> {
-  const found = await startedTasksWithOwners(sql, caps, tokens, { table: "sfn_executions", key: "id", columns: execCols, live: "status = 'RUNNING'", row: execution });
-  return new Map([...found].map(([token, f]) => [token, { task: f.task, execution: f.owner }]));
+/** The started activity tasks held under any of `tokens`, each with its RUNNING execution (`owner`), by token (startedTasksWithOwners). */
+export function startedTasksWithExecutions(sql: Sql, caps: Capabilities, tokens: readonly string[]): Promise<Map<string, { task: TaskRow; owner: ExecutionRow }>> {
+  return startedTasksWithOwners(sql, caps, tokens, { table: "sfn_executions", key: "id", columns: execCols, status: "status", live: "RUNNING", row: execution });
 }
 
 /** The started tasks of an execution (their tokens become spent when it closes). */

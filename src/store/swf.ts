@@ -375,14 +375,13 @@ export async function startedTaskWithExecution(sql: Sql, caps: Capabilities, tok
   return { task: taskFromRow(r), execution: joinedExecution(r) };
 }
 
-/** The started tasks of open executions held under any of `tokens`, each with its execution, by token (startedTasksWithOwners). */
-export async function startedTasksWithExecutions(sql: Sql, caps: Capabilities, tokens: readonly string[]): Promise<Map<string, { task: TaskRow; execution: ExecutionRow }>> {
-  const found = await startedTasksWithOwners(sql, caps, tokens, executionTable);
-  return new Map([...found].map(([token, f]) => [token, { task: f.task, execution: f.owner }]));
+/** The started tasks of open executions held under any of `tokens`, each with its execution (`owner`), by token (startedTasksWithOwners). */
+export function startedTasksWithExecutions(sql: Sql, caps: Capabilities, tokens: readonly string[]): Promise<Map<string, { task: TaskRow; owner: ExecutionRow }>> {
+  return startedTasksWithOwners(sql, caps, tokens, executionTable);
 }
 
 /** Executions as the owners of their tasks (open ones only). */
-const executionTable: OwnerTable<ExecutionRow> = { table: "swf_executions", key: "run_id", columns: execCols, live: "status = 'OPEN'", row: execution };
+const executionTable: OwnerTable<ExecutionRow> = { table: "swf_executions", key: "run_id", columns: execCols, status: "status", live: "OPEN", row: execution };
 
 /** The tags of a domain, by key. */
 export async function domainTags(sql: Sql, domain: string): Promise<{ key: string; value: string }[]> {

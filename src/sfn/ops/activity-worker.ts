@@ -109,7 +109,7 @@ async function lookUp(ctx: Sfn, uow: UnitOfWork, tokens: readonly string[]): Pro
   const rows = await st.startedTasksWithExecutions(uow.sql, uow.caps, [...new Set(valid)]);
   const found = new Map<string, { task: TaskRow; x: OpenExecution }>();
   for (const [token, r] of rows) {
-    const x = await uow.memo(`sfn-open:${r.execution.id}`, async () => openRow(ctx, await uow.memo(`sfn-exec:${r.execution.id}`, async () => r.execution)));
+    const x = await uow.memo(`sfn-open:${r.owner.id}`, async () => openRow(ctx, await uow.memo(`sfn-exec:${r.owner.id}`, async () => r.owner)));
     found.set(token, { task: r.task, x });
   }
   const missing = valid.filter((t) => !found.has(t));

@@ -215,14 +215,14 @@ export async function respondActivityTasks(ctx: Swf, req: pb.RespondActivityTask
       }
       // Each outcome is authorized on its task's domain (access.ts); a refused one changes nothing.
       try {
-        authorizeTaskOperation(access, o.operation, ctx.arnScope, f.execution.domain);
+        authorizeTaskOperation(access, o.operation, ctx.arnScope, f.owner.domain);
       } catch (e) {
         if (!(e instanceof Fault)) throw e;
         results.push(faultResult(e));
         continue;
       }
       let x = executions.get(f.task.owner);
-      if (!x) executions.set(f.task.owner, (x = new ExecutionTx(f.execution, ctx.clock.now())));
+      if (!x) executions.set(f.task.owner, (x = new ExecutionTx(f.owner, ctx.clock.now())));
       // An earlier outcome closed the execution (the history limit): its tasks are gone.
       if (!x.open) {
         results.push(faultResult(unknownToken()));
