@@ -77,9 +77,9 @@ export function createLeanGrpcTransport(options: LeanGrpcTransportOptions): Tran
   async function streamCall<I extends DescMessage, O extends DescMessage>(method: DescMethodStreaming<I, O>, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: Headers | HeadersInit | undefined, message: MessageShape<I>): Promise<StreamResponse<I, O>> {
     const body = envelope(toBinary(method.input, message));
     const messages = new Messages<O>(method.output, highWater);
-    const call = new Call(sessions, requestHeaders(path(method), header, timeoutMs), signal, timeoutMs, readMax, (e, _raw, trailer) => messages.end(e, trailer), messages);
+    const call = new Call(sessions, requestHeaders(path(method), header, timeoutMs), signal, timeoutMs, readMax, (e) => messages.end(e), messages);
     messages.call = call;
-    await call.start(body);
+    await new Promise<void>((headersIn) => call.start(body, headersIn));
     return new Streamed(method, messages, call);
   }
 
@@ -302,50 +302,51 @@ class Call {
     this.sink = sink;
   }
 
-  /** Sends the request; resolves once the response headers arrived (or the call ended). */
-  start(body: Buffer): Promise<void> {
-    return new Promise<void>((started) => {
-      if (this.signal?.aborted) {
-        this.#finish(canceled(this.signal));
-        return started();
-      }
-      let session: Session;
-      let stream: http2.ClientHttp2Stream;
+  /** Sends the request; `started` is called once the response headers arrived or the call ended (a server stream waits for it; a unary call does not). */
+  start(body: Buffer, started?: () => void): void {
+    if (this.signal?.aborted) {
+      this.#finish(canceled(this.signal));
+      return started?.();
+    }
+    let session: Session;
+    let stream: http2.ClientHttp2Stream;
+    try {
+      session = this.sessions.get();
       try {
-        session = this.sessions.get();
-        try {
-          stream = session.h2.request(this.headers);
-        } catch {
-          // A session that cannot open another stream (its stream ids are used up after about a
-          // billion calls, or it is closing) takes no more calls: once more on a new one.
-          session.drain();
-          session = this.sessions.get();
-          stream = session.h2.request(this.headers);
-        }
+        stream = session.h2.request(this.headers);
       } catch (e) {
-        this.#finish(new ConnectError(`cannot open an HTTP/2 stream: ${e instanceof Error ? e.message : String(e)}`, Code.Unavailable, undefined, undefined, e));
-        return started();
+        // A session that cannot open another stream (its stream ids are used up after about a
+        // billion calls, or it is going away) takes no more calls: once more on a new one.
+        // Anything else (a header Node refuses) is the call's own fault and fails it.
+        if (!sessionSpent(e)) throw e;
+        session.drain();
+        session = this.sessions.get();
+        stream = session.h2.request(this.headers);
       }
-      this.#session = session;
-      this.stream = stream;
-      session.opened();
-      if (this.signal) this.signal.addEventListener("abort", this, { once: true });
-      if (this.timeoutMs !== undefined) this.#timer = setTimeout(() => this.cancel(new ConnectError(`the deadline of ${this.timeoutMs} ms passed`, Code.DeadlineExceeded)), this.timeoutMs);
-      stream.on("response", (h: Raw) => {
-        this.#header = h;
-        started();
-      });
-      stream.on("data", (chunk: Buffer) => this.#data(chunk));
-      stream.on("trailers", (t: Raw) => (this.#trailer = t));
-      stream.on("error", (e: Error) => {
-        this.#error ??= new ConnectError(e.message, Code.Unavailable, undefined, undefined, e);
-      });
-      stream.on("close", () => {
-        started();
-        this.#closed(stream.rstCode);
-      });
-      stream.end(body);
+    } catch (e) {
+      const message = `cannot open an HTTP/2 stream: ${e instanceof Error ? e.message : String(e)}`;
+      this.#finish(new ConnectError(message, sessionSpent(e) ? Code.Unavailable : Code.Internal, undefined, undefined, e));
+      return started?.();
+    }
+    this.#session = session;
+    this.stream = stream;
+    session.opened();
+    if (this.signal) this.signal.addEventListener("abort", this, { once: true });
+    if (this.timeoutMs !== undefined) this.#timer = setTimeout(() => this.cancel(new ConnectError(`the deadline of ${this.timeoutMs} ms passed`, Code.DeadlineExceeded)), this.timeoutMs);
+    stream.on("response", (h: Raw) => {
+      this.#header = h;
+      started?.();
     });
+    stream.on("data", (chunk: Buffer) => this.#data(chunk));
+    stream.on("trailers", (t: Raw) => (this.#trailer = t));
+    stream.on("error", (e: Error) => {
+      this.#error ??= new ConnectError(e.message, Code.Unavailable, undefined, undefined, e);
+    });
+    stream.on("close", () => {
+      started?.();
+      this.#closed(stream.rstCode);
+    });
+    stream.end(body);
   }
 
   /** The abort signal fired. */
@@ -407,6 +408,11 @@ class Call {
     return this.#header;
   }
 
+  /** The response trailers, once the call ended. */
+  get responseTrailer(): Raw | undefined {
+    return this.#trailer;
+  }
+
   #finish(e: ConnectError | undefined): void {
     if (this.#done) return;
     this.#done = true;
@@ -415,6 +421,12 @@ class Call {
     this.#session?.closed();
     this.report(e, this.#header, this.#trailer);
   }
+}
+
+/** Whether `request()` failed because its session can take no more streams (not because of the call). */
+function sessionSpent(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === "ERR_HTTP2_OUT_OF_STREAMS" || code === "ERR_HTTP2_GOAWAY_SESSION" || code === "ERR_HTTP2_INVALID_SESSION";
 }
 
 function canceled(signal: AbortSignal): ConnectError {
@@ -467,7 +479,7 @@ class Streamed<I extends DescMessage, O extends DescMessage> implements StreamRe
   }
   /** Complete once the stream has ended. */
   get trailer(): Headers {
-    return toHeaders(this.message.trailer);
+    return toHeaders(this.call.responseTrailer);
   }
 }
 
@@ -477,7 +489,6 @@ class Streamed<I extends DescMessage, O extends DescMessage> implements StreamRe
  */
 class Messages<O extends DescMessage> implements AsyncIterableIterator<MessageShape<O>>, Sink {
   call: Call | undefined;
-  trailer: Raw | undefined;
   #queue: MessageShape<O>[] = [];
   #head = 0;
   #ended = false;
@@ -514,11 +525,10 @@ class Messages<O extends DescMessage> implements AsyncIterableIterator<MessageSh
     }
   }
 
-  end(e: ConnectError | undefined, trailer: Raw | undefined): void {
+  end(e: ConnectError | undefined): void {
     if (this.#left) return; // the caller left: the cancellation is not an error to it
     this.#ended = true;
     this.#error = e;
-    this.trailer = trailer;
     const w = this.#waiting;
     if (w === undefined) return;
     this.#waiting = undefined;

@@ -137,6 +137,12 @@ describe.each(stores)("lean gRPC transport (%s)", (kind) => {
     expect((await failure(lean.describeDomain({ name: domain }, { signal: aborted.signal }))).code).toBe("Canceled");
   });
 
+  it("fails a call whose header HTTP/2 refuses with Internal, and keeps the session for the next", async () => {
+    const domain = await connectFixture(lean, "lean-badheader");
+    expect(await failure(lean.describeDomain({ name: domain }, { headers: { connection: "close" } }))).toMatchObject({ code: "Internal" });
+    expect((await lean.describeDomain({ name: domain })).domainInfo?.name).toBe(domain);
+  });
+
   it("runs interceptors outermost first, with the request's headers and the response's", async () => {
     const seen: string[] = [];
     const tag =
