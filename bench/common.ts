@@ -29,6 +29,17 @@ export const batch = 100;
 
 // ---- child processes and cleanup ----
 
+/**
+ * The Node flags `npm start` runs the server with (package.json's start script, before
+ * src/main.ts): the bench measures the server as it is run.
+ */
+const startFlags: string[] = (() => {
+  const start = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start;
+  const m = /^node((?: --?[\w-]+(?:=\S+)?)*) src\/main\.ts$/.exec(start);
+  if (!m) throw new Error(`package.json's start script is not "node [flags] src/main.ts": ${start}`);
+  return m[1].split(" ").filter(Boolean);
+})();
+
 export interface Server {
   url: string;
   child: ChildProcess;
@@ -55,6 +66,7 @@ export interface ServerOptions {
 export async function startServer(database: string, opts: ServerOptions = {}): Promise<Server> {
   const argv = [
     ...(opts.count ? ["--expose-gc", "--import", "./bench/count-statements.ts"] : []),
+    ...startFlags,
     ...(opts.node ?? []),
     "src/main.ts",
     ...["--port", "0", "--database", database, "--long-poll-seconds", "60", "--log-level", "info", "--shutdown-grace-seconds", "2"],
