@@ -1,5 +1,6 @@
 // Shared by the bench suites: arguments, the server child process, time limits, clients and
 // fixtures. Every server process started here is stopped at exit, also after a failure.
+import { startFlags } from "../test/helpers/process.ts";
 import { connectFixture } from "../test/helpers/swf.ts";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
@@ -28,17 +29,6 @@ export const conc = 16;
 export const batch = 100;
 
 // ---- child processes and cleanup ----
-
-/**
- * The Node flags `npm start` runs the server with (package.json's start script, before
- * src/main.ts): the bench measures the server as it is run.
- */
-const startFlags: string[] = (() => {
-  const start = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start;
-  const m = /^node((?: --?[\w-]+(?:=\S+)?)*) src\/main\.ts$/.exec(start);
-  if (!m) throw new Error(`package.json's start script is not "node [flags] src/main.ts": ${start}`);
-  return m[1].split(" ").filter(Boolean);
-})();
 
 export interface Server {
   url: string;
