@@ -9,8 +9,9 @@
 //   cancellation commits with the state that asked for it, or not at all.
 // - An activity that cannot be scheduled (it does not exist) is fed back as taskScheduleFailed in
 //   the same transaction.
-// - A closed execution holds no task, no timer and no valid token: the tokens of its started
-//   tasks are spent (SendTask* answers TaskTimedOut for them).
+// - A closed execution holds no task, no timer but its retention purge, and no valid token: the
+//   tokens of its started tasks are spent (SendTask* answers TaskTimedOut for them). 90 days after
+//   it stopped, the purge deletes it with its history and spent tokens, as AWS does.
 import type { UnitOfWork } from "../dispatch/index.ts";
 import { Fault } from "../faults.ts";
 import { executionArn, inScope, parseStatesArn, stateMachineArn } from "../resources/arn.ts";
@@ -22,6 +23,12 @@ import type { Sfn } from "./engine.ts";
 
 /** Timer kind of the interpreter's timers (Wait states, retry back-off, the execution timeout); stored in timer rows: never rename. */
 export const timerKind = "sfn.timer";
+
+/** Timer kind of the retention purge of a closed execution; stored in timer rows (and migration 011): never rename. */
+export const retentionKind = "sfn.retention";
+
+/** How long a closed execution is kept, as AWS keeps them: 90 days after it stopped. */
+export const retentionMs = 90 * 86_400_000;
 
 /** Timer ref of an interpreter timer (`w:` keeps it apart from task timeout refs `<taskId>:…`). */
 export function timerRef(ref: string): string {
@@ -147,6 +154,7 @@ export async function flush(ctx: Sfn, uow: UnitOfWork, x: OpenExecution): Promis
     x.closedDone = true;
     await st.spendTokens(uow.sql, x.row.id, await st.startedTokensOf(uow.sql, x.row.id));
     await ctx.tasks.dropOwner(uow, x.row.id);
+    await uow.addTimer(retentionKind, x.row.id, "retention", (x.row.stopMs ?? ctx.clock.now()) + retentionMs);
     const status = await st.lockedMachineStatus(uow.sql, uow.caps, x.row.machine, false);
     if (status === "DELETING" && !(await st.hasRunningExecution(uow.sql, x.row.machine))) await st.deleteStateMachine(uow.sql, x.row.machine);
   }

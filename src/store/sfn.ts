@@ -295,6 +295,18 @@ export async function history(sql: Sql, executionId: string, after: number | und
   return rows.map((r) => ({ id: Number(r.id), previousId: Number(r.previous_id), tsMs: Number(r.ts_ms), type: r.type as string, details: (r.details as string | null) ?? null }));
 }
 
+/**
+ * Deletes a closed execution with its history and spent tokens (its retention ended); false when
+ * it is gone or still running. Its name is free again.
+ */
+export async function purgeExecution(sql: Sql, id: string): Promise<boolean> {
+  const r = await sql.run("DELETE FROM sfn_executions WHERE id = ? AND status <> 'RUNNING'", [id]);
+  if (r.changes === 0) return false;
+  await sql.run("DELETE FROM sfn_history WHERE execution = ?", [id]);
+  await sql.run("DELETE FROM sfn_spent_tokens WHERE execution = ?", [id]);
+  return true;
+}
+
 /** Records task tokens that are no longer valid (already recorded ones are ignored). */
 export async function spendTokens(sql: Sql, executionId: string, tokens: readonly string[]): Promise<void> {
   for (let i = 0; i < tokens.length; i += 200) {

@@ -13,6 +13,7 @@ import { SimpleWorkflowService } from "../../gen/taskgate/swf/v1/service_pb.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { defaults, type Config } from "../../src/server/config.ts";
 import { startServer } from "../../src/server/server.ts";
+import type { Clock } from "../../src/dispatch/clock.ts";
 import type { Database } from "../../src/store/db.ts";
 import { openSqlite } from "../../src/store/sqlite.ts";
 
@@ -76,14 +77,14 @@ export async function openStore(loc: StoreLocation): Promise<Database | undefine
 
 /** Starts taskgate on a free port. */
 export async function startTaskgate(
-  opts: { store?: StoreLocation; kind?: StoreKind; longPollSeconds?: number; config?: Partial<Config>; wrapDb?: (db: Database) => Database } = {},
+  opts: { store?: StoreLocation; kind?: StoreKind; longPollSeconds?: number; config?: Partial<Config>; wrapDb?: (db: Database) => Database; clock?: Clock } = {},
 ): Promise<Taskgate> {
   const loc = opts.store ?? freshStore(opts.kind ?? "sqlite");
   const config: Config = { ...defaults, port: 0, database: loc.database, longPollSeconds: opts.longPollSeconds ?? 0.5, logLevel: "silent", shutdownGraceSeconds: 1, ...opts.config };
   const logger = pino({ level: process.env.TASKGATE_TEST_LOG ?? "silent" });
   let db = await openStore(loc);
   if (opts.wrapDb) db = opts.wrapDb(db ?? openSqlite({ path: (loc.database as { path: string }).path }));
-  const app = await createApp(config, logger, { db });
+  const app = await createApp(config, logger, { db, clock: opts.clock });
   const server = await startServer({ config, logger, services: app.services, ready: () => app.ready(), onShutdown: () => app.shutdown() });
   const url = `http://127.0.0.1:${server.port}`;
   const swf = new SWFClient({
