@@ -44,6 +44,14 @@ describe.each(stores)("Step Functions execution retention (%s)", (kind) => {
     await eventually(async () => expect((await failure(sfn.send(new DescribeExecutionCommand({ executionArn })))).name).toBe("ExecutionDoesNotExist"));
   }
 
+  /** Still described (with `member` at `value`) 1 ms before its retention ends, gone at its end. */
+  async function keptUntilRetentionEnds(sfn: SFNClient, clock: FakeClock, executionArn: string, member: "status" | "input", value: string): Promise<void> {
+    clock.advance(retentionMs - 1);
+    expect((await sfn.send(new DescribeExecutionCommand({ executionArn })))[member]).toBe(value);
+    clock.advance(1);
+    await gone(sfn, executionArn);
+  }
+
   it("deletes a closed execution and its history 90 days after it stopped; its name is free again", async () => {
     const { sfn, clock } = await setup();
     const { stateMachineArn } = await sfn.send(new CreateStateMachineCommand({ name: "m", definition: JSON.stringify(pass), roleArn: role }));
@@ -68,10 +76,7 @@ describe.each(stores)("Step Functions execution retention (%s)", (kind) => {
     expect(second.input).toBe('{"n":3}');
     expect(second.startDate!.getTime()).toBeGreaterThan(first.startDate!.getTime());
     // The new execution gets 90 days of its own.
-    clock.advance(retentionMs - 1);
-    expect((await sfn.send(new DescribeExecutionCommand({ executionArn }))).input).toBe('{"n":3}');
-    clock.advance(1);
-    await gone(sfn, executionArn!);
+    await keptUntilRetentionEnds(sfn, clock, executionArn!, "input", '{"n":3}');
   });
 
   it("never deletes a running execution; a stopped one goes 90 days after its stop", async () => {
@@ -83,10 +88,7 @@ describe.each(stores)("Step Functions execution retention (%s)", (kind) => {
 
     await sfn.send(new StopExecutionCommand({ executionArn, error: "Stopped", cause: "by the test" }));
     expect((await closed(sfn, executionArn!)).status).toBe("ABORTED");
-    clock.advance(retentionMs - 1);
-    expect((await sfn.send(new DescribeExecutionCommand({ executionArn }))).status).toBe("ABORTED");
-    clock.advance(1);
-    await gone(sfn, executionArn!);
+    await keptUntilRetentionEnds(sfn, clock, executionArn!, "status", "ABORTED");
   });
 
   it("keeps the executions of a deleted state machine until their own retention ends", async () => {
