@@ -39,4 +39,23 @@ describe("history event encoding", () => {
   it("refuses a member HistoryEvent does not have", () => {
     expect(() => encodeEvent({ eventType: EventType.ACTIVITY_TASK_COMPLETED, noSuchAttributes: {} } as unknown as EventInit, 1, 0)).toThrow(/noSuchAttributes/);
   });
+
+  // One writer encodes every event: nothing of an earlier event may reach a later one.
+  const bytesOf = (init: EventInit, id: number, nowMs: number) =>
+    toBinary(HistoryEventSchema, create(HistoryEventSchema, { ...init, eventId: BigInt(id), eventTimestamp: timestampFromMs(nowMs) } as MessageInitShape<typeof HistoryEventSchema>));
+  const small: EventInit = { eventType: EventType.ACTIVITY_TASK_COMPLETED, activityTaskCompletedEventAttributes: { result: "ok", scheduledEventId: 5n, startedEventId: 6n } };
+
+  it("encodes an event after one that failed halfway as if it were the first", () => {
+    const half = { eventType: EventType.ACTIVITY_TASK_COMPLETED, activityTaskCompletedEventAttributes: { result: "r", scheduledEventId: 1n }, noSuchAttributes: {} } as unknown as EventInit;
+    expect(() => encodeEvent(half, 3, 1_000)).toThrow(/noSuchAttributes/);
+    expect(encodeEvent(small, 7, 2_000)).toEqual(bytesOf(small, 7, 2_000));
+  });
+
+  it("encodes a small event after a large one with nothing of the large one left", () => {
+    const large: EventInit = { eventType: EventType.ACTIVITY_TASK_COMPLETED, activityTaskCompletedEventAttributes: { result: "L".repeat(40_000), scheduledEventId: 5n, startedEventId: 6n } };
+    expect(encodeEvent(large, 8, 3_000)).toEqual(bytesOf(large, 8, 3_000));
+    const out = encodeEvent(small, 9, 4_000);
+    expect(out).toEqual(bytesOf(small, 9, 4_000));
+    expect(out.buffer.byteLength).toBe(out.byteLength); // a copy of its own, not a view of the shared buffer
+  });
 });
