@@ -423,7 +423,6 @@ async function redisStats(q: Queue): Promise<{ cpuMs: number; commands: number }
   return { cpuMs: (num("used_cpu_user") + num("used_cpu_sys")) * 1000, commands: num("total_commands_processed") };
 }
 
-/** The job-queue workload on BullMQ: default job options, no-op processor, concurrency 16. */
 /** Enqueues `tasks` on BullMQ in addBulk calls of 100 (4 enqueuers), then drains them with one Worker of concurrency 16. */
 async function bullmqDrain(queue: Queue, tasks: number) {
   let r0 = await redisStats(queue);
@@ -467,6 +466,7 @@ async function withBullQueue<T>(fn: (q: Queue) => Promise<T>): Promise<T> {
   }
 }
 
+/** The job-queue workload on BullMQ: default job options, no-op processor, concurrency 16. */
 export async function bullmqJobs(n: JobCounts) {
   return withBullQueue(async (queue) => {
     const d = await bullmqDrain(queue, n.drain);

@@ -17,6 +17,7 @@
 import http2 from "node:http2";
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescMethodStreaming, type DescMethodUnary, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type ContextValues, type Interceptor, type StreamRequest, type StreamResponse, type Transport, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
+import { encodeEnvelope } from "@connectrpc/connect/protocol";
 import { codeFromHttpStatus, findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 
@@ -56,7 +57,7 @@ export function createLeanGrpcTransport(options: LeanGrpcTransportOptions): Tran
   const path = (m: { parent: { typeName: string }; name: string }) => `${prefix}/${m.parent.typeName}/${m.name}`;
 
   function unaryCall<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: Headers | HeadersInit | undefined, message: MessageShape<I>): Promise<UnaryResponse<I, O>> {
-    const body = envelope(toBinary(method.input, message));
+    const body = encodeEnvelope(0, toBinary(method.input, message)); // flags 0: uncompressed
     return new Promise<UnaryResponse<I, O>>((resolve, reject) => {
       const call = new Call(sessions, requestHeaders(path(method), header, timeoutMs), signal, timeoutMs, readMax, (e, raw, trailer) => {
         if (e !== undefined) return reject(e);
@@ -75,7 +76,7 @@ export function createLeanGrpcTransport(options: LeanGrpcTransportOptions): Tran
   }
 
   async function streamCall<I extends DescMessage, O extends DescMessage>(method: DescMethodStreaming<I, O>, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: Headers | HeadersInit | undefined, message: MessageShape<I>): Promise<StreamResponse<I, O>> {
-    const body = envelope(toBinary(method.input, message));
+    const body = encodeEnvelope(0, toBinary(method.input, message)); // flags 0: uncompressed
     const messages = new Messages<O>(method.output, highWater);
     const call = new Call(sessions, requestHeaders(path(method), header, timeoutMs), signal, timeoutMs, readMax, (e) => messages.end(e), messages);
     messages.call = call;
@@ -139,15 +140,6 @@ async function single<T>(input: AsyncIterable<T>): Promise<T> {
 
 async function* once<T>(m: T): AsyncIterable<T> {
   yield m;
-}
-
-/** A gRPC length-prefixed message: flags 0 (uncompressed), big-endian length, the bytes. */
-function envelope(data: Uint8Array): Buffer {
-  const b = Buffer.allocUnsafe(5 + data.byteLength);
-  b[0] = 0;
-  b.writeUInt32BE(data.byteLength, 1);
-  b.set(data, 5);
-  return b;
 }
 
 /** The request headers of a call to `path`; `grpc-timeout` when the call has a deadline. */
@@ -303,7 +295,7 @@ class Call {
   }
 
   /** Sends the request; `started` is called once the response headers arrived or the call ended (a server stream waits for it; a unary call does not). */
-  start(body: Buffer, started?: () => void): void {
+  start(body: Uint8Array, started?: () => void): void {
     if (this.signal?.aborted) {
       this.#finish(canceled(this.signal));
       return started?.();

@@ -152,7 +152,6 @@ function rawWebHeaders(raw: readonly string[]): Headers {
   return out;
 }
 
-
 /**
  * Where a call's answer goes: a request of the compatibility API or of HTTP/1.1 (`req`/`res`), or
  * a raw HTTP/2 stream (`stream`, with response headers to add, e.g. CORS). A raw stream's call

@@ -1,7 +1,7 @@
 // SQL of the Step Functions engine: activities, state machines and their tags, executions, their
 // history and spent task tokens.
 import type { Capabilities, Row, Sql, SqlValue } from "./db.ts";
-import { startedTasksWithOwners, type TaskRow } from "./dispatch.ts";
+import { startedTasksWithOwners, type OwnerTable, type TaskRow } from "./dispatch.ts";
 
 /** An activity. `encryption` is the JSON of its EncryptionConfiguration, null for the default. */
 export interface ActivityRow {
@@ -329,8 +329,11 @@ export async function spentTokens(sql: Sql, tokens: readonly string[]): Promise<
 
 /** The started activity tasks held under any of `tokens`, each with its RUNNING execution (`owner`), by token (startedTasksWithOwners). */
 export function startedTasksWithExecutions(sql: Sql, caps: Capabilities, tokens: readonly string[]): Promise<Map<string, { task: TaskRow; owner: ExecutionRow }>> {
-  return startedTasksWithOwners(sql, caps, tokens, { table: "sfn_executions", key: "id", columns: execCols, status: "status", live: "RUNNING", row: execution });
+  return startedTasksWithOwners(sql, caps, tokens, executionTable);
 }
+
+/** Executions as the owners of their tasks (running ones only). */
+const executionTable: OwnerTable<ExecutionRow> = { table: "sfn_executions", key: "id", columns: execCols, status: "status", live: "RUNNING", row: execution };
 
 /** The started tasks of an execution (their tokens become spent when it closes). */
 export async function startedTokensOf(sql: Sql, executionId: string): Promise<string[]> {
