@@ -204,6 +204,28 @@ export function cpuMs(pid: number): number {
   return ((Number(f[11]) + Number(f[12])) * 1000) / ticksPerSecond; // utime, stime: fields 14, 15
 }
 
+/** Time every CPU of the machine spent busy and in all, in ticks (/proc/stat), and the CPU count. */
+function machineTicks(): { busy: number; total: number; cpus: number } {
+  const lines = readFileSync("/proc/stat", "utf8").split("\n");
+  // user nice system idle iowait irq softirq steal (guest time is already in user and nice)
+  const f = lines[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - f[3] - f[4], total, cpus: lines.filter((l) => /^cpu\d/.test(l)).length };
+}
+
+/**
+ * How many of the machine's cores were busy on average, every process counted, between this call
+ * and a call of the function it returns: up to 2 on this machine. It tells a path that keeps one
+ * core busy from one that keeps both busy.
+ */
+export function machineCores(): () => number {
+  const t0 = machineTicks();
+  return () => {
+    const t1 = machineTicks();
+    return t1.total > t0.total ? ((t1.busy - t0.busy) / (t1.total - t0.total)) * t1.cpus : NaN;
+  };
+}
+
 /** Resident set size of the process `pid`, in bytes. */
 export function rssBytes(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) * 1024;

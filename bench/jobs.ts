@@ -14,7 +14,7 @@ import { Queue, Worker } from "bullmq";
 import { Logger, makeWorkerUtils, run, type WorkerUtils } from "graphile-worker";
 import pg from "pg";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { aborted, activity, batch, client, conc, connectNodeClient, fixture, pct, pgUrl, serverCost, settle, withTimeout, type Server, type Swf } from "./common.ts";
+import { aborted, activity, batch, client, conc, connectNodeClient, fixture, machineCores, pct, pgUrl, serverCost, settle, withTimeout, type Server, type Swf } from "./common.ts";
 
 export interface JobCounts {
   /** Tasks drained by 16 workers (enqueued first, in workflows of 100 activities each). */
@@ -337,6 +337,7 @@ async function taskgateDrain(server: Server, path: (k: number) => Path, tasks: n
   // Drain: 16 workers, the queue full.
   let done = 0;
   cost = await serverCost(server);
+  const cores = machineCores();
   t0 = performance.now();
   const w = workers(
     path,
@@ -349,14 +350,15 @@ async function taskgateDrain(server: Server, path: (k: number) => Path, tasks: n
     await w.stop();
   }
   const drainSecs = (performance.now() - t0) / 1000;
-  return { enqueueSecs, enqueueCost, drainSecs, drainCost: await cost(tasks), drainErrors: w.errors() };
+  const drainCores = cores();
+  return { enqueueSecs, enqueueCost, drainSecs, drainCores, drainCost: await cost(tasks), drainErrors: w.errors() };
 }
 
 /** The job-queue workload through one taskgate path on `server`. */
 export async function taskgateJobs(server: Server, route: "own" | "batch" | "batchConnectNode" | "aws", n: JobCounts) {
   const path = await pathOn(server, route);
   retries.streams = retries.batches = 0;
-  const { enqueueSecs, enqueueCost, drainSecs, drainCost, drainErrors } = await taskgateDrain(server, path, n.drain);
+  const { enqueueSecs, enqueueCost, drainSecs, drainCores, drainCost, drainErrors } = await taskgateDrain(server, path, n.drain);
 
   // Latency: decision tasks in hand first; then one activity per decision at `rate`/s.
   const { tokens: lTokens, release: releaseL } = await openDecisions(path, "l", n.latency);
@@ -399,6 +401,7 @@ export async function taskgateJobs(server: Server, route: "own" | "batch" | "bat
     enqueueCommitsPerTask: enqueueCost.commitsPerTask ?? NaN,
     drainSeconds: drainSecs,
     tasksPerSecond: n.drain / drainSecs,
+    drainMachineCores: drainCores,
     ...drainCost,
     ...latencyFigures(latency),
     completionLatencyP50: completion.p50,
@@ -439,6 +442,7 @@ async function bullmqDrain(queue: Queue, tasks: number) {
   let done = 0;
   r0 = await redisStats(queue);
   const c0 = process.cpuUsage();
+  const cores = machineCores();
   t0 = performance.now();
   const worker = new Worker(queue.name, async () => {}, { connection: redis, prefix: bullPrefix, concurrency: conc, autorun: false });
   worker.on("completed", () => void done++);
@@ -449,9 +453,10 @@ async function bullmqDrain(queue: Queue, tasks: number) {
     await worker.close();
   }
   const drainSecs = (performance.now() - t0) / 1000;
+  const drainCores = cores();
   r1 = await redisStats(queue);
   const bench = process.cpuUsage(c0);
-  return { enqueueSecs, enqueueRedisCpu, drainSecs, redisCpuMs: r1.cpuMs - r0.cpuMs, redisCommands: r1.commands - r0.commands, benchCpuMs: (bench.user + bench.system) / 1000 };
+  return { enqueueSecs, enqueueRedisCpu, drainSecs, drainCores, redisCpuMs: r1.cpuMs - r0.cpuMs, redisCommands: r1.commands - r0.commands, benchCpuMs: (bench.user + bench.system) / 1000 };
 }
 
 /** A BullMQ queue of the bench's own (keys under its prefix), emptied before and after `fn`. */
@@ -496,6 +501,7 @@ export async function bullmqJobs(n: JobCounts) {
       enqueueServerCpuMsPerTask: d.enqueueRedisCpu,
       drainSeconds: d.drainSecs,
       tasksPerSecond: n.drain / d.drainSecs,
+      drainMachineCores: d.drainCores,
       serverCpuMsPerTask: d.redisCpuMs / n.drain,
       benchCpuMsPerTask: d.benchCpuMs / n.drain,
       redisCommandsPerTask: d.redisCommands / n.drain,
@@ -510,7 +516,8 @@ export async function bullmqJobs(n: JobCounts) {
  * `start` each round) and of BullMQ in `rounds` alternating rounds of `tasks` each, enqueued and
  * drained as in the job-queue workload, the order swapped every round: this machine's speed
  * drifts by more between runs than the two differ, and within a pair it falls on both alike.
- * Per round both rates and their ratio; the median ratio.
+ * Per round both rates, the machine's busy cores during each drain, and their ratio; the median
+ * ratio.
  */
 export async function pairedDrains(start: () => Promise<Server>, rounds: number, tasks: number): Promise<Record<string, number>> {
   const out: Record<string, number> = { rounds, tasks };
@@ -520,15 +527,19 @@ export async function pairedDrains(start: () => Promise<Server>, rounds: number,
     try {
       const d = await taskgateDrain(server, await pathOn(server, "batch"), tasks);
       if (d.drainErrors > 0) throw new Error(`${d.drainErrors} completions failed`);
-      return tasks / d.drainSecs;
+      return { rate: tasks / d.drainSecs, cores: d.drainCores };
     } finally {
       await server.stop();
     }
   };
-  const bullmq = () => withBullQueue(async (q) => tasks / (await bullmqDrain(q, tasks)).drainSecs);
+  const bullmq = () =>
+    withBullQueue(async (q) => {
+      const d = await bullmqDrain(q, tasks);
+      return { rate: tasks / d.drainSecs, cores: d.drainCores };
+    });
   for (let i = 1; i <= rounds; i++) {
-    let t: number;
-    let b: number;
+    let t: { rate: number; cores: number };
+    let b: { rate: number; cores: number };
     await settle();
     if (i % 2 === 1) {
       t = await taskgate();
@@ -539,10 +550,12 @@ export async function pairedDrains(start: () => Promise<Server>, rounds: number,
       await settle();
       t = await taskgate();
     }
-    out[`taskgate${i}`] = t;
-    out[`bullmq${i}`] = b;
-    out[`ratio${i}`] = t / b;
-    ratios.push(t / b);
+    out[`taskgate${i}`] = t.rate;
+    out[`bullmq${i}`] = b.rate;
+    out[`taskgateCores${i}`] = t.cores;
+    out[`bullmqCores${i}`] = b.cores;
+    out[`ratio${i}`] = t.rate / b.rate;
+    ratios.push(t.rate / b.rate);
   }
   const sorted = [...ratios].sort((x, y) => x - y);
   out.medianRatio = sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
@@ -579,6 +592,7 @@ export async function graphileJobs(schema: string, n: JobCounts) {
     await sleep(1500); // statistics flushed
     const x0 = await xactCommits(check);
     let ran = 0;
+    const cores = machineCores();
     t0 = performance.now();
     let runner = await run({ connectionString: pgUrl, schema, concurrency: conc, noHandleSignals: true, logger: silent, taskList: { noop: async () => void ran++ } });
     try {
@@ -589,6 +603,7 @@ export async function graphileJobs(schema: string, n: JobCounts) {
       await withTimeout(runner.stop(), 15_000, "graphile-worker stop").catch((e: unknown) => runner.kill(String(e)));
     }
     const drainSecs = (performance.now() - t0) / 1000;
+    const drainCores = cores();
     await sleep(1500);
     const x1 = await xactCommits(check);
 
@@ -620,6 +635,7 @@ export async function graphileJobs(schema: string, n: JobCounts) {
       enqueuePerSecond: n.drain / enqueueSecs,
       drainSeconds: drainSecs,
       tasksPerSecond: n.drain / drainSecs,
+      drainMachineCores: drainCores,
       pgCommitsPerTask: (x1 - x0) / n.drain,
       ...latencyFigures(latency),
       enqueueErrors: latency.errors,

@@ -73,6 +73,9 @@
 //   by bench/count-statements.ts (node:sqlite and pg calls; a COMMIT commits a group of
 //   transactions). BullMQ: Redis commands (total_commands_processed). PostgreSQL also from its own
 //   statistics over the whole phase: xact_commit of the database and rows written in the schema.
+//   And the whole machine's busy cores during the drain (/proc/stat, every process counted: the
+//   server, this process, Redis or PostgreSQL), for every path and for each alternating round: a
+//   path that keeps one core busy reads about 1, one that keeps both busy about 2.
 // - completion cost (`--suite cost`, SQLite): one RespondActivityTaskCompleted at a time while
 //   1, 100 or 1,000 activities of its execution are open (an execution schedules them all, all are
 //   started, then the first tenth, at most 100, are completed): latency, server CPU and statements
@@ -960,10 +963,16 @@ const fixed = (x: number | undefined, digits: number) => (x === undefined || Num
 function pairedTable(results: Partial<Record<Store, Results>>): string {
   const p = results.sqlite?.jobsPaired;
   if (p === undefined) return "";
-  const rounds = Array.from({ length: p.rounds }, (_, k) => k + 1).map((i) => [`round ${i}${i % 2 === 0 ? " (BullMQ first)" : ""}`, int(p[`taskgate${i}`]), int(p[`bullmq${i}`]), `${p[`ratio${i}`].toFixed(2)}x`]);
+  const rounds = Array.from({ length: p.rounds }, (_, k) => k + 1).map((i) => [
+    `round ${i}${i % 2 === 0 ? " (BullMQ first)" : ""}`,
+    int(p[`taskgate${i}`]),
+    int(p[`bullmq${i}`]),
+    `${p[`ratio${i}`].toFixed(2)}x`,
+    `${fixed(p[`taskgateCores${i}`], 2)} / ${fixed(p[`bullmqCores${i}`], 2)}`,
+  ]);
   return (
     `\n\nbatch path against BullMQ, drains of ${int(p.tasks)} tasks alternating (each taskgate round on a fresh server and database): median ${p.medianRatio.toFixed(2)}x\n` +
-    grid(["round", "", "taskgate tasks/s", "BullMQ tasks/s", "ratio"], rounds.map(([a, ...rest]) => [a, "", ...rest]))
+    grid(["round", "", "taskgate tasks/s", "BullMQ tasks/s", "ratio", "machine cores busy, taskgate / BullMQ"], rounds.map(([a, ...rest]) => [a, "", ...rest]))
   );
 }
 
@@ -1000,14 +1009,15 @@ function jobsTable(results: Partial<Record<Store, Results>>): string {
         j.completionLatencyP50 === undefined ? "-" : `${ms(j.completionLatencyP50)} / ${ms(j.completionLatencyP99)} ms`,
         j.serverCpuMsPerTask === undefined ? "-" : `${ms(j.serverCpuMsPerTask)} ms`,
         j.benchCpuMsPerTask === undefined ? "-" : `${ms(j.benchCpuMsPerTask)} ms`,
+        fixed(j.drainMachineCores, 2),
         cost,
         `${int(q.drain)}; ${int(q.latency)} at ${q.rate}/s`,
       ]);
     }
   return (
     "job-queue workload: N tasks enqueued (workflows of 100 activities / batches of 100), then drained by 16 workers; then one task at a time at 200/s\n" +
-    grid(["store", "path", "enqueue tasks/s", "drain tasks/s", "dispatch p50 / p99", "to completion answered p50 / p99", "server CPU/task", "bench CPU/task", "statements / commits per task", "tasks; latency tasks"], rows) +
-    "\nserver CPU: the taskgate process (/proc/<pid>/stat) or Redis (INFO used_cpu_*); statements/commits: counted in the server process (taskgate)"
+    grid(["store", "path", "enqueue tasks/s", "drain tasks/s", "dispatch p50 / p99", "to completion answered p50 / p99", "server CPU/task", "bench CPU/task", "cores busy (drain)", "statements / commits per task", "tasks; latency tasks"], rows) +
+    "\nserver CPU: the taskgate process (/proc/<pid>/stat) or Redis (INFO used_cpu_*); cores busy: the whole machine's busy time during the drain (/proc/stat), in cores; statements/commits: counted in the server process (taskgate)"
   );
 }
 
