@@ -511,6 +511,12 @@ export async function bullmqJobs(n: JobCounts) {
   });
 }
 
+/** One drain of an alternating round: its rate (tasks/s) and the machine's busy cores meanwhile. */
+interface Drained {
+  rate: number;
+  cores: number;
+}
+
 /**
  * Drain throughput of taskgate's batch path (on SQLite, a fresh server and database from
  * `start` each round) and of BullMQ in `rounds` alternating rounds of `tasks` each, enqueued and
@@ -522,7 +528,7 @@ export async function bullmqJobs(n: JobCounts) {
 export async function pairedDrains(start: () => Promise<Server>, rounds: number, tasks: number): Promise<Record<string, number>> {
   const out: Record<string, number> = { rounds, tasks };
   const ratios: number[] = [];
-  const taskgate = async () => {
+  const taskgate = async (): Promise<Drained> => {
     const server = await start();
     try {
       const d = await taskgateDrain(server, await pathOn(server, "batch"), tasks);
@@ -533,13 +539,13 @@ export async function pairedDrains(start: () => Promise<Server>, rounds: number,
     }
   };
   const bullmq = () =>
-    withBullQueue(async (q) => {
+    withBullQueue(async (q): Promise<Drained> => {
       const d = await bullmqDrain(q, tasks);
       return { rate: tasks / d.drainSecs, cores: d.drainCores };
     });
   for (let i = 1; i <= rounds; i++) {
-    let t: { rate: number; cores: number };
-    let b: { rate: number; cores: number };
+    let t: Drained;
+    let b: Drained;
     await settle();
     if (i % 2 === 1) {
       t = await taskgate();
